@@ -1,0 +1,331 @@
+"""Deploy the declared model (``model.py``) into a portal: additive, idempotent, adoptive.
+
+Find what exists, create only what is missing, never delete or retype. Objects and
+properties are matched by internal name, so a model deployed by Lago's native
+integration is adopted as it is. A second deployment against the same portal reads
+and changes nothing. With ``dry_run`` the plan is computed from reads only.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .hubspot import HubSpotClient, HubSpotError
+from .model import (
+    MODEL,
+    CustomObjectSpec,
+    HubSpotModel,
+    PropertySpec,
+    StandardObjectSpec,
+)
+from .preflight import Portal
+
+logger = logging.getLogger("airbyte")
+
+SCHEMAS_PATH = "/crm-object-schemas/v3/schemas"
+
+
+class ModelConflict(Exception):
+    """The portal holds something our model cannot live with; the message says what to do."""
+
+
+@dataclass
+class Deployment:
+    """What the model looks like in this portal, and what deploying it did (or would do)."""
+
+    dry_run: bool = False
+    object_type_ids: dict[str, str | None] = field(default_factory=dict)
+    # (custom object key, customer object key) -> association type id, custom -> customer
+    association_type_ids: dict[tuple[str, str], int] = field(default_factory=dict)
+    created_objects: list[str] = field(default_factory=list)
+    adopted_objects: list[str] = field(default_factory=list)
+    created_properties: dict[str, list[str]] = field(default_factory=dict)
+    updated_properties: dict[str, list[str]] = field(default_factory=dict)
+    created_associations: list[str] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return bool(
+            self.created_objects
+            or self.created_properties
+            or self.updated_properties
+            or self.created_associations
+        )
+
+    def summary(self) -> str:
+        verb = "would create" if self.dry_run else "created"
+        parts = []
+        if self.created_objects:
+            parts.append(f"{verb} " + ", ".join(self.created_objects))
+        if self.adopted_objects:
+            parts.append("adopted existing " + ", ".join(self.adopted_objects))
+        if self.created_properties:
+            count = sum(len(v) for v in self.created_properties.values())
+            where = ", ".join(f"{k} {len(v)}" for k, v in self.created_properties.items())
+            parts.append(f"{'would add' if self.dry_run else 'added'} {count} properties ({where})")
+        if self.updated_properties:
+            names = ", ".join(f"{k}.{n}" for k, v in self.updated_properties.items() for n in v)
+            parts.append(f"{'would add' if self.dry_run else 'added'} options to {names}")
+        if self.created_associations:
+            parts.append(f"{verb} associations " + ", ".join(self.created_associations))
+        if not self.changed:
+            parts.append("nothing to change")
+        prefix = "Dry run: HubSpot model plan: " if self.dry_run else "HubSpot model ready: "
+        return prefix + "; ".join(parts) + "."
+
+
+def deploy_model(
+    client: HubSpotClient,
+    portal: Portal | None = None,
+    model: HubSpotModel = MODEL,
+    dry_run: bool = False,
+) -> Deployment:
+    deployment = Deployment(dry_run=dry_run)
+    for standard in model.standard:
+        deployment.object_type_ids[standard.key] = standard.object_type_id
+
+    schemas = _list_schemas(client)
+    missing = [spec for spec in model.custom if _find_schema(schemas, spec) is None]
+    _check_capacity(portal, missing)
+
+    for spec in model.custom:
+        schema = _find_schema(schemas, spec)
+        if schema is None:
+            if dry_run:
+                deployment.created_objects.append(spec.name)
+                deployment.object_type_ids[spec.key] = None
+                continue
+            schema = _create_schema(client, spec)
+            deployment.created_objects.append(f"{spec.name} ({schema['objectTypeId']})")
+        else:
+            deployment.adopted_objects.append(f"{spec.name} ({schema['objectTypeId']})")
+        type_id = str(schema["objectTypeId"])
+        deployment.object_type_ids[spec.key] = type_id
+        _ensure_properties(client, deployment, spec, type_id, spec.properties, None)
+        _ensure_associations(client, deployment, spec, schema, model)
+
+    for standard in model.standard:
+        _ensure_properties(
+            client,
+            deployment,
+            standard,
+            standard.object_type_id,
+            standard.properties,
+            standard.group_name,
+        )
+    return deployment
+
+
+# -- custom object schemas ------------------------------------------------------------
+
+
+def _list_schemas(client: HubSpotClient) -> list[dict[str, Any]]:
+    answer = client.get(SCHEMAS_PATH, params={"includeAssociationDefinitions": "true"})
+    return list((answer or {}).get("results") or [])
+
+
+def _find_schema(schemas: Iterable[Mapping[str, Any]], spec: CustomObjectSpec) -> Any:
+    wanted = spec.name.lower()
+    for schema in schemas:
+        if schema.get("archived"):
+            continue
+        name = str(schema.get("name", "")).lower()
+        fqn = str(schema.get("fullyQualifiedName", "")).lower()
+        if name == wanted or fqn.endswith("_" + wanted):
+            return schema
+    return None
+
+
+def _check_capacity(portal: Portal | None, missing: list[CustomObjectSpec]) -> None:
+    if not missing or portal is None or portal.custom_object_limit is None:
+        return
+    limit, usage = portal.custom_object_limit, portal.custom_object_usage or 0
+    names = " and ".join(spec.name for spec in missing)
+    if limit == 0:
+        raise ModelConflict(
+            f"This HubSpot portal cannot hold custom objects, which {names} are. Custom "
+            "objects need a HubSpot Enterprise plan (e.g. Sales Hub Enterprise): upgrade "
+            "the portal or connect an Enterprise portal."
+        )
+    if usage + len(missing) > limit:
+        raise ModelConflict(
+            f"This portal already uses {usage} of its {limit} custom objects, so {names} "
+            "cannot be created. Delete an unused custom object in HubSpot (Settings > Data "
+            "Management > Objects) or raise the limit, then run check again."
+        )
+
+
+def _create_schema(client: HubSpotClient, spec: CustomObjectSpec) -> dict[str, Any]:
+    try:
+        created = client.post(SCHEMAS_PATH, spec.create_body())
+    except HubSpotError as error:
+        if error.status != 409:
+            if error.status == 403 and not error.missing_scopes:
+                raise ModelConflict(
+                    f"HubSpot refused to create the custom object {spec.name} "
+                    f"({error.category or 403}: {error.message}). Custom objects need a "
+                    "HubSpot Enterprise plan and a user allowed to manage objects."
+                ) from None
+            raise
+        # Someone (another run, Lago's integration) created it meanwhile: adopt theirs.
+        existing = _find_schema(_list_schemas(client), spec)
+        if existing is None:
+            raise
+        return dict(existing)
+    logger.info("Created HubSpot custom object %s (%s)", spec.name, created.get("objectTypeId"))
+    # HubSpot documents no propagation delay; still, do not use the id before it reads back.
+    for delay in (0.0, 0.5, 1.0, 2.0, 4.0):
+        time.sleep(delay)
+        try:
+            return dict(client.get(f"{SCHEMAS_PATH}/{created['objectTypeId']}"))
+        except HubSpotError as error:
+            if error.status not in (400, 404):
+                raise
+    return dict(created)
+
+
+def _ensure_associations(
+    client: HubSpotClient,
+    deployment: Deployment,
+    spec: CustomObjectSpec,
+    schema: Mapping[str, Any],
+    model: HubSpotModel,
+) -> None:
+    custom_id = str(schema["objectTypeId"])
+    definitions = list(schema.get("associations") or [])
+    for customer_key in spec.associated_with:
+        customer_id = model.companies.object_type_id
+        if customer_key == "contacts":
+            customer_id = model.contacts.object_type_id
+        linked = any(
+            {str(d.get("fromObjectTypeId")), str(d.get("toObjectTypeId"))}
+            == {custom_id, customer_id}
+            for d in definitions
+        )
+        pair = f"{spec.name}\u2194{customer_key}"
+        if not linked:
+            if deployment.dry_run:
+                deployment.created_associations.append(pair)
+                continue
+            client.post(
+                f"{SCHEMAS_PATH}/{custom_id}/associations",
+                {
+                    "fromObjectTypeId": custom_id,
+                    "toObjectTypeId": customer_id,
+                    "name": f"{spec.name.lower()}_to_{customer_key.rstrip('s')}",
+                },
+            )
+            deployment.created_associations.append(pair)
+        type_id = _association_type_id(client, custom_id, customer_id)
+        if type_id is not None:
+            deployment.association_type_ids[(spec.key, customer_key)] = type_id
+
+
+def _association_type_id(client: HubSpotClient, from_id: str, to_id: str) -> int | None:
+    """The unlabeled (default) association type from ``from_id`` to ``to_id``, if any."""
+    answer = client.get(f"/crm/associations/v4/{from_id}/{to_id}/labels")
+    labels = list((answer or {}).get("results") or [])
+    unlabeled = [lbl for lbl in labels if not lbl.get("label")]
+    chosen = (unlabeled or labels or [None])[0]
+    return int(chosen["typeId"]) if chosen else None
+
+
+# -- properties -----------------------------------------------------------------------
+
+
+def _ensure_properties(
+    client: HubSpotClient,
+    deployment: Deployment,
+    owner: CustomObjectSpec | StandardObjectSpec,
+    type_id: str,
+    specs: Iterable[PropertySpec],
+    group_name: str | None,
+) -> None:
+    answer = client.get(f"/crm/v3/properties/{type_id}")
+    existing = {p["name"]: p for p in (answer or {}).get("results") or [] if "name" in p}
+    conflicts: list[str] = []
+    to_create: list[PropertySpec] = []
+    for spec in specs:
+        current = existing.get(spec.name)
+        if current is None:
+            to_create.append(spec)
+            continue
+        problem = _incompatibility(spec, current, owner.id_property)
+        if problem:
+            conflicts.append(f"{owner.label}.{spec.name} {problem}")
+            continue
+        missing_options = _missing_options(spec, current)
+        if missing_options:
+            deployment.updated_properties.setdefault(owner.label, []).append(spec.name)
+            if not deployment.dry_run:
+                options = list(current.get("options") or []) + missing_options
+                client.patch(f"/crm/v3/properties/{type_id}/{spec.name}", {"options": options})
+    if conflicts:
+        raise ModelConflict(
+            "HubSpot already has properties this connector cannot use: "
+            + "; ".join(conflicts)
+            + ". HubSpot cannot change a property's type or uniqueness: rename or delete "
+            "those properties in HubSpot (Settings > Properties), then run check again."
+        )
+    if not to_create:
+        return
+    deployment.created_properties.setdefault(owner.label, []).extend(s.name for s in to_create)
+    if deployment.dry_run:
+        return
+    group = group_name or _group_of(existing.get(owner.id_property)) or _default_group(owner)
+    inputs = [spec.create_body(group) for spec in to_create]
+    answer = client.post(f"/crm/v3/properties/{type_id}/batch/create", {"inputs": inputs})
+    errors = [e for e in (answer or {}).get("errors") or [] if not _already_exists(e)]
+    if errors:
+        first = errors[0]
+        raise ModelConflict(
+            f"HubSpot refused to create properties on {owner.label}: "
+            f"{first.get('category', '')} {first.get('message', '')}. Check the portal's "
+            "custom property limit and the user's permissions, then run check again."
+        )
+    logger.info("Added %d properties to %s", len(to_create), owner.label)
+
+
+def _incompatibility(spec: PropertySpec, current: Mapping[str, Any], id_property: str) -> str:
+    have_type = str(current.get("type", ""))
+    compatible = have_type == spec.type or (
+        # A boolean kept as an enumeration checkbox stores the same "true"/"false" values.
+        spec.type == "bool" and have_type == "enumeration"
+    )
+    if not compatible:
+        return f"exists with type '{have_type}', but this connector writes '{spec.type}'"
+    metadata = current.get("modificationMetadata") or {}
+    if current.get("calculated") or metadata.get("readOnlyValue"):
+        return "exists as a read-only (calculated) property"
+    if spec.name == id_property and not current.get("hasUniqueValue"):
+        return "exists without unique values, so records cannot be upserted by it"
+    return ""
+
+
+def _missing_options(spec: PropertySpec, current: Mapping[str, Any]) -> list[dict[str, Any]]:
+    if spec.type != "enumeration":
+        return []
+    have = {str(o.get("value")) for o in current.get("options") or []}
+    start = len(have)
+    return [
+        {**body, "displayOrder": start + i + 1}
+        for i, body in enumerate(b for b in spec.option_bodies() if b["value"] not in have)
+    ]
+
+
+def _group_of(prop: Mapping[str, Any] | None) -> str | None:
+    return str(prop["groupName"]) if prop and prop.get("groupName") else None
+
+
+def _default_group(owner: CustomObjectSpec | StandardObjectSpec) -> str:
+    if isinstance(owner, CustomObjectSpec):
+        return owner.default_group
+    return owner.group_name
+
+
+def _already_exists(error: Mapping[str, Any]) -> bool:
+    return str(error.get("category", "")) == "OBJECT_ALREADY_EXISTS"

@@ -1,0 +1,146 @@
+"""The Airbyte protocol, and nothing else: spec, check and write wired to the modules that work.
+
+Errors a user can fix become FAILED statuses (check) or config_error traces (write),
+with messages that say what to do; secrets never reach a message.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import pkgutil
+import sys
+import traceback
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from airbyte_cdk.destinations import Destination
+from airbyte_cdk.exception_handler import init_uncaught_exception_handler
+from airbyte_cdk.logger import PRINT_BUFFER
+from airbyte_cdk.models import (
+    AirbyteConnectionStatus,
+    AirbyteMessage,
+    ConfiguredAirbyteCatalog,
+    Status,
+    Type,
+)
+from airbyte_cdk.models.airbyte_protocol import ConnectorSpecification
+from airbyte_cdk.utils.airbyte_secrets_utils import filter_secrets
+from airbyte_cdk.utils.traced_exception import AirbyteTracedException
+from airbyte_protocol_dataclasses.models import FailureType
+
+from .config import ConfigError, DestinationConfig
+from .deployment import Deployment, ModelConflict, deploy_model
+from .hubspot import Failure, HubSpotClient, HubSpotError, Pacer
+from .messages import parse_lines, serialize
+from .preflight import PreflightProblem, run_preflight
+
+logger = logging.getLogger("airbyte")
+
+USER_FIXABLE = (ConfigError, PreflightProblem, ModelConflict)
+
+
+def load_spec() -> dict[str, Any]:
+    raw = pkgutil.get_data(__package__ or "destination_hubspot_lago", "spec.json")
+    assert raw is not None
+    return dict(json.loads(raw))
+
+
+def open_client(config: DestinationConfig, max_attempts: int = 8) -> HubSpotClient:
+    return HubSpotClient(
+        config.api_base_url,
+        config.credentials.auth(),
+        Pacer(config.max_requests_per_10_seconds),
+        max_attempts=max_attempts,
+    )
+
+
+def prepare(config: DestinationConfig, max_attempts: int = 8) -> tuple[HubSpotClient, Deployment]:
+    """Everything check and write share: credentials, scopes, plan, model."""
+    client = open_client(config, max_attempts)
+    portal = run_preflight(client)
+    deployment = deploy_model(client, portal, dry_run=config.dry_run)
+    return client, deployment
+
+
+class DestinationHubspotLago(Destination):
+    def __init__(self) -> None:
+        self.bad_input_lines: list[int] = []  # numbers of stdin lines that were not messages
+
+    def spec(self, logger: logging.Logger) -> ConnectorSpecification:
+        # The CDK's loader would do the same; reading it here keeps one source of truth.
+        from airbyte_cdk.models import ConnectorSpecificationSerializer
+
+        return ConnectorSpecificationSerializer.load(load_spec())
+
+    def check(self, logger: logging.Logger, config: Mapping[str, Any]) -> AirbyteConnectionStatus:
+        try:
+            parsed = DestinationConfig.parse(config)
+            # A check is interactive: a few quick retries, not a sync's patience.
+            client, deployment = prepare(parsed, max_attempts=3)
+        except USER_FIXABLE as problem:
+            return AirbyteConnectionStatus(
+                status=Status.FAILED, message=filter_secrets(str(problem))
+            )
+        except HubSpotError as error:
+            return AirbyteConnectionStatus(status=Status.FAILED, message=filter_secrets(str(error)))
+        except Exception as exc:  # a bug must still answer FAILED, not crash the check
+            logger.error(filter_secrets("check failed: " + traceback.format_exc()))
+            return AirbyteConnectionStatus(
+                status=Status.FAILED,
+                message=f"Unexpected error ({type(exc).__name__}); see the logs and report it.",
+            )
+        return AirbyteConnectionStatus(status=Status.SUCCEEDED, message=deployment.summary())
+
+    def write(
+        self,
+        config: Mapping[str, Any],
+        configured_catalog: ConfiguredAirbyteCatalog,
+        input_messages: Iterable[AirbyteMessage],
+    ) -> Iterable[AirbyteMessage]:
+        from .pipeline import WritePipeline
+
+        try:
+            parsed = DestinationConfig.parse(config)
+            client, deployment = prepare(parsed)
+            logger.info(deployment.summary())
+            pipeline = WritePipeline(parsed, client, deployment, configured_catalog)
+            yield from pipeline.run(input_messages)
+        except USER_FIXABLE as problem:
+            raise AirbyteTracedException(
+                message=filter_secrets(str(problem)), failure_type=FailureType.config_error
+            ) from None
+        except HubSpotError as error:
+            raise traced(error) from None
+
+    # -- I/O that keeps raw STATE JSON (see messages.py) -----------------------------
+
+    def _parse_input_stream(self, input_stream: Any) -> Iterable[AirbyteMessage]:
+        return parse_lines(input_stream, self.bad_input_lines)
+
+    def run(self, args: list[str]) -> None:
+        init_uncaught_exception_handler(logger)
+        parsed_args = self.parse_args(args)
+        with PRINT_BUFFER:
+            if parsed_args.command == "spec":
+                # Printed raw: the CDK's serializer drops keys it does not model.
+                print(json.dumps({"type": "SPEC", "spec": load_spec()}))
+                return
+            for message in self.run_cmd(parsed_args):
+                print(serialize(message))
+                if message.type == Type.STATE:
+                    PRINT_BUFFER.flush()  # a checkpoint must not wait in a buffer
+        sys.stdout.flush()
+
+
+def traced(error: HubSpotError) -> AirbyteTracedException:
+    failure = {
+        Failure.CONFIG: FailureType.config_error,
+        Failure.TRANSIENT: FailureType.transient_error,
+        Failure.SYSTEM: FailureType.system_error,
+    }[error.failure]
+    return AirbyteTracedException(
+        message=filter_secrets(str(error)),
+        internal_message=filter_secrets(repr(error.errors)[:2000]) if error.errors else None,
+        failure_type=failure,
+    )

@@ -1,0 +1,322 @@
+"""The HubSpot HTTP client: one place that sends, paces, retries and turns errors into types.
+
+It knows HTTP and HubSpot's conventions, nothing about Lago. Every caller, from any
+thread, goes through :meth:`HubSpotClient.request`; nobody else sleeps or retries.
+
+Retry policy (read it here, nowhere else):
+
+* 429 ten-secondly: pause *all* threads (the budget is the app's), back off with jitter.
+* 429 daily: never retried; the sync stops with a transient error naming the reset time.
+* 423 (record locks): wait at least 2 s. 477 and any ``Retry-After``: honour it.
+* 5xx, timeouts, dropped connections: exponential backoff with jitter.
+* 401 EXPIRED_AUTHENTICATION (OAuth): refresh the token and retry at once.
+* Everything else (400, 401, 403, 404, 409 …) is returned to the caller as an error.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import threading
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import requests
+from airbyte_cdk.utils.airbyte_secrets_utils import filter_secrets
+from requests.adapters import HTTPAdapter
+from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
+
+from .. import __version__
+from .auth import Auth
+from .errors import ConnectionFailed, HubSpotError
+from .pacing import Pacer
+
+logger = logging.getLogger("airbyte")
+
+RETRYABLE_STATUSES = {423, 429, 477, 500, 502, 503, 504, 521, 522, 523, 524}
+TOKEN_PATH = "/oauth/v1/token"
+MAX_RETRY_AFTER_SECONDS = 300.0  # beyond this, waiting inside one sync makes no sense
+
+
+@dataclass
+class ClientStats:
+    """Counters a sync reports at the end (thread-safe through ``add``)."""
+
+    calls: int = 0
+    retries: int = 0
+    rate_limited: int = 0
+    token_refreshes: int = 0
+    by_status: Counter[int] = field(default_factory=Counter)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def count_call(self, status: int) -> None:
+        with self._lock:
+            self.calls += 1
+            self.by_status[status] += 1
+            if status == 429:
+                self.rate_limited += 1
+
+    def count_retry(self) -> None:
+        with self._lock:
+            self.retries += 1
+
+
+class HubSpotClient:
+    """Thread-safe JSON client for ``api_base_url``."""
+
+    def __init__(
+        self,
+        base_url: str,
+        auth: Auth,
+        pacer: Pacer | None = None,
+        *,
+        timeout: tuple[float, float] = (10.0, 90.0),
+        max_attempts: int = 8,
+        max_backoff_seconds: float = 60.0,
+        pool_size: int = 16,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.auth = auth
+        self.pacer = pacer or Pacer()
+        self.stats = ClientStats()
+        self.portal_timezone: str | None = None  # learned by whoever reads account details
+        self._timeout = timeout
+        self._max_attempts = max_attempts
+        self._max_backoff = max_backoff_seconds
+        self._pool_size = pool_size
+        self._local = threading.local()
+        self._rng = random.Random()
+        auth.attach(self._exchange_token)
+
+    # -- public verbs -----------------------------------------------------------------
+
+    def get(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
+        return self.request("GET", path, params=params)
+
+    def post(self, path: str, body: Any = None, params: Mapping[str, Any] | None = None) -> Any:
+        return self.request("POST", path, json_body=body, params=params)
+
+    def put(self, path: str, body: Any = None) -> Any:
+        return self.request("PUT", path, json_body=body)
+
+    def patch(self, path: str, body: Any = None) -> Any:
+        return self.request("PATCH", path, json_body=body)
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json_body: Any = None,
+        params: Mapping[str, Any] | None = None,
+        ok: Iterable[int] = (200, 201, 202, 204, 207),
+    ) -> Any:
+        """Send with pacing and retries; return the parsed JSON body (None when empty).
+
+        Raises :class:`HubSpotError` for any answer outside ``ok`` once retries are spent.
+        """
+        accepted = frozenset(ok)
+        retrying = Retrying(
+            stop=stop_after_attempt(self._max_attempts),
+            wait=self._backoff,
+            retry=retry_if_exception(self._retryable),
+            before_sleep=self._before_retry,
+            reraise=True,
+        )
+        for attempt in retrying:
+            with attempt:
+                return self._send_once(method, path, json_body, None, params, accepted, True)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    # -- one attempt ------------------------------------------------------------------
+
+    def _send_once(
+        self,
+        method: str,
+        path: str,
+        json_body: Any,
+        form: Mapping[str, str] | None,
+        params: Mapping[str, Any] | None,
+        ok: frozenset[int],
+        authenticated: bool,
+    ) -> Any:
+        operation = filter_secrets(f"{method} {path}")
+        headers = {
+            "Accept": "application/json",
+            "User-Agent": f"destination-hubspot-lago/{__version__}",
+        }
+        token = ""
+        if authenticated:
+            token = self.auth.access_token()
+            headers["Authorization"] = f"Bearer {token}"
+            self.pacer.acquire()
+        data: bytes | Mapping[str, str] | None = None
+        if json_body is not None:
+            headers["Content-Type"] = "application/json"
+            data = json.dumps(json_body, ensure_ascii=False, separators=(",", ":")).encode()
+        elif form is not None:
+            data = form
+        try:
+            response = self._session().request(
+                method,
+                self.base_url + path,
+                params=params,
+                data=data,
+                headers=headers,
+                timeout=self._timeout,
+            )
+        except requests.RequestException as exc:
+            self.stats.count_call(0)
+            # The exception text can quote the URL; only its type is safe and useful.
+            raise ConnectionFailed(
+                status=0,
+                message=f"{type(exc).__name__} talking to {self.base_url}",
+                operation=operation,
+            ) from None
+        self.stats.count_call(response.status_code)
+        if authenticated:
+            self.pacer.observe(response.headers)
+        if response.status_code in ok:
+            if not response.content:
+                return None
+            try:
+                return response.json()
+            except ValueError:
+                raise HubSpotError(
+                    status=response.status_code,
+                    message="HubSpot answered with a body that is not JSON",
+                    operation=operation,
+                ) from None
+        error = HubSpotError.from_response(
+            response.status_code,
+            response.content,
+            operation,
+            retry_after=_retry_after(response.headers.get("Retry-After")),
+        )
+        if error.is_expired_token and authenticated:
+            self.auth.on_expired(token)
+        return self._raise(error)
+
+    def _raise(self, error: HubSpotError) -> Any:
+        if error.is_burst_limit:
+            self.pacer.pause(self._burst_pause(error))
+        if error.is_daily_limit:
+            error.hint = self._daily_reset_hint()
+        raise error
+
+    def _exchange_token(self, form: dict[str, str]) -> Mapping[str, Any]:
+        """POST the OAuth token endpoint through the same retry policy (no pacing, no auth)."""
+        retrying = Retrying(
+            stop=stop_after_attempt(4),
+            wait=self._backoff,
+            retry=retry_if_exception(
+                lambda e: isinstance(e, HubSpotError) and (e.status == 0 or e.status >= 500)
+            ),
+            before_sleep=self._before_retry,
+            reraise=True,
+        )
+        try:
+            for attempt in retrying:
+                with attempt:
+                    result = self._send_once(
+                        "POST", TOKEN_PATH, None, form, None, frozenset({200}), False
+                    )
+                    self.stats.token_refreshes += 1
+                    return dict(result or {})
+        except HubSpotError as error:
+            if 400 <= error.status < 500:
+                error.hint = (
+                    "HubSpot refused the OAuth refresh token or client credentials: "
+                    "re-authenticate the connection (Authenticate button) or check the "
+                    "client ID and client secret."
+                )
+            raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    # -- retry decisions --------------------------------------------------------------
+
+    def _retryable(self, exc: BaseException) -> bool:
+        if not isinstance(exc, HubSpotError):
+            return False
+        if exc.status == 0:
+            return True
+        if exc.is_daily_limit:
+            return False
+        if exc.is_expired_token:
+            return self.auth.kind == "oauth"
+        return exc.status in RETRYABLE_STATUSES
+
+    def _backoff(self, state: RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome else None
+        n = state.attempt_number
+        jitter = 0.5 + self._rng.random() / 2  # "equal jitter": half fixed, half random
+        if not isinstance(exc, HubSpotError):
+            return 1.0
+        if exc.is_expired_token:
+            return 0.0
+        if exc.retry_after is not None:
+            return min(exc.retry_after, MAX_RETRY_AFTER_SECONDS)
+        if exc.is_burst_limit:
+            return self._burst_pause(exc) * jitter
+        if exc.status == 423:
+            return 2.0 + min(self._max_backoff, 2.0 * n) * jitter  # locks last 2 s
+        return min(self._max_backoff, 0.5 * 2 ** (n - 1)) * jitter
+
+    def _burst_pause(self, error: HubSpotError) -> float:
+        if "secondly limit" in error.message.lower():  # search: 5/s, no headers
+            return 1.0
+        requests_per_window, window_ms = self.pacer.budget
+        # Enough for the rolling window to free a tenth of its slots, at least 1 s.
+        return max(1.0, window_ms / 1000 / 10)
+
+    def _before_retry(self, state: RetryCallState) -> None:
+        self.stats.count_retry()
+        exc = state.outcome.exception() if state.outcome else None
+        if isinstance(exc, HubSpotError) and not exc.is_expired_token:
+            answer = f"HTTP {exc.status} {exc.category}".strip() if exc.status else exc.message
+            logger.info(
+                "Retrying %s after %s (attempt %d of %d)",
+                exc.operation,
+                answer,
+                state.attempt_number + 1,
+                self._max_attempts,
+            )
+
+    def _daily_reset_hint(self) -> str:
+        import pendulum
+
+        tz = self.portal_timezone or "UTC"
+        try:
+            now = pendulum.now(tz)
+        except Exception:  # an unknown zone name must not hide the real error
+            tz, now = "UTC", pendulum.now("UTC")
+        reset = now.add(days=1).start_of("day")
+        return (
+            f"The portal's daily API quota is used up. It resets at {reset.to_iso8601_string()} "
+            f"(midnight {tz}, {reset.in_timezone('UTC').format('YYYY-MM-DD HH:mm')} UTC); "
+            "run the sync again after that. Already-checkpointed records are safe."
+        )
+
+    # -- transport --------------------------------------------------------------------
+
+    def _session(self) -> requests.Session:
+        session: requests.Session | None = getattr(self._local, "session", None)
+        if session is None:
+            session = requests.Session()
+            adapter = HTTPAdapter(pool_connections=4, pool_maxsize=self._pool_size, max_retries=0)
+            session.mount("http://", adapter)
+            session.mount("https://", adapter)
+            self._local.session = session
+        return session
+
+
+def _retry_after(value: str | None) -> float | None:
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None

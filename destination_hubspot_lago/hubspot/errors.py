@@ -1,0 +1,172 @@
+"""HubSpot's errors as one exception type, and what each means for a sync.
+
+HubSpot answers every failure with the same JSON envelope (``status``, ``message``,
+``correlationId``, ``category``, optional ``errors[]``, ``context``, ``subCategory``;
+429s add ``policyName``). :class:`HubSpotError` carries those fields as they came, so
+callers decide on HubSpot's own words, never on parsed message text.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+
+class Failure(str, Enum):
+    """Who can fix a failure: mirrors Airbyte's ``FailureType`` without importing it here."""
+
+    CONFIG = "config_error"  # the user: credentials, scopes, plan, portal data
+    TRANSIENT = "transient_error"  # nobody: try again later (outage, quota)
+    SYSTEM = "system_error"  # us: a bug or an answer we do not understand
+
+
+@dataclass(eq=False)
+class HubSpotError(Exception):
+    """A non-success answer from HubSpot (or no answer at all: ``status`` 0)."""
+
+    status: int
+    message: str
+    category: str = ""
+    correlation_id: str = ""
+    sub_category: str = ""
+    policy_name: str = ""
+    errors: list[dict[str, Any]] = field(default_factory=list)
+    context: dict[str, Any] = field(default_factory=dict)
+    operation: str = ""  # e.g. "POST /crm/v3/objects/2-1/batch/upsert" (never carries a token)
+    retry_after: float | None = None
+    hint: str = ""  # what the user should do; filled by classify()
+
+    def __post_init__(self) -> None:
+        classify(self)  # fills in the hint
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        where = f" on {self.operation}" if self.operation else ""
+        cat = f" {self.category}" if self.category else ""
+        corr = f" (correlationId {self.correlation_id})" if self.correlation_id else ""
+        hint = f" {self.hint}" if self.hint else ""
+        return f"HubSpot answered {self.status}{cat}{where}: {self.message}{corr}.{hint}"
+
+    @classmethod
+    def from_response(
+        cls, status: int, body: bytes | str | None, operation: str, retry_after: float | None = None
+    ) -> HubSpotError:
+        text = body.decode("utf-8", "replace") if isinstance(body, bytes) else (body or "")
+        try:
+            data = json.loads(text) if text else {}
+        except ValueError:
+            data = {}
+        if not isinstance(data, dict):
+            data = {}
+        message = str(data.get("message") or text.strip()[:300] or _reason(status))
+        return cls(
+            status=status,
+            message=message,
+            category=str(data.get("category") or data.get("errorType") or ""),
+            correlation_id=str(data.get("correlationId") or ""),
+            sub_category=str(data.get("subCategory") or ""),
+            policy_name=str(data.get("policyName") or ""),
+            errors=[e for e in data.get("errors") or [] if isinstance(e, dict)],
+            context=data.get("context") if isinstance(data.get("context"), dict) else {},
+            operation=operation,
+            retry_after=retry_after,
+        )
+
+    # -- what kind of failure is this ------------------------------------------------
+
+    @property
+    def is_daily_limit(self) -> bool:
+        return self.status == 429 and self.policy_name.upper() == "DAILY"
+
+    @property
+    def is_burst_limit(self) -> bool:
+        return self.status == 429 and not self.is_daily_limit
+
+    @property
+    def is_expired_token(self) -> bool:
+        return self.status == 401 and self.category == "EXPIRED_AUTHENTICATION"
+
+    @property
+    def missing_scopes(self) -> list[str]:
+        """Scopes HubSpot says this call needed (403 MISSING_SCOPES)."""
+        found: list[str] = []
+        sources = [self.context, *[e.get("context") or {} for e in self.errors]]
+        for ctx in sources:
+            for key in ("requiredGranularScopes", "missingScopes", "requiredScopes"):
+                for scope in ctx.get(key) or []:
+                    if isinstance(scope, str) and scope not in found:
+                        found.append(scope)
+        return found
+
+    @property
+    def failure(self) -> Failure:
+        return classify(self)
+
+
+class ConnectionFailed(HubSpotError):
+    """HubSpot could not be reached or did not answer in time (after retries)."""
+
+    def __str__(self) -> str:
+        where = f" for {self.operation}" if self.operation else ""
+        hint = f" {self.hint}" if self.hint else ""
+        return f"Could not reach HubSpot{where}: {self.message}.{hint}"
+
+
+def classify(error: HubSpotError) -> Failure:
+    """Map a HubSpot error to who can fix it, and attach a hint saying how."""
+    status, category = error.status, error.category
+    if status == 0:
+        error.hint = error.hint or (
+            "Check that api_base_url is right and that this machine can reach it; "
+            "the sync can be retried."
+        )
+        return Failure.TRANSIENT
+    if status == 401:
+        error.hint = error.hint or (
+            "The HubSpot credentials were refused: paste a valid Private App access token, "
+            "or re-authenticate the OAuth connection."
+        )
+        return Failure.CONFIG
+    if status == 403:
+        if category == "MISSING_SCOPES" or error.missing_scopes:
+            scopes = ", ".join(error.missing_scopes) or "the scopes listed in the README"
+            error.hint = error.hint or (
+                f"Grant these scopes to the Private App or OAuth app, then retry: {scopes}."
+            )
+        else:
+            error.hint = error.hint or (
+                "HubSpot refused access: check that the portal's plan and the user behind "
+                "the credentials allow this (custom objects need an Enterprise plan)."
+            )
+        return Failure.CONFIG
+    if status == 429:
+        if error.is_daily_limit:
+            error.hint = error.hint or (
+                "The portal's daily API quota is used up; it resets at midnight in the "
+                "portal's time zone. The sync can be retried then."
+            )
+        return Failure.TRANSIENT
+    if status in (423, 477) or status >= 500:
+        error.hint = error.hint or "HubSpot is unavailable right now; the sync can be retried."
+        return Failure.TRANSIENT
+    return Failure.SYSTEM
+
+
+def _reason(status: int) -> str:
+    return {
+        0: "no response",
+        400: "Bad Request",
+        401: "Unauthorized",
+        403: "Forbidden",
+        404: "Not Found",
+        409: "Conflict",
+        423: "Locked",
+        429: "Too Many Requests",
+        477: "Migration In Progress",
+        500: "Internal Server Error",
+        502: "Bad Gateway",
+        503: "Service Unavailable",
+        504: "Gateway Timeout",
+    }.get(status, "HTTP error")

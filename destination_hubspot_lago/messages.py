@@ -1,0 +1,65 @@
+"""Airbyte message I/O that keeps what the CDK's models would lose.
+
+The platform adds top-level keys to STATE messages (notably ``id``) that the CDK's
+dataclasses drop, and the orchestrator fails a sync whose echoed state lacks them. So
+each STATE keeps its raw JSON, and is echoed from it, with ``destinationStats`` added.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+import orjson
+from airbyte_cdk.models import AirbyteMessage, AirbyteMessageSerializer, Type
+
+logger = logging.getLogger("airbyte")
+
+_RAW = "_raw_json"
+
+
+class InputError(ValueError):
+    """A line of input that is not an Airbyte message (counted and reported, never echoed)."""
+
+
+def parse_lines(
+    lines: Iterable[str | bytes], bad_lines: list[int] | None = None
+) -> Iterator[AirbyteMessage]:
+    """Parse stdin lines; STATE messages remember their raw JSON.
+
+    Unparseable lines are logged by number only (their content may hold customer data)
+    and appended to ``bad_lines`` so the caller can fail the sync at the end.
+    """
+    for number, line in enumerate(lines, start=1):
+        if not line or not line.strip():
+            continue
+        try:
+            raw = orjson.loads(line)
+            message = AirbyteMessageSerializer.load(raw)
+        except Exception as exc:  # orjson and serpyco raise several types
+            logger.error(
+                "Input line %d is not a valid Airbyte message (%s); it was skipped.",
+                number,
+                type(exc).__name__,
+            )
+            if bad_lines is not None:
+                bad_lines.append(number)
+            continue
+        if message.type == Type.STATE and isinstance(raw, dict):
+            setattr(message, _RAW, raw)
+        yield message
+
+
+def serialize(message: AirbyteMessage) -> str:
+    """One JSON line; a STATE is its raw input plus ``destinationStats``."""
+    raw = getattr(message, _RAW, None)
+    if message.type == Type.STATE and raw is not None and message.state is not None:
+        out: dict[str, Any] = copy.deepcopy(raw)
+        state = out.setdefault("state", {})
+        stats = message.state.destinationStats
+        if stats is not None and isinstance(state, dict):
+            state["destinationStats"] = {"recordCount": stats.recordCount}
+        return orjson.dumps(out).decode()
+    return orjson.dumps(AirbyteMessageSerializer.dump(message)).decode()
