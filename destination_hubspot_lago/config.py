@@ -1,4 +1,4 @@
-"""The typed configuration (spec.json ``connectionSpecification``), with messages users can act on."""
+"""The typed configuration (spec.json `connectionSpecification`) with actionable messages."""
 
 from __future__ import annotations
 

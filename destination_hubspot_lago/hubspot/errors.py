@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 
-class Failure(str, Enum):
+class Failure(StrEnum):
     """Who can fix a failure: mirrors Airbyte's ``FailureType`` without importing it here."""
 
     CONFIG = "config_error"  # the user: credentials, scopes, plan, portal data
@@ -61,6 +61,7 @@ class HubSpotError(Exception):
         if not isinstance(data, dict):
             data = {}
         message = str(data.get("message") or text.strip()[:300] or _reason(status))
+        context = data.get("context")
         return cls(
             status=status,
             message=message,
@@ -69,7 +70,7 @@ class HubSpotError(Exception):
             sub_category=str(data.get("subCategory") or ""),
             policy_name=str(data.get("policyName") or ""),
             errors=[e for e in data.get("errors") or [] if isinstance(e, dict)],
-            context=data.get("context") if isinstance(data.get("context"), dict) else {},
+            context=context if isinstance(context, dict) else {},
             operation=operation,
             retry_after=retry_after,
         )
