@@ -33,6 +33,7 @@ from .config import ConfigError, DestinationConfig
 from .deployment import Deployment, ModelConflict, deploy_model
 from .hubspot import Failure, HubSpotClient, HubSpotError, Pacer
 from .messages import parse_lines, serialize
+from .pipeline import RecordsRejected, WritePipeline
 from .preflight import PreflightProblem, run_preflight
 
 logger = logging.getLogger("airbyte")
@@ -98,14 +99,18 @@ class DestinationHubspotLago(Destination):
         configured_catalog: ConfiguredAirbyteCatalog,
         input_messages: Iterable[AirbyteMessage],
     ) -> Iterable[AirbyteMessage]:
-        from .pipeline import WritePipeline
-
         try:
             parsed = DestinationConfig.parse(config)
             client, deployment = prepare(parsed)
             logger.info(deployment.summary())
-            pipeline = WritePipeline(parsed, client, deployment, configured_catalog)
+            pipeline = WritePipeline(
+                parsed, client, deployment, configured_catalog, self.bad_input_lines
+            )
             yield from pipeline.run(input_messages)
+        except RecordsRejected as rejected:
+            raise AirbyteTracedException(
+                message=filter_secrets(str(rejected)), failure_type=FailureType.config_error
+            ) from None
         except USER_FIXABLE as problem:
             raise AirbyteTracedException(
                 message=filter_secrets(str(problem)), failure_type=FailureType.config_error

@@ -1,0 +1,24 @@
+"""Pure Lago record -> HubSpot properties mapping, one module per stream (PRODUCT.md §2)."""
+
+from .customers import map_customer, target_object
+from .invoices import map_invoice
+from .records import (
+    CustomerUpsert,
+    InvalidRecord,
+    MappingSettings,
+    RecordUpsert,
+    Skipped,
+)
+from .subscriptions import map_subscription
+
+__all__ = [
+    "CustomerUpsert",
+    "InvalidRecord",
+    "MappingSettings",
+    "RecordUpsert",
+    "Skipped",
+    "map_customer",
+    "map_invoice",
+    "map_subscription",
+    "target_object",
+]

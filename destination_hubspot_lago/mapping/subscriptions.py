@@ -1,0 +1,54 @@
+"""Lago subscription -> LagoSubscriptions record (PRODUCT.md §2)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from . import values as v
+from .records import InvalidRecord, MappingSettings, RecordUpsert, Skipped
+
+SYNCED_STATUSES = frozenset({"active", "terminated"})  # as Lago's own integration
+
+DATE_FIELDS = {
+    "lago_subscription_created_at": "created_at",
+    "lago_subscription_started_at": "started_at",
+    "lago_subscription_ending_at": "ending_at",
+    "lago_subscription_at": "subscription_at",
+    "lago_subscription_terminated_at": "terminated_at",
+    "lago_subscription_trial_ended_at": "trial_ended_at",
+}
+
+
+def map_subscription(subscription: Mapping[str, Any], settings: MappingSettings) -> RecordUpsert:
+    lago_id = v.text(subscription.get("lago_id"))
+    if lago_id is None:
+        raise InvalidRecord("subscription has no lago_id")
+    status = (v.text(subscription.get("status")) or "").lower()
+    if status not in SYNCED_STATUSES:
+        raise Skipped(f"status {status or 'missing'}")
+    try:
+        customer_id = v.text(subscription.get("lago_customer_id"))
+        properties: dict[str, str | None] = {
+            "lago_subscription_id": lago_id,
+            "lago_external_subscription_id": v.text(subscription.get("external_id")),
+            "lago_subscription_name": v.text(subscription.get("name")),
+            "lago_subscription_plan_code": v.text(subscription.get("plan_code")),
+            "lago_subscription_status": status,
+            "lago_billing_time": (v.text(subscription.get("billing_time")) or "").lower() or None,
+        }
+        for prop, field in DATE_FIELDS.items():
+            properties[prop] = v.utc_date(subscription.get(field), field)
+        if customer_id:
+            properties["lago_subscription_link"] = v.lago_link(
+                settings.lago_front_url,
+                settings.lago_organization_slug,
+                "customer",
+                customer_id,
+                "subscription",
+                lago_id,
+                "overview",
+            )
+    except v.InvalidValue as exc:
+        raise InvalidRecord(str(exc)) from None
+    return RecordUpsert(lago_id, "subscriptions", v.compact(properties), customer_id)

@@ -1,0 +1,109 @@
+"""What a sync did: counters, rejected records, progress lines and the final summary.
+
+Logs carry Lago ids and HubSpot's reasons, never record contents (PII) or secrets.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass
+
+from .hubspot import ClientStats, Pacer
+
+logger = logging.getLogger("airbyte")
+
+OBJECTS = ("companies", "contacts", "subscriptions", "invoices")
+MAX_LOGGED_REJECTIONS = 1000  # beyond this, rejections are counted, not logged one by one
+
+
+@dataclass(frozen=True)
+class Rejection:
+    stream: str
+    lago_id: str
+    category: str
+    message: str
+
+    def line(self) -> str:
+        return f"{self.stream} {self.lago_id}: {self.category}: {self.message}"
+
+
+class SyncReport:
+    """Thread-safe counters for one write."""
+
+    def __init__(self, dry_run: bool = False) -> None:
+        self.dry_run = dry_run
+        self.started = time.monotonic()
+        self._lock = threading.Lock()
+        self.received: Counter[str] = Counter()  # per stream kind
+        self.skipped: Counter[str] = Counter()
+        self.created: Counter[str] = Counter()  # per HubSpot object
+        self.updated: Counter[str] = Counter()
+        self.rejected: Counter[str] = Counter()
+        self.adopted_contacts = 0
+        self.associations = 0
+        self.rejections: list[Rejection] = []
+        self.missing_associations: list[tuple[str, str, str]] = []  # (stream, lago id, why)
+
+    def count(self, counter: Counter[str], key: str, n: int = 1) -> None:
+        with self._lock:
+            counter[key] += n
+
+    def add(self, counter_name: str, n: int) -> None:
+        """Add to a plain counter such as ``associations`` or ``adopted_contacts``."""
+        with self._lock:
+            setattr(self, counter_name, getattr(self, counter_name) + n)
+
+    def reject(self, stream: str, obj: str, lago_id: str, category: str, message: str) -> None:
+        rejection = Rejection(stream, lago_id, category, message)
+        with self._lock:
+            self.rejected[obj] += 1
+            self.rejections.append(rejection)
+            logged = len(self.rejections) <= MAX_LOGGED_REJECTIONS
+        if logged:
+            logger.error("Rejected %s", rejection.line())
+
+    def missing_association(self, stream: str, lago_id: str, why: str) -> None:
+        with self._lock:
+            self.missing_associations.append((stream, lago_id, why))
+
+    @property
+    def written(self) -> int:
+        return sum(self.created.values()) + sum(self.updated.values())
+
+    def progress_line(self, stats: ClientStats, pacer: Pacer) -> str:
+        elapsed = max(time.monotonic() - self.started, 1e-6)
+        received = sum(self.received.values())
+        budget, window = pacer.budget
+        return (
+            f"Progress: {received} records received, {self.written} written, "
+            f"{sum(self.rejected.values())} rejected, {sum(self.skipped.values())} skipped, "
+            f"{received / elapsed:.0f} records/s, {stats.calls} API calls, "
+            f"pacing {budget} per {window / 1000:g} s, {stats.rate_limited} 429s"
+        )
+
+    def summary(self, stats: ClientStats) -> str:
+        elapsed = time.monotonic() - self.started
+        head = "Dry run plan (nothing was written)" if self.dry_run else "Sync summary"
+        created = "would create" if self.dry_run else "created"
+        updated = "would update" if self.dry_run else "updated"
+        rows = [f"{'object':<14}{created:>14}{updated:>14}{'rejected':>10}"]
+        for obj in OBJECTS:
+            rows.append(
+                f"{obj:<14}{self.created[obj]:>14}{self.updated[obj]:>14}{self.rejected[obj]:>10}"
+            )
+        skipped = ", ".join(f"{k} {v}" for k, v in sorted(self.skipped.items())) or "none"
+        return "\n".join(
+            [
+                f"{head}:",
+                *rows,
+                f"associations {'planned' if self.dry_run else 'made'}: {self.associations}; "
+                f"missing associations: {len(self.missing_associations)}; "
+                f"contacts adopted by email: {self.adopted_contacts}",
+                f"skipped (not synced by rule): {skipped}",
+                f"API calls: {stats.calls}; retries: {stats.retries}; 429s: {stats.rate_limited}; "
+                f"elapsed: {elapsed:.1f} s",
+            ]
+        )
