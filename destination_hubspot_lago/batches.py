@@ -82,6 +82,8 @@ class BatchWriter:
 
     def upsert(self, type_id: str, id_property: str, items: Sequence[Item]) -> Outcome:
         """Create or update by a unique property (``items[].key`` is its value)."""
+        if not items:
+            return Outcome()
         if self.dry_run:
             return self._plan_upsert(type_id, id_property, items)
 
@@ -100,6 +102,8 @@ class BatchWriter:
 
     def update_by_id(self, type_id: str, items: Sequence[Item]) -> Outcome:
         """Update existing records by HubSpot id (``items[].key``); never creates."""
+        if not items:
+            return Outcome()
         if self.dry_run:
             found = self.read_ids(type_id, [it.key for it in items])
             return Outcome(

@@ -38,6 +38,7 @@ class Deployment:
     """What the model looks like in this portal, and what deploying it did (or would do)."""
 
     dry_run: bool = False
+    portal_id: int | None = None
     object_type_ids: dict[str, str | None] = field(default_factory=dict)
     # (custom object key, customer object key) -> association type id, custom -> customer
     association_type_ids: dict[tuple[str, str], int] = field(default_factory=dict)
@@ -74,7 +75,12 @@ class Deployment:
             parts.append(f"{verb} associations " + ", ".join(self.created_associations))
         if not self.changed:
             parts.append("nothing to change")
-        prefix = "Dry run: HubSpot model plan: " if self.dry_run else "HubSpot model ready: "
+        portal = f" on portal {self.portal_id}" if self.portal_id else ""
+        prefix = (
+            f"Dry run: HubSpot model plan{portal}: "
+            if self.dry_run
+            else f"HubSpot model ready{portal}: "
+        )
         return prefix + "; ".join(parts) + "."
 
 

@@ -61,6 +61,7 @@ def prepare(config: DestinationConfig, max_attempts: int = 8) -> tuple[HubSpotCl
     client = open_client(config, max_attempts)
     portal = run_preflight(client)
     deployment = deploy_model(client, portal, dry_run=config.dry_run)
+    deployment.portal_id = portal.portal_id
     return client, deployment
 
 

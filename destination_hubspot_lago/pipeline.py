@@ -36,7 +36,7 @@ from airbyte_cdk.models import (
     Type,
 )
 
-from .batches import DRY_RUN_ID_PREFIX, BatchWriter, Item, Outcome
+from .batches import DRY_RUN_ID_PREFIX, BatchWriter, Item, Outcome, Rejected
 from .config import DestinationConfig
 from .deployment import Deployment
 from .hubspot import HubSpotClient
@@ -56,6 +56,7 @@ from .report import Rejection, SyncReport
 logger = logging.getLogger("airbyte")
 
 STREAM_KINDS = ("customers", "subscriptions", "invoices")
+SINGULAR = {"companies": "company", "contacts": "contact"}
 BATCH_SIZE = 100
 MAX_BATCH_BYTES = 2_000_000  # keep request bodies well under any proxy's limit
 FLUSH_INTERVAL_SECONDS = 300.0  # a state never waits longer than this for a flush
@@ -297,7 +298,9 @@ class WritePipeline:
         if mode == "link":
             items = [Item(c.hubspot_id or "", c.properties) for c in customers]
             by_id = {c.hubspot_id or "": c for c in customers}
-            self._account(obj, self.writer.update_by_id(type_id, items), by_id)
+            outcome = self.writer.update_by_id(type_id, items)
+            outcome.rejected = [_explain_link(obj, r) for r in outcome.rejected]
+            self._account(obj, outcome, by_id)
             return
         if obj == "contacts":
             customers, adopted = self._adopt_contacts_by_email(type_id, customers)
@@ -471,3 +474,15 @@ class WritePipeline:
                 + ". Fix these records in Lago (or the HubSpot setting named in the reason) "
                 "and run the sync again."
             )
+
+
+def _explain_link(obj: str, rejected: Rejected) -> Rejected:
+    if rejected.category != "OBJECT_NOT_FOUND":
+        return rejected
+    return Rejected(
+        rejected.key,
+        rejected.category,
+        f"Lago links this customer to HubSpot {SINGULAR[obj]} {rejected.key}, which HubSpot does "
+        "not have (deleted or merged?). Correct or remove the HubSpot link on the customer in "
+        "Lago, then sync again",
+    )
