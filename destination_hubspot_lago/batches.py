@@ -191,6 +191,8 @@ class BatchWriter:
     ) -> dict[str, dict[str, Any]]:
         """Existing records whose ``id_property`` is one of ``values``, keyed by that value."""
         found: dict[str, dict[str, Any]] = {}
+        if type_id.startswith(DRY_RUN_ID_PREFIX):
+            return found  # dry run: the object itself does not exist yet
         wanted = list(dict.fromkeys(values))
         for start in range(0, len(wanted), MAX_INPUTS):
             chunk = wanted[start : start + MAX_INPUTS]
@@ -205,6 +207,8 @@ class BatchWriter:
             except HubSpotError as error:
                 if error.status == 404:  # none of them exists
                     continue
+                if self.dry_run and error.status == 400 and _is_model_level(error):
+                    return found  # dry run: the id property is not deployed yet
                 raise
             for result in (answer or {}).get("results") or []:
                 value = (result.get("properties") or {}).get(id_property)

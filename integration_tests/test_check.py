@@ -2,6 +2,7 @@
 
 import pytest
 
+from destination_hubspot_lago.model import MODEL
 from integration_tests.conftest import make_emulator
 from integration_tests.harness import (
     OAUTH_CLIENT_ID,
@@ -12,8 +13,6 @@ from integration_tests.harness import (
 )
 from integration_tests.hubspot_emulator import ALL_SCOPES
 from integration_tests.lago_native_model import seed_lago_native_model
-
-from destination_hubspot_lago.model import MODEL
 
 
 def assert_no_secrets(run):
