@@ -1,5 +1,6 @@
 """Pacing, retry decisions and error classification, without the network."""
 
+import json
 import time
 
 import pytest
@@ -20,10 +21,28 @@ def error(status, body=b"", retry_after=None):
     return HubSpotError.from_response(status, body, "POST /crm/v3/x", retry_after=retry_after)
 
 
-BURST = b'{"status":"error","message":"You have reached your ten_secondly_rolling limit.","policyName":"TEN_SECONDLY_ROLLING","correlationId":"c"}'
-DAILY = b'{"status":"error","message":"You have reached your daily limit.","policyName":"DAILY","correlationId":"c"}'
-EXPIRED = b'{"status":"error","message":"The OAuth token used to make this call expired 0 second(s) ago.","category":"EXPIRED_AUTHENTICATION","correlationId":"c"}'
-SCOPES = b'{"status":"error","message":"This app hasn\'t been granted all required scopes","category":"MISSING_SCOPES","correlationId":"c","errors":[{"message":"One or more","context":{"requiredGranularScopes":["crm.schemas.custom.write"]}}]}'
+def body(**fields):
+    return json.dumps({"status": "error", "correlationId": "c", **fields}).encode()
+
+
+BURST = body(
+    message="You have reached your ten_secondly_rolling limit.", policyName="TEN_SECONDLY_ROLLING"
+)
+DAILY = body(message="You have reached your daily limit.", policyName="DAILY")
+EXPIRED = body(
+    message="The OAuth token used to make this call expired 0 second(s) ago.",
+    category="EXPIRED_AUTHENTICATION",
+)
+SCOPES = body(
+    message="This app hasn't been granted all required scopes",
+    category="MISSING_SCOPES",
+    errors=[
+        {
+            "message": "One or more",
+            "context": {"requiredGranularScopes": ["crm.schemas.custom.write"]},
+        }
+    ],
+)
 
 
 # -- error parsing and classification -----------------------------------------------
