@@ -1,0 +1,294 @@
+"""The write pipeline in-process, over real HTTP against the emulator (nothing mocked)."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import Counter
+
+import pytest
+
+from destination_hubspot_lago.config import DestinationConfig
+from destination_hubspot_lago.destination import prepare
+from destination_hubspot_lago.messages import parse_lines, serialize
+from destination_hubspot_lago.pipeline import RecordsRejected, WritePipeline
+from integration_tests.conftest import make_emulator
+from integration_tests.harness import private_app_config, record, stream_state
+
+
+def customer(i, **kw):
+    return {
+        "lago_id": f"c{i}",
+        "external_id": f"ext-{i}",
+        "name": f"Customer {i}",
+        "customer_type": "company",
+        **kw,
+    }
+
+
+def subscription(i, customer_id, **kw):
+    return {
+        "lago_id": f"s{i}",
+        "external_id": f"sub-{i}",
+        "lago_customer_id": customer_id,
+        "status": "active",
+        "plan_code": "pro",
+        "billing_time": "calendar",
+        "created_at": "2024-01-02T10:00:00Z",
+        **kw,
+    }
+
+
+def invoice(i, customer_id, **kw):
+    return {
+        "lago_id": f"i{i}",
+        "number": f"INV-{i}",
+        "status": "finalized",
+        "currency": "EUR",
+        "total_amount_cents": 1000 + i,
+        "issuing_date": "2024-02-01",
+        "payment_status": "succeeded",
+        "customer": {"lago_id": customer_id},
+        **kw,
+    }
+
+
+def pipeline(emu, **config):
+    parsed = DestinationConfig.parse(private_app_config(emu.url, **config))
+    client, deployment = prepare(parsed)
+    return WritePipeline(parsed, client, deployment), deployment
+
+
+def run_all(p, lines):
+    return [json.loads(serialize(m)) for m in p.run(parse_lines(lines))]
+
+
+def lago_ids(emu, type_id, prop):
+    return {
+        r["properties"][prop]: r for r in emu.store.objects(type_id) if r["properties"].get(prop)
+    }
+
+
+def calls(emu, suffix):
+    return Counter(
+        r["path"].split("/")[-3] if "associations" in r["path"] else r["path"].split("/")[4]
+        for r in emu.mutating_requests()
+        if r["path"].endswith(suffix)
+    )
+
+
+@pytest.fixture
+def emu():
+    with make_emulator(latency_seconds=0.01) as emulator:
+        yield emulator
+
+
+def test_each_state_is_echoed_only_after_everything_before_it_is_in_hubspot(emu):
+    p, deployment = pipeline(emu)
+    subs_type = deployment.object_type_ids["subscriptions"]
+    lines = []
+    for batch in range(3):
+        lines += [record("customers", customer(batch * 50 + i)) for i in range(50)]
+        lines += [
+            record("subscriptions", subscription(batch * 50 + i, f"c{batch * 50 + i}"))
+            for i in range(50)
+        ]
+        lines.append(stream_state("subscriptions", batch))
+    seen_states = 0
+    for message in p.run(parse_lines(lines)):
+        seen_states += 1
+        expected = {f"s{i}" for i in range(seen_states * 50)}
+        assert expected <= set(lago_ids(emu, subs_type, "lago_subscription_id"))
+        companies = lago_ids(emu, "companies", "lago_customer_id")
+        assert {f"c{i}" for i in range(seen_states * 50)} <= set(companies)
+        # ... and associated with their customer.
+        for i in range(seen_states * 50):
+            sub_id = lago_ids(emu, subs_type, "lago_subscription_id")[f"s{i}"]["id"]
+            assert {a[3] for a in emu.store.associations(subs_type, sub_id)} == {
+                companies[f"c{i}"]["id"]
+            }
+        assert json.loads(serialize(message))["state"]["id"] == seen_states - 1
+        assert json.loads(serialize(message))["state"]["destinationStats"] == {"recordCount": 50.0}  # per stream
+    assert seen_states == 3
+
+
+def test_calls_are_batched_by_one_hundred(emu):
+    n = 450
+    p, deployment = pipeline(emu)
+    emu.clear_log()
+    lines = [record("customers", customer(i)) for i in range(n // 10)]
+    lines += [record("subscriptions", subscription(i, f"c{i % (n // 10)}")) for i in range(n)]
+    lines += [record("invoices", invoice(i, f"c{i % (n // 10)}")) for i in range(n)]
+    lines.append(stream_state("invoices", 1))
+    run_all(p, lines)
+    sub_type, inv_type = (
+        deployment.object_type_ids["subscriptions"],
+        deployment.object_type_ids["invoices"],
+    )
+    upserts = calls(emu, "/batch/upsert")
+    assert upserts[sub_type] == upserts[inv_type] == math.ceil(n / 100)
+    assert upserts["0-2"] == 1
+    associations = calls(emu, "/batch/associate/default")
+    assert associations[sub_type] + associations[inv_type] <= 2 * math.ceil(n / 100) + 2
+    assert len(emu.mutating_requests()) <= 2 * math.ceil(n / 100) * 2 + 4
+
+
+def test_rejected_records_are_reported_once_and_everything_else_is_written(emu):
+    p, deployment = pipeline(emu)
+    sub_type = deployment.object_type_ids["subscriptions"]
+    subs = [subscription(i, "c1") for i in range(100)]
+    subs[17]["billing_time"] = "weekly"  # not an option of lago_billing_time: HubSpot says 400
+    subs[63]["billing_time"] = "fortnightly"
+    lines = [record("customers", customer(1))] + [record("subscriptions", s) for s in subs]
+    lines += [record("invoices", invoice(1, "c1", total_amount_cents="12.5"))]  # mapping rejects it
+    lines.append(stream_state("subscriptions", 7))
+    out = []
+    with pytest.raises(RecordsRejected) as info:
+        for message in p.run(parse_lines(lines)):
+            out.append(message)
+    assert len(out) == 1  # the state was echoed before the failure
+    written = lago_ids(emu, sub_type, "lago_subscription_id")
+    assert set(written) == {f"s{i}" for i in range(100)} - {"s17", "s63"}
+    rejected = {(r.stream, r.lago_id): r for r in p.report.rejections}
+    assert set(rejected) == {("subscriptions", "s17"), ("subscriptions", "s63"), ("invoices", "i1")}
+    assert rejected[("subscriptions", "s17")].category == "VALIDATION_ERROR"
+    assert "weekly" in rejected[("subscriptions", "s17")].message
+    assert "total_amount_cents" in rejected[("invoices", "i1")].message
+    assert "s17" in str(info.value) and "3 record(s)" in str(info.value)
+
+
+def test_unique_value_conflict_isolates_the_offending_contact(emu):
+    p, _ = pipeline(emu, default_targeted_object="contacts")
+    people = [customer(i, customer_type="individual", email=f"p{i}@example.com") for i in range(30)]
+    people[12]["external_id"] = people[5]["external_id"]  # unique on contacts: a 409 for the batch
+    with pytest.raises(RecordsRejected):
+        run_all(p, [record("customers", c) for c in people] + [stream_state("customers", 1)])
+    contacts = lago_ids(emu, "contacts", "lago_customer_id")
+    assert len(contacts) == 29
+    (rejection,) = p.report.rejections
+    assert rejection.lago_id in ("c5", "c12") and rejection.lago_id not in contacts
+    assert upsert_statuses(emu).get(409)
+
+
+def upsert_statuses(emu):
+    return Counter(r["status"] for r in emu.requests if r["path"].endswith("/batch/upsert"))
+
+
+def test_invoice_before_its_customer_is_associated_when_the_customer_arrives(emu):
+    p, deployment = pipeline(emu)
+    inv_type = deployment.object_type_ids["invoices"]
+    lines = [record("invoices", invoice(1, "late")), stream_state("invoices", 1)]
+    lines += [record("customers", customer("late")), stream_state("customers", 2)]
+    lines = [line.replace('"lago_id": "clate"', '"lago_id": "late"') for line in lines]
+    run_all(p, lines)
+    inv = lago_ids(emu, inv_type, "lago_invoice_id")["i1"]
+    company = lago_ids(emu, "companies", "lago_customer_id")["late"]
+    assert {a[3] for a in emu.store.associations(inv_type, inv["id"])} == {company["id"]}
+    assert p.report.missing_associations == []
+
+
+def test_customer_from_an_earlier_sync_is_found_in_hubspot(emu):
+    p, _ = pipeline(emu)
+    run_all(p, [record("customers", customer(9)), stream_state("customers", 1)])
+    p2, deployment = pipeline(emu)
+    run_all(p2, [record("invoices", invoice(1, "c9")), stream_state("invoices", 2)])
+    inv_type = deployment.object_type_ids["invoices"]
+    inv = lago_ids(emu, inv_type, "lago_invoice_id")["i1"]
+    company = lago_ids(emu, "companies", "lago_customer_id")["c9"]
+    assert {a[3] for a in emu.store.associations(inv_type, inv["id"])} == {company["id"]}
+
+
+def test_record_whose_customer_never_appears_is_written_and_reported(emu):
+    p, deployment = pipeline(emu)
+    states = run_all(p, [record("invoices", invoice(1, "ghost")), stream_state("invoices", 1)])
+    assert len(states) == 1
+    assert "i1" in lago_ids(emu, deployment.object_type_ids["invoices"], "lago_invoice_id")
+    assert [(s, i) for s, i, _ in p.report.missing_associations] == [("invoices", "i1")]
+    assert p.report.rejections == []
+
+
+def test_contact_with_an_existing_email_is_adopted_not_duplicated(emu):
+    existing = emu.store.create_object("contacts", {"email": "ada@example.com", "firstname": "Ada"})
+    p, _ = pipeline(emu)
+    person = customer(
+        1, customer_type="individual", email="Ada@Example.com", firstname="Ada", lastname="Lovelace"
+    )
+    run_all(p, [record("customers", person), stream_state("customers", 1)])
+    contacts = emu.store.objects("contacts")
+    assert len(contacts) == 1
+    assert contacts[0]["id"] == existing["id"]
+    assert contacts[0]["properties"]["lago_customer_id"] == "c1"
+    assert contacts[0]["properties"]["lastname"] == "Lovelace"
+    assert p.report.adopted_contacts == 1
+
+
+def test_email_of_another_lago_customer_is_not_stolen(emu):
+    p, _ = pipeline(emu)
+    a = customer(1, customer_type="individual", email="shared@example.com")
+    b = customer(2, customer_type="individual", email="shared@example.com")
+    run_all(p, [record("customers", a), stream_state("customers", 1)])
+    run_all(pipeline(emu)[0], [record("customers", b), stream_state("customers", 2)])
+    contacts = lago_ids(emu, "contacts", "lago_customer_id")
+    assert contacts["c1"]["properties"]["email"] == "shared@example.com"
+    assert "email" not in contacts["c2"]["properties"] or not contacts["c2"]["properties"]["email"]
+    assert contacts["c2"]["properties"]["lago_billing_email"] == "shared@example.com"
+
+
+def test_duplicates_in_one_batch_keep_the_last_record(emu):
+    p, deployment = pipeline(emu)
+    lines = [
+        record("customers", customer(1)),
+        record("invoices", invoice(1, "c1", number="OLD")),
+        record("invoices", invoice(1, "c1", number="NEW")),
+        stream_state("invoices", 1),
+    ]
+    run_all(p, lines)
+    (inv,) = emu.store.objects(deployment.object_type_ids["invoices"])
+    assert inv["properties"]["lago_invoice_number"] == "NEW"
+
+
+def test_prefixed_streams_are_recognised_and_others_skipped(emu):
+    p, deployment = pipeline(emu, sync_invoices=False)
+    lines = [
+        record("lago_customers", customer(1)),
+        record("lago_subscriptions", subscription(1, "c1")),
+        record("lago_invoices", invoice(1, "c1")),
+        record("lago_plans", {"lago_id": "p1"}),
+        record("lago_plans", {"lago_id": "p2"}),
+        stream_state("lago_plans", 1),
+    ]
+    run_all(p, lines)
+    assert lago_ids(emu, "companies", "lago_customer_id").keys() == {"c1"}
+    assert lago_ids(
+        emu, deployment.object_type_ids["subscriptions"], "lago_subscription_id"
+    ).keys() == {"s1"}
+    assert emu.store.objects(deployment.object_type_ids["invoices"]) == []
+    assert p.report.received["invoices"] == 0
+
+
+def test_faults_and_rate_limit_pressure_still_end_complete():
+    with make_emulator(
+        fault_rate=0.08, fault_seed=7, rate_limit_max=12, rate_limit_interval_ms=1000
+    ) as emu:
+        p, deployment = pipeline(emu)
+        lines = [record("customers", customer(i)) for i in range(120)]
+        lines += [record("subscriptions", subscription(i, f"c{i % 120}")) for i in range(300)]
+        lines += [record("invoices", invoice(i, f"c{i % 120}")) for i in range(300)]
+        lines.append(stream_state("invoices", 1))
+        # A burst of 429s from an outside app sharing nothing but bad luck.
+        emu.inject_fault(status=429, method="POST", path_regex=r"/batch/upsert$", times=3)
+        states = run_all(p, lines)
+        assert len(states) == 1
+        faults = Counter(
+            r["status"] for r in emu.requests if r["status"] in (423, 429, 502, 503, 504)
+        )
+        assert sum(faults.values()) >= 5, faults
+        assert len(lago_ids(emu, "companies", "lago_customer_id")) == 120
+        subs_type, inv_type = (
+            deployment.object_type_ids["subscriptions"],
+            deployment.object_type_ids["invoices"],
+        )
+        assert len(lago_ids(emu, subs_type, "lago_subscription_id")) == 300
+        assert len(lago_ids(emu, inv_type, "lago_invoice_id")) == 300
+        assert len(emu.store.associations(inv_type)) == 300
+        assert p.report.rejections == [] and p.report.missing_associations == []
