@@ -108,7 +108,8 @@ def test_each_state_is_echoed_only_after_everything_before_it_is_in_hubspot(emu)
                 companies[f"c{i}"]["id"]
             }
         assert json.loads(serialize(message))["state"]["id"] == seen_states - 1
-        assert json.loads(serialize(message))["state"]["destinationStats"] == {"recordCount": 50.0}  # per stream
+        stats = json.loads(serialize(message))["state"]["destinationStats"]
+        assert stats == {"recordCount": 50.0}  # records of this state's stream only
     assert seen_states == 3
 
 
