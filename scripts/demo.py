@@ -1,0 +1,231 @@
+"""The main job on the embedded default: a sample Lago data set into the local HubSpot emulator.
+
+1. start the HubSpot emulator (a local stand-in for api.hubapi.com) and the fake Lago API;
+2. read Lago with Airbyte's real `source-getlago` manifest when it is available (else the
+   same records straight from the sample data set);
+3. run `destination-hubspot-lago check`, then `write`, exactly as Airbyte would;
+4. read HubSpot back over its API and show what it now holds.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tempfile
+from collections import defaultdict
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from integration_tests.fake_lago import FakeLago  # noqa: E402
+from integration_tests.fake_lago.source_runner import (  # noqa: E402
+    default_manifest_path,
+    read_with_source_manifest,
+)
+from integration_tests.harness import catalog  # noqa: E402
+from integration_tests.hubspot_emulator import ALL_SCOPES, HubSpotEmulator  # noqa: E402
+from integration_tests.scenario import linked_sample, with_state_ids  # noqa: E402
+
+TOKEN = "pat-na1-demo-0000-0000-0000-000000000000"
+STREAMS = ["customers", "subscriptions", "invoices"]
+
+
+def source_messages(dataset) -> tuple[list[dict], str]:
+    manifest = default_manifest_path()
+    if manifest.exists():
+        with FakeLago(dataset=dataset, api_key="lago-demo-key") as lago:
+            return read_with_source_manifest(lago.url, "lago-demo-key", STREAMS), (
+                f"Airbyte's source-getlago manifest ({manifest})"
+            )
+    # No manifest on this machine: emit what the source would (it only lists active subscriptions).
+    messages: list[dict] = []
+    rows = {
+        "customers": dataset.customers,
+        "subscriptions": [s for s in dataset.subscriptions if s["status"] == "active"],
+        "invoices": dataset.invoices,
+    }
+    for stream, records in rows.items():
+        for data in records:
+            messages.append(
+                {"type": "RECORD", "record": {"stream": stream, "data": data, "emitted_at": 0}}
+            )
+        messages.append(
+            {
+                "type": "STATE",
+                "state": {
+                    "type": "STREAM",
+                    "stream": {"stream_descriptor": {"name": stream}, "stream_state": {}},
+                },
+            }
+        )
+    return messages, "the sample data set directly (source-getlago manifest not found)"
+
+
+def connector(
+    command: str, config_path: Path, catalog_path: Path | None, stdin: str = ""
+) -> list[dict]:
+    args = [
+        sys.executable,
+        "-m",
+        "destination_hubspot_lago.run",
+        command,
+        "--config",
+        str(config_path),
+    ]
+    if catalog_path:
+        args += ["--catalog", str(catalog_path)]
+    proc = subprocess.run(args, input=stdin, capture_output=True, text=True, cwd=ROOT)
+    messages = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
+    if proc.returncode != 0:
+        for m in messages:
+            if m["type"] == "TRACE":
+                print("  connector error:", m["trace"]["error"]["message"])
+    return messages
+
+
+def hubspot_get_all(url: str, object_type: str, properties: list[str]) -> list[dict]:
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    out, after = [], None
+    while True:
+        params = {"limit": 100, "properties": ",".join(properties)}
+        if after:
+            params["after"] = after
+        page = requests.get(
+            f"{url}/crm/v3/objects/{object_type}", params=params, headers=headers, timeout=10
+        ).json()
+        out += page["results"]
+        after = (page.get("paging") or {}).get("next", {}).get("after")
+        if not after:
+            return out
+
+
+def associated(url: str, from_type: str, from_id: str, to_type: str) -> list[str]:
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    answer = requests.get(
+        f"{url}/crm/v4/objects/{from_type}/{from_id}/associations/{to_type}",
+        headers=headers,
+        timeout=10,
+    ).json()
+    return [str(r["toObjectId"]) for r in answer.get("results", [])]
+
+
+def show(url: str) -> None:
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    schemas = requests.get(
+        f"{url}/crm-object-schemas/v3/schemas", headers=headers, timeout=10
+    ).json()
+    type_ids = {s["name"]: s["objectTypeId"] for s in schemas["results"]}
+    subs = hubspot_get_all(
+        url,
+        type_ids["LagoSubscriptions"],
+        ["lago_subscription_plan_code", "lago_subscription_status", "lago_subscription_started_at"],
+    )
+    invoices = hubspot_get_all(
+        url,
+        type_ids["LagoInvoices"],
+        [
+            "lago_invoice_number",
+            "lago_invoice_status",
+            "lago_invoice_payment_status",
+            "lago_invoice_total_amount",
+            "lago_invoice_currency",
+            "lago_invoice_payment_overdue",
+        ],
+    )
+    owner: dict[str, list[tuple[str, dict]]] = defaultdict(list)
+    for kind, type_id, records in (
+        ("subscription", type_ids["LagoSubscriptions"], subs),
+        ("invoice", type_ids["LagoInvoices"], invoices),
+    ):
+        for rec in records:
+            for to_type in ("companies", "contacts"):
+                for target in associated(url, type_id, rec["id"], to_type):
+                    owner[f"{to_type}:{target}"].append((kind, rec["properties"]))
+
+    print("\nWhat HubSpot now holds (read back over the API):\n")
+    for object_type, label_props in (
+        ("companies", ["name", "domain"]),
+        ("contacts", ["email", "firstname", "lastname"]),
+    ):
+        records = hubspot_get_all(url, object_type, [*label_props, "lago_customer_id"])
+        print(f"{object_type.capitalize()} ({len(records)})")
+        for rec in records:
+            p = rec["properties"]
+            label = " ".join(str(p.get(k) or "") for k in label_props).strip()
+            lago = (p.get("lago_customer_id") or "")[:8]
+            print(f"  {label:<48} lago {lago or '-':<8}  hubspot id {rec['id']}")
+            for kind, props in owner.get(f"{object_type}:{rec['id']}", []):
+                if kind == "subscription":
+                    print(
+                        f"      subscription  {props.get('lago_subscription_plan_code') or '':<12}"
+                        f"{props.get('lago_subscription_status') or '':<12}since {props.get('lago_subscription_started_at') or '-'}"
+                    )
+                else:
+                    overdue = (
+                        "  OVERDUE" if props.get("lago_invoice_payment_overdue") == "true" else ""
+                    )
+                    amount = f"{props.get('lago_invoice_total_amount') or ''} {props.get('lago_invoice_currency') or ''}"
+                    print(
+                        f"      invoice       {props.get('lago_invoice_number') or '':<22}{props.get('lago_invoice_status') or '':<11}"
+                        f"{props.get('lago_invoice_payment_status') or '':<11}{amount:>16}{overdue}"
+                    )
+        print()
+
+
+def main() -> int:
+    with (
+        HubSpotEmulator(private_app_tokens={TOKEN: ALL_SCOPES}) as emu,
+        tempfile.TemporaryDirectory() as tmp,
+    ):
+        print(f"HubSpot emulator listening on {emu.url} (portal 62515)")
+        dataset = linked_sample(emu.store)
+        messages, origin = source_messages(dataset)
+        records = sum(1 for m in messages if m["type"] == "RECORD")
+        print(
+            f"Lago sample: {len(dataset.customers)} customers, {len(dataset.subscriptions)} subscriptions, "
+            f"{len(dataset.invoices)} invoices; read {records} records through {origin}"
+        )
+
+        config_path, catalog_path = Path(tmp, "config.json"), Path(tmp, "catalog.json")
+        config_path.write_text(
+            json.dumps(
+                {
+                    "credentials": {
+                        "credentials_title": "Private App Credentials",
+                        "access_token": TOKEN,
+                    },
+                    "api_base_url": emu.url,
+                    "lago_organization_slug": "hooli",
+                }
+            )
+        )
+        catalog_path.write_text(json.dumps(catalog(STREAMS)))
+
+        print("\n$ destination-hubspot-lago check --config config.json")
+        status = next(
+            m for m in connector("check", config_path, None) if m["type"] == "CONNECTION_STATUS"
+        )
+        print(f"  {status['connectionStatus']['status']}: {status['connectionStatus']['message']}")
+
+        print(
+            "\n$ destination-hubspot-lago write --config config.json --catalog catalog.json < lago"
+        )
+        out = connector(
+            "write", config_path, catalog_path, "\n".join(with_state_ids(messages)) + "\n"
+        )
+        states = [m for m in out if m["type"] == "STATE"]
+        for m in out:
+            if m["type"] == "LOG" and m["log"]["message"].startswith(("Sync summary", "Rejected")):
+                print("  " + m["log"]["message"].replace("\n", "\n  "))
+        print(f"  {len(states)} states echoed (each after its records were in HubSpot)")
+        show(emu.url)
+        print("Run it again and nothing new is created: every write is an upsert by Lago id.")
+        return 0 if states else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
