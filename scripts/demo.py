@@ -159,21 +159,24 @@ def show(url: str) -> None:
             lago = (p.get("lago_customer_id") or "")[:8]
             print(f"  {label:<48} lago {lago or '-':<8}  hubspot id {rec['id']}")
             for kind, props in owner.get(f"{object_type}:{rec['id']}", []):
-                if kind == "subscription":
-                    print(
-                        f"      subscription  {props.get('lago_subscription_plan_code') or '':<12}"
-                        f"{props.get('lago_subscription_status') or '':<12}since {props.get('lago_subscription_started_at') or '-'}"
-                    )
-                else:
-                    overdue = (
-                        "  OVERDUE" if props.get("lago_invoice_payment_overdue") == "true" else ""
-                    )
-                    amount = f"{props.get('lago_invoice_total_amount') or ''} {props.get('lago_invoice_currency') or ''}"
-                    print(
-                        f"      invoice       {props.get('lago_invoice_number') or '':<22}{props.get('lago_invoice_status') or '':<11}"
-                        f"{props.get('lago_invoice_payment_status') or '':<11}{amount:>16}{overdue}"
-                    )
+                print("      " + _line(kind, {k: v or "" for k, v in props.items()}))
         print()
+
+
+def _line(kind: str, p: dict) -> str:
+    if kind == "subscription":
+        return (
+            f"subscription  {p.get('lago_subscription_plan_code', ''):<12}"
+            f"{p.get('lago_subscription_status', ''):<12}"
+            f"since {p.get('lago_subscription_started_at') or '-'}"
+        )
+    amount = f"{p.get('lago_invoice_total_amount', '')} {p.get('lago_invoice_currency', '')}"
+    overdue = "  OVERDUE" if p.get("lago_invoice_payment_overdue") == "true" else ""
+    return (
+        f"invoice       {p.get('lago_invoice_number', ''):<22}"
+        f"{p.get('lago_invoice_status', ''):<11}"
+        f"{p.get('lago_invoice_payment_status', ''):<11}{amount:>16}{overdue}"
+    )
 
 
 def main() -> int:
@@ -186,8 +189,9 @@ def main() -> int:
         messages, origin = source_messages(dataset)
         records = sum(1 for m in messages if m["type"] == "RECORD")
         print(
-            f"Lago sample: {len(dataset.customers)} customers, {len(dataset.subscriptions)} subscriptions, "
-            f"{len(dataset.invoices)} invoices; read {records} records through {origin}"
+            f"Lago sample: {len(dataset.customers)} customers, "
+            f"{len(dataset.subscriptions)} subscriptions, {len(dataset.invoices)} invoices; "
+            f"read {records} records through {origin}"
         )
 
         config_path, catalog_path = Path(tmp, "config.json"), Path(tmp, "catalog.json")
