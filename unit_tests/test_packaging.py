@@ -1,0 +1,58 @@
+"""metadata.yaml, Dockerfile and pyproject agree with each other and with Airbyte's conventions."""
+
+import re
+import tomllib
+import uuid
+from pathlib import Path
+
+import yaml
+
+from destination_hubspot_lago import __version__
+
+ROOT = Path(__file__).resolve().parents[1]
+METADATA = yaml.safe_load((ROOT / "metadata.yaml").read_text())
+DATA = METADATA["data"]
+PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
+
+
+def test_metadata_has_the_required_keys_and_values():
+    for key in (
+        "name",
+        "definitionId",
+        "connectorType",
+        "dockerRepository",
+        "dockerImageTag",
+        "license",
+        "documentationUrl",
+        "githubIssueLabel",
+        "connectorSubtype",
+        "releaseStage",
+    ):
+        assert DATA.get(key), key
+    uuid.UUID(DATA["definitionId"])
+    assert DATA["connectorType"] == "destination" and DATA["connectorSubtype"] == "api"
+    assert DATA["dockerRepository"] == "airbyte/destination-hubspot-lago"
+    assert {"language:python", "cdk:python"} <= set(DATA["tags"])
+    assert DATA["allowedHosts"]["hosts"] == ["api.hubapi.com"]
+    assert METADATA["metadataSpecVersion"] == "1.0"
+
+
+def test_versions_agree():
+    assert DATA["dockerImageTag"] == PYPROJECT["project"]["version"] == __version__
+    assert f"io.airbyte.version={__version__}" in (ROOT / "Dockerfile").read_text()
+
+
+def test_base_image_is_pinned_by_digest_and_used_by_the_dockerfile():
+    image = DATA["connectorBuildOptions"]["baseImage"]
+    assert re.fullmatch(
+        r"docker\.io/airbyte/python-connector-base:4\.0\.\d+@sha256:[0-9a-f]{64}", image
+    )
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert f"ARG BASE_IMAGE={image}" in dockerfile
+    assert 'ENV AIRBYTE_ENTRYPOINT="destination-hubspot-lago"' in dockerfile
+
+
+def test_console_script_is_named_after_the_connector():
+    assert PYPROJECT["project"]["scripts"] == {
+        "destination-hubspot-lago": "destination_hubspot_lago.run:run"
+    }
