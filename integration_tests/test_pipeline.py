@@ -293,3 +293,52 @@ def test_faults_and_rate_limit_pressure_still_end_complete():
         assert len(lago_ids(emu, inv_type, "lago_invoice_id")) == 300
         assert len(emu.store.associations(inv_type)) == 300
         assert p.report.rejections == [] and p.report.missing_associations == []
+
+
+def test_a_2xx_without_results_or_errors_fails_the_sync_before_the_state(emu):
+    p, _ = pipeline(emu)
+    empty = {"status": "COMPLETE", "results": [], "startedAt": "x", "completedAt": "x"}
+    emu.inject_fault(status=200, method="POST", path_regex=r"/batch/upsert$", times=1, body=empty)
+    out = []
+    with pytest.raises(Exception, match="neither results nor errors"):
+        for message in p.run(
+            parse_lines([record("customers", customer(1)), stream_state("customers", 1)])
+        ):
+            out.append(message)
+    assert out == []  # the state was not echoed
+
+
+def test_connection_resets_and_timeouts_are_absorbed(emu):
+    p, deployment = pipeline(emu)
+    p.client._timeout = (5.0, 1.0)  # read timeout short enough for the test
+    emu.inject_fault(status="reset", method="POST", path_regex=r"/batch/upsert$", times=2)
+    emu.inject_fault(
+        status="timeout", method="POST", path_regex=r"/batch/associate/default$", times=1, delay=2.0
+    )
+    lines = [
+        record("customers", customer(1)),
+        record("invoices", invoice(1, "c1")),
+        stream_state("invoices", 1),
+    ]
+    assert len(run_all(p, lines)) == 1
+    inv_type = deployment.object_type_ids["invoices"]
+    assert set(lago_ids(emu, inv_type, "lago_invoice_id")) == {"i1"}
+    assert len(emu.store.associations(inv_type)) == 1
+    assert p.client.stats.retries >= 3
+
+
+def test_buffers_are_flushed_on_time_even_without_a_state(emu, monkeypatch):
+    import destination_hubspot_lago.pipeline as pipeline_module
+
+    monkeypatch.setattr(pipeline_module, "FLUSH_INTERVAL_SECONDS", 0.0)
+    p, _ = pipeline(emu)
+    seen_before_end = []
+
+    def lines():
+        yield record("customers", customer(1))
+        yield record("customers", customer(2))  # its arrival lets the timer flush c1
+        p._wait_all()
+        seen_before_end.append(set(lago_ids(emu, "companies", "lago_customer_id")))
+
+    list(p.run(parse_lines(lines())))
+    assert {"c1"} <= seen_before_end[0]

@@ -210,3 +210,56 @@ def test_dry_run_plans_without_a_single_mutating_call(world):
     summary = next(line for line in run.logs if line.startswith("Dry run plan"))
     assert "would create" in summary
     assert len(run.states) == sum(1 for m in messages if m["type"] == "STATE")
+
+
+def hubspot_state(emu):
+    """HubSpot's content keyed by Lago ids, comparable across portals (ids, timestamps differ)."""
+    volatile = ("hs_", "createdate", "lastmodifieddate")
+    schemas = {s["objectTypeId"]: s["name"] for s in emu.store.schemas()}
+    keys = {"companies": "lago_customer_id", "contacts": "lago_customer_id"}
+    keys.update(
+        {
+            t: "lago_subscription_id" if n == "LagoSubscriptions" else "lago_invoice_id"
+            for t, n in schemas.items()
+        }
+    )
+    lago_of = {}
+    content = {}
+    for object_type, key in keys.items():
+        for rec in emu.store.objects(object_type):
+            lago_id = rec["properties"].get(key)
+            lago_of[(object_type, rec["id"])] = lago_id
+            props = {k: v for k, v in rec["properties"].items() if v and not k.startswith(volatile)}
+            content[(schemas.get(object_type, object_type), lago_id)] = props
+    for type_id in schemas:
+        for from_type, from_id, to_type, to_id, _, _ in emu.store.associations(type_id):
+            content[("assoc", lago_of[(from_type, from_id)])] = lago_of.get(
+                (("companies" if to_type == "0-2" else "contacts"), to_id)
+            )
+    return content
+
+
+def test_faults_and_rate_limit_pressure_end_in_the_same_hubspot_as_a_clean_run():
+    with make_emulator() as clean:
+        dataset = linked_sample(clean.store)
+        messages = read_lago(dataset)
+        assert (
+            run_connector(
+                "write", private_app_config(clean.url), with_state_ids(messages)
+            ).returncode
+            == 0
+        )
+        expected = hubspot_state(clean)
+    with make_emulator(
+        fault_rate=0.15, fault_seed=3, rate_limit_max=8, rate_limit_interval_ms=1000
+    ) as faulty:
+        dataset = linked_sample(faulty.store)
+        for status in (429, 429, 503, 423, "reset"):
+            faulty.inject_fault(status=status, method="POST", path_regex=r"/batch/", times=1)
+        run = run_connector("write", private_app_config(faulty.url), with_state_ids(messages))
+        assert run.returncode == 0, run.stdout[-3000:]
+        assert sum(1 for r in faulty.requests if r["status"] in (423, 429, 502, 503, 504)) >= 4
+        assert len(run.states) == sum(1 for m in messages if m["type"] == "STATE")
+        actual = hubspot_state(faulty)
+    # The seeded linked records differ only by HubSpot id; everything else must be equal.
+    assert actual == expected
