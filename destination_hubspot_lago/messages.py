@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 import orjson
-from airbyte_cdk.models import AirbyteMessage, AirbyteMessageSerializer, Type
+from airbyte_cdk.models import AirbyteMessage, AirbyteMessageSerializer, AirbyteRecordMessage, Type
 
 logger = logging.getLogger("airbyte")
 
@@ -37,7 +37,7 @@ def parse_lines(
             continue
         try:
             raw = orjson.loads(line)
-            message = AirbyteMessageSerializer.load(raw)
+            message = _record(raw) or AirbyteMessageSerializer.load(raw)
         except Exception as exc:  # orjson and serpyco raise several types
             logger.error(
                 "Input line %d is not a valid Airbyte message (%s); it was skipped.",
@@ -50,6 +50,31 @@ def parse_lines(
         if message.type == Type.STATE and isinstance(raw, dict):
             setattr(message, _RAW, raw)
         yield message
+
+
+def _record(raw: Any) -> AirbyteMessage | None:
+    """RECORDs are most of the input: build them directly, without the generic deserializer.
+
+    The generic path walks every nested field of ``data`` (a 2 KB invoice costs ~15 µs);
+    the destination only needs the stream, namespace and the data as parsed JSON.
+    """
+    if not isinstance(raw, dict) or raw.get("type") != "RECORD":
+        return None
+    body = raw.get("record")
+    if not isinstance(body, dict) or not isinstance(body.get("stream"), str):
+        raise InputError("RECORD without a stream")
+    data = body.get("data")
+    if not isinstance(data, dict):
+        raise InputError("RECORD data is not an object")
+    return AirbyteMessage(
+        type=Type.RECORD,
+        record=AirbyteRecordMessage(
+            stream=body["stream"],
+            data=data,
+            emitted_at=int(body.get("emitted_at") or 0),
+            namespace=body.get("namespace"),
+        ),
+    )
 
 
 def serialize(message: AirbyteMessage) -> str:
