@@ -26,7 +26,8 @@ from typing import Any
 from .hubspot import HubSpotClient, HubSpotError
 
 MAX_INPUTS = 100
-RECORD_LEVEL_STATUSES = frozenset({400, 404, 409})
+# Whole-batch answers that can be caused by one input (a bad value, a unique-value clash).
+RECORD_LEVEL_STATUSES = frozenset({400, 409})
 DRY_RUN_ID_PREFIX = "dry-run:"
 
 
@@ -274,9 +275,21 @@ class BatchWriter:
 
 
 def _is_model_level(error: HubSpotError) -> bool:
-    """Errors about the request's shape, not its records: splitting would not help."""
+    """Errors about the request's shape, not its records: splitting would not help.
+
+    A property deleted after deployment fails every record the same way; bisecting it
+    would cost two calls per record and reject them all.
+    """
     text = error.message.lower()
-    return "non-unique" in text or "property doesn't exist" in text and "idproperty" in text
+    if "non-unique" in text:
+        return True
+    if "property_doesnt_exist" in text or "does not exist" in text and "property" in text:
+        error.hint = (
+            "A property this connector deployed is missing in HubSpot (deleted meanwhile?). "
+            "Run check again to redeploy the model, then retry the sync."
+        )
+        return True
+    return False
 
 
 def _rejection(key: str, error: HubSpotError) -> Rejected:

@@ -6,6 +6,8 @@ with messages that say what to do; secrets never reach a message.
 
 from __future__ import annotations
 
+import copy
+import functools
 import json
 import logging
 import pkgutil
@@ -14,6 +16,7 @@ import traceback
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from airbyte_cdk.config_observation import create_connector_config_control_message
 from airbyte_cdk.destinations import Destination
 from airbyte_cdk.exception_handler import init_uncaught_exception_handler
 from airbyte_cdk.logger import PRINT_BUFFER
@@ -31,7 +34,7 @@ from airbyte_protocol_dataclasses.models import FailureType
 
 from .config import ConfigError, DestinationConfig
 from .deployment import Deployment, ModelConflict, deploy_model
-from .hubspot import Failure, HubSpotClient, HubSpotError, Pacer
+from .hubspot import Failure, HubSpotClient, HubSpotError, OAuthAuth, Pacer
 from .messages import parse_lines, serialize
 from .pipeline import RecordsRejected, WritePipeline
 from .preflight import PreflightProblem, run_preflight
@@ -47,18 +50,35 @@ def load_spec() -> dict[str, Any]:
     return dict(json.loads(raw))
 
 
-def open_client(config: DestinationConfig, max_attempts: int = 8) -> HubSpotClient:
+def open_client(
+    config: DestinationConfig, max_attempts: int = 8, raw_config: Mapping[str, Any] | None = None
+) -> HubSpotClient:
+    auth = config.credentials.auth()
+    if isinstance(auth, OAuthAuth) and raw_config is not None:
+        auth.on_rotation = functools.partial(persist_refresh_token, raw_config)
     return HubSpotClient(
         config.api_base_url,
-        config.credentials.auth(),
+        auth,
         Pacer(config.max_requests_per_10_seconds),
         max_attempts=max_attempts,
     )
 
 
-def prepare(config: DestinationConfig, max_attempts: int = 8) -> tuple[HubSpotClient, Deployment]:
+def persist_refresh_token(raw_config: Mapping[str, Any], refresh_token: str) -> None:
+    """HubSpot issued a new refresh token: ask the platform to store it (CONTROL message),
+    or the next sync would present a revoked one."""
+    updated = copy.deepcopy(dict(raw_config))
+    updated["credentials"]["refresh_token"] = refresh_token
+    print(serialize(create_connector_config_control_message(updated)))
+    PRINT_BUFFER.flush()
+    logger.info("HubSpot rotated the OAuth refresh token; the new one was sent to the platform.")
+
+
+def prepare(
+    config: DestinationConfig, max_attempts: int = 8, raw_config: Mapping[str, Any] | None = None
+) -> tuple[HubSpotClient, Deployment]:
     """Everything check and write share: credentials, scopes, plan, model."""
-    client = open_client(config, max_attempts)
+    client = open_client(config, max_attempts, raw_config)
     portal = run_preflight(client)
     deployment = deploy_model(client, portal, dry_run=config.dry_run)
     deployment.portal_id = portal.portal_id
@@ -79,7 +99,7 @@ class DestinationHubspotLago(Destination):
         try:
             parsed = DestinationConfig.parse(config)
             # A check is interactive: a few quick retries, not a sync's patience.
-            client, deployment = prepare(parsed, max_attempts=3)
+            client, deployment = prepare(parsed, max_attempts=3, raw_config=config)
         except USER_FIXABLE as problem:
             return AirbyteConnectionStatus(
                 status=Status.FAILED, message=filter_secrets(str(problem))
@@ -102,7 +122,7 @@ class DestinationHubspotLago(Destination):
     ) -> Iterable[AirbyteMessage]:
         try:
             parsed = DestinationConfig.parse(config)
-            client, deployment = prepare(parsed)
+            client, deployment = prepare(parsed, raw_config=config)
             logger.info(deployment.summary())
             pipeline = WritePipeline(
                 parsed, client, deployment, configured_catalog, self.bad_input_lines

@@ -36,8 +36,9 @@ from airbyte_cdk.models import (
     Type,
 )
 
-from .batches import DRY_RUN_ID_PREFIX, BatchWriter, Item, Outcome, Rejected
+from .batches import DRY_RUN_ID_PREFIX, BatchWriter, Item
 from .config import DestinationConfig
+from .customer_writes import CustomerWriter
 from .deployment import Deployment
 from .hubspot import HubSpotClient
 from .mapping import (
@@ -56,7 +57,6 @@ from .report import Rejection, SyncReport
 logger = logging.getLogger("airbyte")
 
 STREAM_KINDS = ("customers", "subscriptions", "invoices")
-SINGULAR = {"companies": "company", "contacts": "contact"}
 BATCH_SIZE = 100
 MAX_BATCH_BYTES = 2_000_000  # keep request bodies well under any proxy's limit
 FLUSH_INTERVAL_SECONDS = 300.0  # a state never waits longer than this for a flush
@@ -111,6 +111,7 @@ class WritePipeline:
         self.client = client
         self.deployment = deployment
         self.writer = BatchWriter(client, dry_run=config.dry_run)
+        self.customer_writer = CustomerWriter(self.writer)
         self.report = SyncReport(dry_run=config.dry_run)
         self.settings = MappingSettings(
             default_targeted_object=config.default_targeted_object,
@@ -197,7 +198,7 @@ class WritePipeline:
         mode = "link" if customer.hubspot_id else "upsert"
         key = (customer.object_key, mode)
         buffer = self._customer_buffers[key]
-        buffer.add(customer.hubspot_id or customer.lago_id, customer, customer.properties)
+        buffer.add(customer.lago_id, customer, customer.properties)
         if buffer.full:
             self._submit(self._write_customers, customer.object_key, mode, buffer.drain())
 
@@ -294,75 +295,23 @@ class WritePipeline:
     # -- tasks (run on worker threads) ----------------------------------------------
 
     def _write_customers(self, obj: str, mode: str, customers: list[CustomerUpsert]) -> None:
-        type_id = self._type_id(obj)
-        if mode == "link":
-            items = [Item(c.hubspot_id or "", c.properties) for c in customers]
-            by_id = {c.hubspot_id or "": c for c in customers}
-            outcome = self.writer.update_by_id(type_id, items)
-            outcome.rejected = [_explain_link(obj, r) for r in outcome.rejected]
-            self._account(obj, outcome, by_id)
-            return
-        if obj == "contacts":
-            customers, adopted = self._adopt_contacts_by_email(type_id, customers)
-            if adopted:
-                items = [Item(hubspot_id, c.properties) for hubspot_id, c in adopted.items()]
-                self._account(obj, self.writer.update_by_id(type_id, items), adopted)
-                self.report.add("adopted_contacts", len(adopted))
-        spec = MODEL.companies if obj == "companies" else MODEL.contacts
-        items = [Item(c.lago_id, c.properties) for c in customers]
-        outcome = self.writer.upsert(type_id, spec.id_property, items)
-        self._account(obj, outcome, {c.lago_id: c for c in customers})
-
-    def _adopt_contacts_by_email(
-        self, type_id: str, customers: list[CustomerUpsert]
-    ) -> tuple[list[CustomerUpsert], dict[str, CustomerUpsert]]:
-        """Contacts whose email another HubSpot contact holds: adopt it, or drop the email.
-
-        HubSpot rejects the whole batch (409) when a contact's email belongs to another
-        contact. Reading by email first avoids that: a contact with that email and no
-        (or the same) Lago id is adopted — updated by its id; one that belongs to
-        another Lago customer keeps its email, and ours is written without it.
-        """
-        emails = [c.email for c in customers if c.email]
-        if not emails:
-            return customers, {}
-        existing = self.writer.read_by_property(type_id, "email", emails, ["lago_customer_id"])
-        upserts: list[CustomerUpsert] = []
-        adopted: dict[str, CustomerUpsert] = {}
-        for customer in customers:
-            holder = existing.get(customer.email or "")
-            if holder is None:
-                upserts.append(customer)
-                continue
-            owner = (holder.get("properties") or {}).get("lago_customer_id") or ""
-            if owner in ("", customer.lago_id):
-                adopted[str(holder["id"])] = customer
-            else:
-                logger.warning(
-                    "Contact for Lago customer %s is written without email: that email "
-                    "belongs to the HubSpot contact of Lago customer %s.",
-                    customer.lago_id,
-                    owner,
-                )
-                props = {k: v for k, v in customer.properties.items() if k != "email"}
-                upserts.append(
-                    CustomerUpsert(customer.lago_id, customer.object_key, props, None, None)
-                )
-        return upserts, adopted
-
-    def _account(self, obj: str, outcome: Outcome, by_key: Mapping[Any, CustomerUpsert]) -> None:
+        results = self.customer_writer.write(obj, self._type_id(obj), mode == "link", customers)
         released: list[str] = []
-        for written in outcome.written:
-            customer = by_key[written.key]
-            self.report.count(self.report.created if written.created else self.report.updated, obj)
-            with self._lock:
-                self._customer_ids[customer.lago_id] = (obj, written.hubspot_id)
-            released.append(customer.lago_id)
-        for rejected in outcome.rejected:
-            customer = by_key[rejected.key]
-            self.report.reject(
-                "customers", obj, customer.lago_id, rejected.category, rejected.message
-            )
+        for result in results:
+            customer = result.customer
+            if result.written is not None:
+                counter = self.report.created if result.written.created else self.report.updated
+                self.report.count(counter, obj)
+                if result.adopted:
+                    self.report.add("adopted_contacts", 1)
+                with self._lock:
+                    self._customer_ids[customer.lago_id] = (obj, result.written.hubspot_id)
+                released.append(customer.lago_id)
+            elif result.rejected is not None:
+                rejected = result.rejected
+                self.report.reject(
+                    "customers", obj, customer.lago_id, rejected.category, rejected.message
+                )
         self._release_waiting(released)
 
     def _write_records(self, obj: str, records: list[RecordUpsert]) -> None:
@@ -442,7 +391,7 @@ class WritePipeline:
         self.report.add("associations", made)
         lago_ids = {(r, c): lago for r, c, lago in batch}
         for pair, reason in outcome.failed:
-            self.report.missing_association(obj, lago_ids.get(pair, "?"), reason)
+            self.report.reject_association(obj, lago_ids.get(pair, "?"), reason)
 
     def _type_id(self, obj: str) -> str:
         type_id = self.deployment.object_type_ids.get(obj)
@@ -467,22 +416,18 @@ class WritePipeline:
         if report.rejections:
             first = "; ".join(r.line() for r in report.rejections[:5])
             more = len(report.rejections) - 5
+            if self.config.dry_run:
+                head = (
+                    f"Dry run: {len(report.rejections)} record(s) would not be written to "
+                    "HubSpot (nothing was written)."
+                )
+            else:
+                head = (
+                    f"{len(report.rejections)} record(s) were not written to HubSpot; every "
+                    "other record was written and checkpointed."
+                )
             raise RecordsRejected(
-                f"{len(report.rejections)} record(s) were not written to HubSpot; every other "
-                f"record was written and checkpointed. First: {first}"
+                f"{head} First: {first}"
                 + (f" (and {more} more, listed in the log)" if more > 0 else "")
-                + ". Fix these records in Lago (or the HubSpot setting named in the reason) "
-                "and run the sync again."
+                + ". Fix what each reason names (in Lago, or in HubSpot) and run the sync again."
             )
-
-
-def _explain_link(obj: str, rejected: Rejected) -> Rejected:
-    if rejected.category != "OBJECT_NOT_FOUND":
-        return rejected
-    return Rejected(
-        rejected.key,
-        rejected.category,
-        f"Lago links this customer to HubSpot {SINGULAR[obj]} {rejected.key}, which HubSpot does "
-        "not have (deleted or merged?). Correct or remove the HubSpot link on the customer in "
-        "Lago, then sync again",
-    )

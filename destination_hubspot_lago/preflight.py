@@ -10,6 +10,8 @@ import logging
 from dataclasses import dataclass, field
 from urllib.parse import quote
 
+from airbyte_cdk.utils.airbyte_secrets_utils import update_secrets
+
 from .hubspot import HubSpotClient, HubSpotError
 
 logger = logging.getLogger("airbyte")
@@ -59,6 +61,8 @@ def run_preflight(client: HubSpotClient) -> Portal:
     try:
         token = client.auth.access_token()  # OAuth: the first refresh happens here
         if client.auth.kind == "oauth":
+            # HubSpot's introspection takes the token in the path: mask its URL form too.
+            update_secrets([quote(token, safe="")])
             info = client.get(f"/oauth/v1/access-tokens/{quote(token, safe='')}")
             portal.portal_id = info.get("hub_id")
         else:

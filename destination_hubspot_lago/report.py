@@ -44,6 +44,7 @@ class SyncReport:
         self.rejected: Counter[str] = Counter()
         self.adopted_contacts = 0
         self.associations = 0
+        self.failed_associations = 0
         self.rejections: list[Rejection] = []
         self.missing_associations: list[tuple[str, str, str]] = []  # (stream, lago id, why)
 
@@ -64,6 +65,14 @@ class SyncReport:
             logged = len(self.rejections) <= MAX_LOGGED_REJECTIONS
         if logged:
             logger.error("Rejected %s", rejection.line())
+
+    def reject_association(self, stream: str, lago_id: str, reason: str) -> None:
+        """HubSpot refused an association: the record is written, its link is not."""
+        rejection = Rejection(stream, lago_id, "ASSOCIATION_FAILED", reason)
+        with self._lock:
+            self.rejections.append(rejection)
+            self.failed_associations += 1
+        logger.error("Association refused for %s", rejection.line())
 
     def missing_association(self, stream: str, lago_id: str, why: str) -> None:
         with self._lock:
@@ -100,7 +109,8 @@ class SyncReport:
                 f"{head}:",
                 *rows,
                 f"associations {'planned' if self.dry_run else 'made'}: {self.associations}; "
-                f"missing associations: {len(self.missing_associations)}; "
+                f"refused: {self.failed_associations}; "
+                f"missing (customer not found): {len(self.missing_associations)}; "
                 f"contacts adopted by email: {self.adopted_contacts}",
                 f"skipped (not synced by rule): {skipped}",
                 f"API calls: {stats.calls}; retries: {stats.retries}; 429s: {stats.rate_limited}; "

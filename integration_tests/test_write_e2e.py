@@ -263,3 +263,18 @@ def test_faults_and_rate_limit_pressure_end_in_the_same_hubspot_as_a_clean_run()
         actual = hubspot_state(faulty)
     # The seeded linked records differ only by HubSpot id; everything else must be equal.
     assert actual == expected
+
+
+def test_a_rotated_refresh_token_is_handed_to_the_platform():
+    with make_emulator(rotate_refresh_tokens=True) as emu:
+        config = oauth_config(emu.url)
+        for _ in range(2):  # the second run must work with the token the first one received
+            run = run_connector("check", config)
+            assert run.status["status"] == "SUCCEEDED", run.status
+            controls = run.of_type("CONTROL")
+            assert len(controls) == 1
+            config = controls[0]["control"]["connectorConfig"]["config"]
+            assert (
+                config["credentials"]["refresh_token"]
+                != oauth_config(emu.url)["credentials"]["refresh_token"]
+            )

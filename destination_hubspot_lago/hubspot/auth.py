@@ -67,11 +67,13 @@ class OAuthAuth:
         client_secret: str,
         refresh_token: str,
         clock: Callable[[], float] = time.monotonic,
+        on_rotation: Callable[[str], None] | None = None,
     ) -> None:
         self._client_id = client_id
         self._client_secret = client_secret
         self._refresh_token = refresh_token
         self._clock = clock
+        self.on_rotation = on_rotation  # called with a new refresh token HubSpot issued
         self._lock = threading.Lock()
         self._exchange: TokenExchange | None = None
         self._token: str | None = None
@@ -115,4 +117,6 @@ class OAuthAuth:
         if rotated and rotated != self._refresh_token:
             update_secrets([str(rotated)])
             self._refresh_token = str(rotated)
+            if self.on_rotation is not None:
+                self.on_rotation(self._refresh_token)
         self.refreshes += 1

@@ -39,6 +39,8 @@ logger = logging.getLogger("airbyte")
 RETRYABLE_STATUSES = {423, 429, 477, 500, 502, 503, 504, 521, 522, 523, 524}
 TOKEN_PATH = "/oauth/v1/token"
 MAX_RETRY_AFTER_SECONDS = 300.0  # beyond this, waiting inside one sync makes no sense
+# Burst 429s mean the app's budget is shared with someone else: keep trying this long.
+BURST_LIMIT_PATIENCE_SECONDS = 300.0
 
 
 @dataclass
@@ -120,7 +122,7 @@ class HubSpotClient:
         """
         accepted = frozenset(ok)
         retrying = Retrying(
-            stop=stop_after_attempt(self._max_attempts),
+            stop=self._stop,
             wait=self._backoff,
             retry=retry_if_exception(self._retryable),
             before_sleep=self._before_retry,
@@ -227,7 +229,7 @@ class HubSpotClient:
                     self.stats.token_refreshes += 1
                     return dict(result or {})
         except HubSpotError as error:
-            if 400 <= error.status < 500:
+            if error.status in (400, 401):
                 error.hint = (
                     "HubSpot refused the OAuth refresh token or client credentials: "
                     "re-authenticate the connection (Authenticate button) or check the "
@@ -237,6 +239,13 @@ class HubSpotClient:
         raise AssertionError("unreachable")  # pragma: no cover
 
     # -- retry decisions --------------------------------------------------------------
+
+    def _stop(self, state: RetryCallState) -> bool:
+        """Give up after ``max_attempts``, except on burst 429s: those get minutes, not tries."""
+        exc = state.outcome.exception() if state.outcome else None
+        if isinstance(exc, HubSpotError) and exc.is_burst_limit:
+            return (state.seconds_since_start or 0.0) >= BURST_LIMIT_PATIENCE_SECONDS
+        return state.attempt_number >= self._max_attempts
 
     def _retryable(self, exc: BaseException) -> bool:
         if not isinstance(exc, HubSpotError):
@@ -260,7 +269,7 @@ class HubSpotClient:
         if exc.retry_after is not None:
             return min(exc.retry_after, MAX_RETRY_AFTER_SECONDS)
         if exc.is_burst_limit:
-            return self._burst_pause(exc) * jitter
+            return min(self._burst_pause(exc) * n, self._max_backoff) * jitter
         if exc.status == 423:
             return 2.0 + min(self._max_backoff, 2.0 * n) * jitter  # locks last 2 s
         return min(self._max_backoff, 0.5 * 2 ** (n - 1)) * jitter
@@ -268,9 +277,8 @@ class HubSpotClient:
     def _burst_pause(self, error: HubSpotError) -> float:
         if "secondly limit" in error.message.lower():  # search: 5/s, no headers
             return 1.0
-        requests_per_window, window_ms = self.pacer.budget
-        # Enough for the rolling window to free a tenth of its slots, at least 1 s.
-        return max(1.0, window_ms / 1000 / 10)
+        # The window is rolling: after a full window every slot is free again.
+        return max(1.0, self.pacer.budget[1] / 1000)
 
     def _before_retry(self, state: RetryCallState) -> None:
         self.stats.count_retry()

@@ -1,0 +1,185 @@
+"""Customers that need more than an upsert: links, shared and refused emails (over HTTP)."""
+
+from __future__ import annotations
+
+import pytest
+import requests
+
+from destination_hubspot_lago.pipeline import RecordsRejected
+from integration_tests.conftest import make_emulator
+from integration_tests.harness import PRIVATE_APP_TOKEN, record, stream_state
+from integration_tests.test_pipeline import customer, invoice, lago_ids, pipeline, run_all
+
+
+@pytest.fixture
+def emu():
+    with make_emulator() as emulator:
+        yield emulator
+
+
+def person(i, email, **kw):
+    return customer(i, customer_type="individual", email=email, **kw)
+
+
+def contacts(emu):
+    return lago_ids(emu, "contacts", "lago_customer_id")
+
+
+def test_two_customers_sharing_a_held_email_adopt_it_once(emu):
+    held = emu.store.create_object("contacts", {"email": "shared@acme.example"})
+    p, _ = pipeline(emu)
+    run_all(
+        p,
+        [
+            record("customers", person(1, "shared@acme.example")),
+            record("customers", person(2, "shared@acme.example")),
+            stream_state("customers", 1),
+        ],
+    )
+    found = contacts(emu)
+    assert set(found) == {"c1", "c2"}
+    assert found["c1"]["id"] == held["id"]  # the first adopts the existing contact
+    assert "email" not in found["c2"]["properties"] or not found["c2"]["properties"]["email"]
+    assert found["c2"]["properties"]["lago_billing_email"] == "shared@acme.example"
+    assert p.report.rejections == []
+
+
+def test_two_new_customers_sharing_an_email_are_both_written(emu):
+    p, _ = pipeline(emu)
+    run_all(
+        p,
+        [
+            record("customers", person(1, "team@acme.example")),
+            record("customers", person(2, "team@acme.example")),
+            stream_state("customers", 1),
+        ],
+    )
+    assert set(contacts(emu)) == {"c1", "c2"}
+    assert p.report.rejections == []
+
+
+def test_email_changed_in_lago_to_a_held_email_is_not_a_conflict(emu):
+    p, _ = pipeline(emu)
+    run_all(p, [record("customers", person(1, "old@acme.example")), stream_state("customers", 1)])
+    emu.store.create_object("contacts", {"email": "new@acme.example"})
+    for _ in range(2):
+        p, _ = pipeline(emu)
+        run_all(
+            p, [record("customers", person(1, "new@acme.example")), stream_state("customers", 2)]
+        )
+        assert p.report.rejections == []
+    assert (
+        len(
+            [
+                c
+                for c in emu.store.objects("contacts")
+                if c["properties"].get("lago_customer_id") == "c1"
+            ]
+        )
+        == 1
+    )
+
+
+def test_an_email_hubspot_refuses_does_not_cost_the_contact(emu):
+    p, _ = pipeline(emu)
+    run_all(p, [record("customers", person(1, "broken@@acme")), stream_state("customers", 1)])
+    assert "c1" in contacts(emu)
+    assert p.report.rejections == []
+
+
+def test_two_customers_linked_to_one_record_are_reported(emu):
+    target = emu.store.create_object("companies", {"name": "Shared"})
+    link = [
+        {"type": "hubspot", "external_customer_id": target["id"], "targeted_object": "companies"}
+    ]
+    p, _ = pipeline(emu)
+    with pytest.raises(RecordsRejected, match="both linked"):
+        run_all(
+            p,
+            [
+                record("customers", customer(1, integration_customers=link)),
+                record("customers", customer(2, integration_customers=link)),
+                stream_state("customers", 1),
+            ],
+        )
+    assert set(lago_ids(emu, "companies", "lago_customer_id")) == {"c1"}
+    (rejection,) = p.report.rejections
+    assert rejection.lago_id == "c2" and rejection.category == "LINK_CONFLICT"
+
+
+def test_linking_after_an_unlinked_sync_explains_the_duplicate(emu):
+    p, _ = pipeline(emu)
+    run_all(p, [record("customers", customer(1)), stream_state("customers", 1)])
+    target = emu.store.create_object("companies", {"name": "Picked by sales"})
+    link = [
+        {"type": "hubspot", "external_customer_id": target["id"], "targeted_object": "companies"}
+    ]
+    p, _ = pipeline(emu)
+    with pytest.raises(RecordsRejected) as info:
+        run_all(
+            p,
+            [
+                record("customers", customer(1, integration_customers=link)),
+                stream_state("customers", 2),
+            ],
+        )
+    assert "Merge that record" in str(info.value)
+
+
+def test_a_property_deleted_after_deployment_stops_the_sync_without_bisecting(emu):
+    p, deployment = pipeline(emu)
+    inv_type = deployment.object_type_ids["invoices"]
+    requests.delete(
+        f"{emu.url}/crm/v3/properties/{inv_type}/lago_invoice_currency",
+        headers={"Authorization": f"Bearer {PRIVATE_APP_TOKEN}"},
+        timeout=5,
+    ).raise_for_status()
+    emu.clear_log()
+    lines = [record("invoices", invoice(i, "c1")) for i in range(100)] + [
+        stream_state("invoices", 1)
+    ]
+    with pytest.raises(Exception, match="Run check again"):
+        run_all(p, lines)
+    upserts = [r for r in emu.requests if r["path"].endswith("/batch/upsert")]
+    assert len(upserts) == 1
+
+
+def test_a_refused_association_is_reported(emu):
+    p, _ = pipeline(emu)
+    emu.inject_fault(
+        status=400,
+        method="POST",
+        path_regex=r"/batch/associate/default$",
+        times=1,
+        body={
+            "status": "error",
+            "message": "one or more associations are not valid",
+            "correlationId": "x",
+            "category": "VALIDATION_ERROR",
+        },
+    )
+    with pytest.raises(RecordsRejected, match="ASSOCIATION_FAILED"):
+        run_all(
+            p,
+            [
+                record("customers", customer(1)),
+                record("invoices", invoice(1, "c1")),
+                stream_state("invoices", 1),
+            ],
+        )
+
+
+def test_sustained_burst_429s_are_absorbed():
+    with make_emulator(rate_limit_max=50, rate_limit_interval_ms=1000) as emu:
+        p, deployment = pipeline(emu)
+        emu.inject_fault(status=429, method="POST", path_regex=r"/batch/upsert$", times=4)
+        run_all(
+            p,
+            [
+                record("customers", customer(1)),
+                record("invoices", invoice(1, "c1")),
+                stream_state("invoices", 1),
+            ],
+        )
+        assert "i1" in lago_ids(emu, deployment.object_type_ids["invoices"], "lago_invoice_id")
+        assert p.client.stats.rate_limited == 4
