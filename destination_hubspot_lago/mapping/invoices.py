@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from . import values as v
-from .records import InvalidRecord, MappingSettings, RecordUpsert, Skipped
+from .records import InvalidRecord, MappingSettings, RecordUpsert, synced_identity
 
 SYNCED_STATUSES = frozenset({"finalized", "voided"})  # drafts and unfinished stay out
 
@@ -18,12 +18,7 @@ AMOUNT_FIELDS = {
 
 
 def map_invoice(invoice: Mapping[str, Any], settings: MappingSettings) -> RecordUpsert:
-    lago_id = v.text(invoice.get("lago_id"))
-    if lago_id is None:
-        raise InvalidRecord("invoice has no lago_id")
-    status = (v.text(invoice.get("status")) or "").lower()
-    if status not in SYNCED_STATUSES:
-        raise Skipped(f"status {status or 'missing'}")
+    lago_id, status = synced_identity(invoice, "invoice", SYNCED_STATUSES)
     try:
         return _map(invoice, lago_id, status, settings)
     except v.InvalidValue as exc:

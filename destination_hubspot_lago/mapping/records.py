@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Literal
+from typing import Any, Literal
 
 CustomerObject = Literal["companies", "contacts"]
 CustomObject = Literal["subscriptions", "invoices"]
@@ -50,3 +51,20 @@ class RecordUpsert:
     object_key: CustomObject
     properties: dict[str, str]
     customer_lago_id: str | None
+
+
+def synced_identity(
+    record: Mapping[str, Any], kind: str, synced_statuses: frozenset[str]
+) -> tuple[str, str]:
+    """(lago_id, status) of a subscription or invoice that belongs in the CRM.
+
+    Raises :class:`InvalidRecord` without a lago_id, :class:`Skipped` for a status that
+    stays out of the CRM (as in Lago's own integration).
+    """
+    lago_id = record.get("lago_id")
+    if lago_id is None or not str(lago_id).strip():
+        raise InvalidRecord(f"{kind} has no lago_id")
+    status = str(record.get("status") or "").strip().lower()
+    if status not in synced_statuses:
+        raise Skipped(f"status {status or 'missing'}")
+    return str(lago_id).strip(), status

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from . import values as v
-from .records import InvalidRecord, MappingSettings, RecordUpsert, Skipped
+from .records import InvalidRecord, MappingSettings, RecordUpsert, synced_identity
 
 SYNCED_STATUSES = frozenset({"active", "terminated"})  # as Lago's own integration
 
@@ -21,12 +21,7 @@ DATE_FIELDS = {
 
 
 def map_subscription(subscription: Mapping[str, Any], settings: MappingSettings) -> RecordUpsert:
-    lago_id = v.text(subscription.get("lago_id"))
-    if lago_id is None:
-        raise InvalidRecord("subscription has no lago_id")
-    status = (v.text(subscription.get("status")) or "").lower()
-    if status not in SYNCED_STATUSES:
-        raise Skipped(f"status {status or 'missing'}")
+    lago_id, status = synced_identity(subscription, "subscription", SYNCED_STATUSES)
     try:
         customer_id = v.text(subscription.get("lago_customer_id"))
         properties: dict[str, str | None] = {
