@@ -342,3 +342,20 @@ def test_buffers_are_flushed_on_time_even_without_a_state(emu, monkeypatch):
 
     list(p.run(parse_lines(lines())))
     assert {"c1"} <= seen_before_end[0]
+
+
+def test_a_blank_lago_value_never_clears_a_hubspot_value(emu):
+    p, _ = pipeline(emu)
+    run_all(
+        p,
+        [
+            record("customers", customer(1, phone="+1 555", city="Paris")),
+            stream_state("customers", 1),
+        ],
+    )
+    p, _ = pipeline(emu)
+    run_all(
+        p, [record("customers", customer(1, phone="", city=None)), stream_state("customers", 2)]
+    )
+    props = lago_ids(emu, "companies", "lago_customer_id")["c1"]["properties"]
+    assert (props["phone"], props["city"]) == ("+1 555", "Paris")
