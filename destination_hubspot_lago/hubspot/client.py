@@ -15,7 +15,6 @@ Retry policy (read it here, nowhere else):
 
 from __future__ import annotations
 
-import json
 import logging
 import random
 import threading
@@ -24,6 +23,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 import requests
 from airbyte_cdk.utils.airbyte_secrets_utils import filter_secrets
 from requests.adapters import HTTPAdapter
@@ -158,7 +158,8 @@ class HubSpotClient:
         data: bytes | Mapping[str, str] | None = None
         if json_body is not None:
             headers["Content-Type"] = "application/json"
-            data = json.dumps(json_body, ensure_ascii=False, separators=(",", ":")).encode()
+            # orjson: several times faster than json on 100-record bodies, same UTF-8 output.
+            data = orjson.dumps(json_body)
         elif form is not None:
             data = form
         try:
@@ -185,8 +186,8 @@ class HubSpotClient:
             if not response.content:
                 return None
             try:
-                return response.json()
-            except ValueError:
+                return orjson.loads(response.content)
+            except orjson.JSONDecodeError:
                 raise HubSpotError(
                     status=response.status_code,
                     message="HubSpot answered with a body that is not JSON",
