@@ -286,7 +286,7 @@ def _is_model_level(error: HubSpotError) -> bool:
     if "property_doesnt_exist" in text or "does not exist" in text and "property" in text:
         error.hint = (
             "A property this connector deployed is missing in HubSpot (deleted meanwhile?). "
-            "Run check again to redeploy the model, then retry the sync."
+            "Run the sync again: it redeploys the model before writing."
         )
         return True
     return False

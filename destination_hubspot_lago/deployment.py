@@ -161,7 +161,7 @@ def _check_capacity(portal: Portal | None, missing: list[CustomObjectSpec]) -> N
         raise ModelConflict(
             f"This portal already uses {usage} of its {limit} custom objects, so {names} "
             "cannot be created. Delete an unused custom object in HubSpot (Settings > Data "
-            "Management > Objects) or raise the limit, then run check again."
+            "Management > Objects), then run check again."
         )
 
 
@@ -174,7 +174,8 @@ def _create_schema(client: HubSpotClient, spec: CustomObjectSpec) -> dict[str, A
                 raise ModelConflict(
                     f"HubSpot refused to create the custom object {spec.name} "
                     f"({error.category or 403}: {error.message}). Custom objects need a "
-                    "HubSpot Enterprise plan and a user allowed to manage objects."
+                    "HubSpot Enterprise plan; with OAuth, the authorizing user must be allowed to "
+                    "edit the portal's objects (e.g. a Super Admin)."
                 ) from None
             raise
         # Someone (another run, Lago's integration) created it meanwhile: adopt theirs.

@@ -42,6 +42,7 @@ from .preflight import PreflightProblem, run_preflight
 logger = logging.getLogger("airbyte")
 
 USER_FIXABLE = (ConfigError, PreflightProblem, ModelConflict)
+ISSUES_URL = "https://github.com/destination-hubspot-lago/destination-hubspot-lago/issues"
 
 
 def load_spec() -> dict[str, Any]:
@@ -110,7 +111,10 @@ class DestinationHubspotLago(Destination):
             logger.error(filter_secrets("check failed: " + traceback.format_exc()))
             return AirbyteConnectionStatus(
                 status=Status.FAILED,
-                message=f"Unexpected error ({type(exc).__name__}); see the logs and report it.",
+                message=(
+                    f"Unexpected error ({type(exc).__name__}). This is a bug in the connector: "
+                    f"please open an issue at {ISSUES_URL} with the log of this check."
+                ),
             )
         return AirbyteConnectionStatus(status=Status.SUCCEEDED, message=deployment.summary())
 

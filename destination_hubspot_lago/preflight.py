@@ -75,18 +75,17 @@ def run_preflight(client: HubSpotClient) -> Portal:
         if error.status in (404, 405):
             # Tokens of HubSpot's newer app platform have no introspection endpoint here;
             # missing scopes will then surface as 403 MISSING_SCOPES on the calls below.
-            logger.warning("Could not list the token's scopes (HTTP %s); continuing", error.status)
+            logger.info(
+                "HubSpot has no scope list for this kind of token (HTTP %s); a missing scope "
+                "will be named by the first call that needs it.",
+                error.status,
+            )
         else:
             raise
     if portal.scopes:
         missing = [s for s in required_scopes(client.auth.kind) if s not in portal.scopes]
         if missing:
-            raise PreflightProblem(
-                "The HubSpot credentials lack these scopes: "
-                + ", ".join(missing)
-                + ". Tick them in the Private App's Scopes tab (or add them to the OAuth "
-                "app and re-authenticate), then run check again."
-            )
+            raise PreflightProblem(missing_scopes_message(missing))
 
     details = _read(client, "/account-info/v3/details")
     if details:
@@ -110,16 +109,23 @@ def _read(client: HubSpotClient, path: str) -> dict | None:
         if error.status in (401,):
             raise PreflightProblem(_credentials_refused(client.auth.kind, error)) from None
         if error.status == 403 and error.missing_scopes:
-            raise PreflightProblem(
-                "The HubSpot credentials lack these scopes: "
-                + ", ".join(error.missing_scopes)
-                + ". Grant them to the Private App or OAuth app, then run check again."
-            ) from None
+            raise PreflightProblem(missing_scopes_message(error.missing_scopes)) from None
         if error.status in (403, 404, 405):
-            logger.warning("HubSpot did not answer %s (HTTP %s); continuing", path, error.status)
+            logger.info(
+                "Skipped %s: HubSpot answered HTTP %s (not needed to go on).", path, error.status
+            )
             return None
         raise
     return result if isinstance(result, dict) else None
+
+
+def missing_scopes_message(scopes: list[str]) -> str:
+    return (
+        "The HubSpot credentials lack these scopes: "
+        + ", ".join(scopes)
+        + ". Tick them in the Private App's Scopes tab (or add them to the OAuth app and "
+        "re-authenticate), then run check again."
+    )
 
 
 def _credentials_refused(kind: str, error: HubSpotError) -> str:

@@ -132,14 +132,15 @@ def classify(error: HubSpotError) -> Failure:
         return Failure.CONFIG
     if status == 403:
         if category == "MISSING_SCOPES" or error.missing_scopes:
-            scopes = ", ".join(error.missing_scopes) or "the scopes listed in the README"
+            scopes = ", ".join(error.missing_scopes) or "the scopes listed in the connector docs"
             error.hint = error.hint or (
                 f"Grant these scopes to the Private App or OAuth app, then retry: {scopes}."
             )
         else:
             error.hint = error.hint or (
-                "HubSpot refused access: check that the portal's plan and the user behind "
-                "the credentials allow this (custom objects need an Enterprise plan)."
+                "HubSpot refused access: check that the portal's plan allows this (custom "
+                "objects need an Enterprise plan) and, for OAuth, that the user who authorized "
+                "the app may edit the portal's settings (e.g. a Super Admin)."
             )
         return Failure.CONFIG
     if status == 429:
