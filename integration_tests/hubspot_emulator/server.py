@@ -1,7 +1,8 @@
 """HTTP front end: keep-alive server, auth, rate limits, faults, latency and the request log.
 
 Request pipeline (one thread per connection, so latency and concurrency are real):
-read body → injected/random fault → latency → bearer auth → rate limit → scopes → handler.
+read body → injected/random fault → bearer auth → rate limit (on arrival) → latency → scopes
+→ handler.
 Faulted calls are never applied.  Every answer carries ``x-hubspot-correlation-id`` and a
 ``Content-Length`` so pooled HTTP/1.1 connections keep working.
 """
@@ -354,6 +355,18 @@ class _Handler(BaseHTTPRequestHandler):
         if rule is not None and rule.status == "timeout":
             emu._stopping.wait(rule.delay)
             rule = None
+        # Admission (auth, rate limit) happens on arrival, as at HubSpot's edge: the burst
+        # window counts arrivals. Latency then models the time HubSpot takes to answer.
+        admitted: tuple[Any, dict[str, str]] | ApiError | None = None
+        if rule is None and not (route is not None and route.public):
+            try:
+                principal = emu.auth.authenticate(self.headers.get("Authorization"))
+                admitted = (
+                    principal,
+                    emu.limiter.check(principal, search=bool(route and route.search)),
+                )
+            except ApiError as exc:
+                admitted = exc
         if emu.latency_seconds > 0:
             emu._stopping.wait(emu.latency_seconds)
         if rule is not None:
@@ -362,9 +375,13 @@ class _Handler(BaseHTTPRequestHandler):
 
         rate_headers: dict[str, str] = {}
         try:
+            if isinstance(admitted, ApiError):
+                raise admitted
             if parse_error is not None:
                 raise parse_error
-            status, payload, rate_headers = self._process(route, params, path, query, body)
+            status, payload, rate_headers = self._process(
+                route, params, path, query, body, admitted
+            )
         except ApiError as exc:
             status, payload = exc.status, exc
             rate_headers = {**rate_headers, **exc.headers}
@@ -380,13 +397,14 @@ class _Handler(BaseHTTPRequestHandler):
         path: str,
         query: dict[str, list[str]],
         body: Any,
+        admitted: tuple[Any, dict[str, str]] | None,
     ) -> tuple[int, Any, dict[str, str]]:
         emu = self.emu
         if route is not None and route.public:
             status, payload = emu.handlers.dispatch(route, self._request(params, path, query, body))
             return status, payload, {}
-        principal = emu.auth.authenticate(self.headers.get("Authorization"))
-        rate_headers = emu.limiter.check(principal, search=bool(route and route.search))
+        assert admitted is not None
+        principal, rate_headers = admitted
         try:
             if route is None:
                 raise ApiError(
