@@ -154,7 +154,6 @@ class HubSpotClient:
         if authenticated:
             token = self.auth.access_token()
             headers["Authorization"] = f"Bearer {token}"
-            self.pacer.acquire()
         data: bytes | Mapping[str, str] | None = None
         if json_body is not None:
             headers["Content-Type"] = "application/json"
@@ -162,6 +161,8 @@ class HubSpotClient:
             data = orjson.dumps(json_body)
         elif form is not None:
             data = form
+        if authenticated:
+            self.pacer.acquire()  # last thing before sending: HubSpot counts arrivals
         try:
             response = self._session().request(
                 method,
@@ -205,7 +206,7 @@ class HubSpotClient:
 
     def _raise(self, error: HubSpotError) -> Any:
         if error.is_burst_limit:
-            self.pacer.pause(self._burst_pause(error))
+            self.pacer.back_off(1.0)
         if error.is_daily_limit:
             error.hint = self._daily_reset_hint()
         raise error

@@ -19,6 +19,8 @@ from pyrate_limiter import Duration, InMemoryBucket, Limiter, Rate
 DEFAULT_MAX = 100  # the lowest published burst tier (free/starter, OAuth apps)
 DEFAULT_INTERVAL_MS = 10_000
 HEADROOM = 0.97  # fraction of HubSpot's window we use; the rest absorbs arrival jitter
+PENALTY = 0.97  # after a 429 anyway, use this much less (someone else shares the budget)
+MIN_SHARE = 0.5
 
 
 class Pacer:
@@ -28,6 +30,7 @@ class Pacer:
         self._cap = cap_per_10_seconds
         self._hubspot_max = DEFAULT_MAX
         self._interval_ms = DEFAULT_INTERVAL_MS
+        self._share = 1.0  # lowered by each 429: the budget is evidently shared or jittery
         self._paused_until = 0.0
         self._pause_lock = threading.Lock()
         self._bucket = InMemoryBucket([self._rate()])
@@ -43,7 +46,7 @@ class Pacer:
         return rate.limit, rate.interval
 
     def _rate(self) -> Rate:
-        allowed = max(1, int(self._hubspot_max * HEADROOM))
+        allowed = max(1, int(self._hubspot_max * HEADROOM * self._share))
         if self._cap:
             allowed = min(allowed, max(1, self._cap * self._interval_ms // 10_000))
         return Rate(allowed, self._interval_ms)
@@ -80,3 +83,10 @@ class Pacer:
         """Stop every thread for ``seconds`` (after a 429 the whole app is over budget)."""
         with self._pause_lock:
             self._paused_until = max(self._paused_until, time.monotonic() + seconds)
+
+    def back_off(self, seconds: float) -> None:
+        """A 429 despite pacing: pause everyone briefly and keep a smaller share from now on."""
+        self.pause(seconds)
+        with self._limiter.lock:
+            self._share = max(MIN_SHARE, self._share * PENALTY)
+            self._bucket.rates = [self._rate()]

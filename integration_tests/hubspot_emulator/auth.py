@@ -9,6 +9,7 @@ OAuth tokens of one client id share one app.  The daily quota is per portal (not
 from __future__ import annotations
 
 import base64
+import bisect
 import collections
 import secrets
 import threading
@@ -266,9 +267,15 @@ class RateLimiter:
         with self._lock:
             self.daily_used = self.daily_limit
 
-    def check(self, principal: Principal, *, search: bool) -> dict[str, str]:
-        """Count the call or raise a 429; returns the rate-limit headers to send."""
-        now = time.monotonic()
+    def check(
+        self, principal: Principal, *, search: bool, at: float | None = None
+    ) -> dict[str, str]:
+        """Count the call or raise a 429; returns the rate-limit headers to send.
+
+        ``at`` is when the request arrived (monotonic): the window counts arrivals, not the
+        moment a busy emulator thread gets round to checking.
+        """
+        now = time.monotonic() if at is None else at
         with self._lock:
             window = self._windows[principal.app_key]
             while window and now - window[0] >= self.interval_ms / 1000:
@@ -302,7 +309,14 @@ class RateLimiter:
                     principal,
                     window_len=len(window),
                 )
-            window.append(now)
+            # Arrivals checked out of order (threads) still keep the window sorted.
+            if window and now < window[-1]:
+                items = list(window)
+                bisect.insort(items, now)
+                window.clear()
+                window.extend(items)
+            else:
+                window.append(now)
             self.daily_used += 1
             return self._headers(principal, len(window))
 
