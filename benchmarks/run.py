@@ -38,8 +38,8 @@ from integration_tests.harness import catalog  # noqa: E402
 
 TOKEN = "pat-na1-bench-0000-0000-0000-000000000000"
 SIZES = {  # customers, subscriptions per customer, invoices per customer
-    "small": (1_000, 2.0, 10.0),
-    "medium": (5_000, 2.0, 10.0),
+    "small": (5_000, 2.0, 10.0),
+    "medium": (10_000, 2.0, 10.0),
     "large": (20_000, 2.0, 10.0),
 }
 

@@ -90,7 +90,7 @@ class BatchWriter:
 
         def send(batch: Sequence[Item]) -> Any:
             inputs = [
-                {"idProperty": id_property, "id": it.key, "properties": dict(it.properties)}
+                {"idProperty": id_property, "id": it.key, "properties": it.properties}
                 for it in batch
             ]
             return self.client.post(f"/crm/v3/objects/{type_id}/batch/upsert", {"inputs": inputs})
@@ -117,7 +117,7 @@ class BatchWriter:
             )
 
         def send(batch: Sequence[Item]) -> Any:
-            inputs = [{"id": it.key, "properties": dict(it.properties)} for it in batch]
+            inputs = [{"id": it.key, "properties": it.properties} for it in batch]
             return self.client.post(f"/crm/v3/objects/{type_id}/batch/update", {"inputs": inputs})
 
         return self._resolve(items, send, lambda r: str(r.get("id")), lambda r: False)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -97,6 +98,8 @@ def deploy_model(
     schemas = _list_schemas(client)
     missing = [spec for spec in model.custom if _find_schema(schemas, spec) is None]
     _check_capacity(portal, missing)
+    reads = _Reads(client)
+    reads.prefetch(_expected_reads(schemas, model))
 
     for spec in model.custom:
         schema = _find_schema(schemas, spec)
@@ -111,12 +114,12 @@ def deploy_model(
             deployment.adopted_objects.append(f"{spec.name} ({schema['objectTypeId']})")
         type_id = str(schema["objectTypeId"])
         deployment.object_type_ids[spec.key] = type_id
-        _ensure_properties(client, deployment, spec, type_id, spec.properties, None)
-        _ensure_associations(client, deployment, spec, schema, model)
+        _ensure_properties(reads, deployment, spec, type_id, spec.properties, None)
+        _ensure_associations(reads, deployment, spec, schema, model)
 
     for standard in model.standard:
         _ensure_properties(
-            client,
+            reads,
             deployment,
             standard,
             standard.object_type_id,
@@ -124,6 +127,44 @@ def deploy_model(
             standard.group_name,
         )
     return deployment
+
+
+class _Reads:
+    """GETs of the deployment, fetched concurrently up front (each costs a round trip)."""
+
+    def __init__(self, client: HubSpotClient) -> None:
+        self.client = client
+        self._futures: dict[str, Future[Any]] = {}
+
+    def prefetch(self, paths: Iterable[str]) -> None:
+        paths = list(paths)
+        if not paths:
+            return
+        with ThreadPoolExecutor(max_workers=min(6, len(paths))) as pool:
+            self._futures = {path: pool.submit(self.client.get, path) for path in paths}
+            wait(self._futures.values())
+
+    def get(self, path: str, fresh: bool = False) -> Any:
+        future = None if fresh else self._futures.get(path)
+        return future.result() if future is not None else self.client.get(path)
+
+
+def _expected_reads(schemas: list[dict[str, Any]], model: HubSpotModel) -> list[str]:
+    """Property lists of every existing object, association labels of existing schemas."""
+    paths = [f"/crm/v3/properties/{s.object_type_id}" for s in model.standard]
+    for spec in model.custom:
+        schema = _find_schema(schemas, spec)
+        if schema is None:
+            continue
+        type_id = schema["objectTypeId"]
+        paths.append(f"/crm/v3/properties/{type_id}")
+        for customer in (model.companies, model.contacts):
+            paths.append(_labels_path(type_id, customer.object_type_id))
+    return paths
+
+
+def _labels_path(from_id: str, to_id: str) -> str:
+    return f"/crm/associations/v4/{from_id}/{to_id}/labels"
 
 
 # -- custom object schemas ------------------------------------------------------------
@@ -196,7 +237,7 @@ def _create_schema(client: HubSpotClient, spec: CustomObjectSpec) -> dict[str, A
 
 
 def _ensure_associations(
-    client: HubSpotClient,
+    reads: _Reads,
     deployment: Deployment,
     spec: CustomObjectSpec,
     schema: Mapping[str, Any],
@@ -218,7 +259,7 @@ def _ensure_associations(
             if deployment.dry_run:
                 deployment.created_associations.append(pair)
                 continue
-            client.post(
+            reads.client.post(
                 f"{SCHEMAS_PATH}/{custom_id}/associations",
                 {
                     "fromObjectTypeId": custom_id,
@@ -227,14 +268,14 @@ def _ensure_associations(
                 },
             )
             deployment.created_associations.append(pair)
-        type_id = _association_type_id(client, custom_id, customer_id)
+        type_id = _association_type_id(reads, custom_id, customer_id, fresh=not linked)
         if type_id is not None:
             deployment.association_type_ids[(spec.key, customer_key)] = type_id
 
 
-def _association_type_id(client: HubSpotClient, from_id: str, to_id: str) -> int | None:
+def _association_type_id(reads: _Reads, from_id: str, to_id: str, fresh: bool) -> int | None:
     """The unlabeled (default) association type from ``from_id`` to ``to_id``, if any."""
-    answer = client.get(f"/crm/associations/v4/{from_id}/{to_id}/labels")
+    answer = reads.get(_labels_path(from_id, to_id), fresh=fresh)
     labels = list((answer or {}).get("results") or [])
     unlabeled = [lbl for lbl in labels if not lbl.get("label")]
     chosen = (unlabeled or labels or [None])[0]
@@ -245,14 +286,15 @@ def _association_type_id(client: HubSpotClient, from_id: str, to_id: str) -> int
 
 
 def _ensure_properties(
-    client: HubSpotClient,
+    reads: _Reads,
     deployment: Deployment,
     owner: CustomObjectSpec | StandardObjectSpec,
     type_id: str,
     specs: Iterable[PropertySpec],
     group_name: str | None,
 ) -> None:
-    answer = client.get(f"/crm/v3/properties/{type_id}")
+    client = reads.client
+    answer = reads.get(f"/crm/v3/properties/{type_id}")
     existing = {p["name"]: p for p in (answer or {}).get("results") or [] if "name" in p}
     conflicts: list[str] = []
     to_create: list[PropertySpec] = []

@@ -7,6 +7,7 @@ to do; only HubSpot outages propagate as :class:`HubSpotError`.
 from __future__ import annotations
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from urllib.parse import quote
 
@@ -87,14 +88,17 @@ def run_preflight(client: HubSpotClient) -> Portal:
         if missing:
             raise PreflightProblem(missing_scopes_message(missing))
 
-    details = _read(client, "/account-info/v3/details")
+    # Two independent reads: one round trip instead of two.
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        details_future = pool.submit(_read, client, "/account-info/v3/details")
+        limits_future = pool.submit(_read, client, "/crm/v3/limits/custom-object-types")
+        details, limits = details_future.result(), limits_future.result()
     if details:
         portal.portal_id = details.get("portalId", portal.portal_id)
         portal.time_zone = details.get("timeZone")
         portal.ui_domain = details.get("uiDomain") or portal.ui_domain
         client.portal_timezone = portal.time_zone
 
-    limits = _read(client, "/crm/v3/limits/custom-object-types")
     if limits:
         portal.custom_object_limit = limits.get("limit")
         portal.custom_object_usage = limits.get("usage")

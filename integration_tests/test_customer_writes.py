@@ -138,7 +138,7 @@ def test_a_property_deleted_after_deployment_stops_the_sync_without_bisecting(em
     lines = [record("invoices", invoice(i, "c1")) for i in range(100)] + [
         stream_state("invoices", 1)
     ]
-    with pytest.raises(Exception, match="Run check again"):
+    with pytest.raises(Exception, match="redeploys the model"):
         run_all(p, lines)
     upserts = [r for r in emu.requests if r["path"].endswith("/batch/upsert")]
     assert len(upserts) == 1

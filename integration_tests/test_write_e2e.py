@@ -187,7 +187,7 @@ def test_default_targeted_object_contacts_sends_untyped_customers_to_contacts(wo
 
 
 def test_oauth_sync_survives_tokens_expiring_mid_sync():
-    with make_emulator(access_token_ttl_seconds=2, latency_seconds=0.05) as emu:
+    with make_emulator(access_token_ttl_seconds=1, latency_seconds=0.2) as emu:
         dataset = linked_sample(emu.store)
         messages = read_lago(dataset)
         run = run_connector("write", oauth_config(emu.url), with_state_ids(messages))

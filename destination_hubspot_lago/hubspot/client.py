@@ -90,6 +90,8 @@ class HubSpotClient:
         self._max_backoff = max_backoff_seconds
         self._pool_size = pool_size
         self._local = threading.local()
+        # Proxies from the environment (HTTPS_PROXY, NO_PROXY), resolved once for our host.
+        self._proxies = requests.utils.get_environ_proxies(self.base_url)
         self._rng = random.Random()
         auth.attach(self._exchange_token)
 
@@ -164,13 +166,13 @@ class HubSpotClient:
         if authenticated:
             self.pacer.acquire()  # last thing before sending: HubSpot counts arrivals
         try:
-            response = self._session().request(
-                method,
-                self.base_url + path,
-                params=params,
-                data=data,
-                headers=headers,
-                timeout=self._timeout,
+            # A prepared request sent directly skips the session's per-call merging of
+            # cookies, auth and environment (resolved once in __init__): cheaper per call.
+            prepared = requests.Request(
+                method, self.base_url + path, params=params, data=data, headers=headers
+            ).prepare()
+            response = self._session().send(
+                prepared, timeout=self._timeout, allow_redirects=False, proxies=self._proxies
             )
         except requests.RequestException as exc:
             self.stats.count_call(0)
@@ -316,6 +318,7 @@ class HubSpotClient:
         session: requests.Session | None = getattr(self._local, "session", None)
         if session is None:
             session = requests.Session()
+            session.trust_env = False  # the environment was read once, into self._proxies
             adapter = HTTPAdapter(pool_connections=4, pool_maxsize=self._pool_size, max_retries=0)
             session.mount("http://", adapter)
             session.mount("https://", adapter)
