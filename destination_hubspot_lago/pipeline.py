@@ -108,6 +108,7 @@ class WritePipeline:
         workers: int = WORKERS,
     ) -> None:
         self.config = config
+        self.catalog = catalog
         self.client = client
         self.deployment = deployment
         self.writer = BatchWriter(client, dry_run=config.dry_run)
@@ -152,6 +153,8 @@ class WritePipeline:
     # -- the message loop -----------------------------------------------------------
 
     def run(self, messages: Iterable[AirbyteMessage]) -> Iterator[AirbyteMessage]:
+        for configured in self.catalog.streams if self.catalog else []:
+            self._announce(configured.stream.name)
         try:
             for message in messages:
                 if message.type == Type.RECORD and message.record is not None:
@@ -173,10 +176,7 @@ class WritePipeline:
         self._records_since_state[(namespace, stream)] += 1
         kind = stream_kind(stream)
         if kind is None or not self.enabled[kind]:
-            if stream not in self._announced:
-                self._announced.add(stream)
-                why = "is not one this destination writes" if kind is None else "is switched off"
-                logger.info("Skipping stream %s: it %s.", stream, why)
+            self._announce(stream)
             return
         self.report.count(self.report.received, kind)
         lago_id = str(data.get("lago_id") or "?") if isinstance(data, Mapping) else "?"
@@ -193,6 +193,15 @@ class WritePipeline:
         except InvalidRecord as problem:
             obj = "companies" if kind == "customers" else kind
             self.report.reject(kind, obj, lago_id, "INVALID_RECORD", str(problem))
+
+    def _announce(self, stream: str) -> None:
+        """One log line per stream this sync skips."""
+        kind = stream_kind(stream)
+        if stream in self._announced or (kind is not None and self.enabled[kind]):
+            return
+        self._announced.add(stream)
+        why = "is not one this destination writes" if kind is None else "is switched off"
+        logger.info("Skipping stream %s: it %s.", stream, why)
 
     def _buffer_customer(self, customer: CustomerUpsert) -> None:
         mode = "link" if customer.hubspot_id else "upsert"

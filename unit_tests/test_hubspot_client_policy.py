@@ -202,3 +202,20 @@ def test_pause_stops_every_caller():
     start = time.monotonic()
     p.acquire()
     assert time.monotonic() - start >= 0.29
+
+
+def test_burst_429_waits_start_short_and_grow_to_a_window():
+    w = waits(client(), error(429, BURST), attempts=8)
+    assert w[0] <= 1.0
+    assert max(w) <= 10.0 + 1e-9  # a rolling window frees every slot after one window
+    assert w[5] > w[0]
+
+
+def test_burst_429_gets_minutes_not_a_fixed_number_of_tries():
+    c = client()
+    state = RetryCallState(None, None, (), {})
+    state.attempt_number = 50
+    state.set_exception((HubSpotError, error(429, BURST), None))
+    assert c._stop(state) is False  # 50 tries, but not yet the patience in seconds
+    state.set_exception((HubSpotError, error(503), None))
+    assert c._stop(state) is True

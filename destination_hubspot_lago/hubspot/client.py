@@ -273,7 +273,9 @@ class HubSpotClient:
         if exc.retry_after is not None:
             return min(exc.retry_after, MAX_RETRY_AFTER_SECONDS)
         if exc.is_burst_limit:
-            return min(self._burst_pause(exc) * n, self._max_backoff) * jitter
+            # One 429 despite pacing usually means the window is over by a call or two:
+            # a second is enough. Repeated ones wait longer, up to a whole window.
+            return min(2 ** (n - 1), self._burst_pause(exc), self._max_backoff) * jitter
         if exc.status == 423:
             return 2.0 + min(self._max_backoff, 2.0 * n) * jitter  # locks last 2 s
         return min(self._max_backoff, 0.5 * 2 ** (n - 1)) * jitter

@@ -1,0 +1,90 @@
+"""Bad input never crashes the sync nor costs a good record: each gets a clear reason."""
+
+from __future__ import annotations
+
+import json
+
+from integration_tests.conftest import make_emulator
+from integration_tests.harness import private_app_config, record, run_connector, stream_state
+from integration_tests.test_write_e2e import hubspot_state
+
+GOOD_CUSTOMER = {"lago_id": "good", "name": "Good Co", "customer_type": "company"}
+GOOD_INVOICE = {
+    "lago_id": "inv-good",
+    "number": "G-1",
+    "status": "finalized",
+    "currency": "EUR",
+    "total_amount_cents": 100,
+    "customer": {"lago_id": "good"},
+}
+
+
+def bad_lines() -> list[str]:
+    def invoice(lago_id: str, **patch):
+        return record("invoices", {**GOOD_INVOICE, "lago_id": lago_id, **patch})
+
+    return [
+        "{this is not json",
+        '{"type": "RECORD", "record": {"stream": "invoices"}}',  # no data
+        record("customers", GOOD_CUSTOMER),
+        record("customers", {"name": "no id"}),
+        invoice("inv-cents-string", total_amount_cents="12.50"),
+        invoice("inv-date-number", issuing_date=1700000000),
+        invoice("inv-impossible-date", payment_due_date="2024-02-30"),
+        invoice("inv-unknown-currency", currency="ZZZ"),
+        record("customers", {"lago_id": "long", "name": "x" * 70_000}),
+        record("customers", {"lago_id": "weird", "name": "Tab\tNul\u0000Emoji \U0001f680 Ünïcödé"}),
+        invoice("inv-orphan", customer={"lago_id": "never-seen"}),
+        record("plans", {"lago_id": "plan-1"}),
+        record("customer_usage", {"amount_cents": 5}),
+        record("invoices", GOOD_INVOICE),
+        stream_state("invoices", 1),
+    ]
+
+
+def test_each_bad_record_gets_a_clear_rejection_and_good_ones_are_written():
+    with make_emulator() as emu:
+        run = run_connector("write", private_app_config(emu.url), bad_lines())
+        assert run.returncode == 1
+        (error,) = run.errors
+        assert error["failure_type"] == "config_error"
+        message = error["message"]
+        assert "every other record was written and checkpointed" in message
+        logs = "\n".join(run.logs)
+        expectations = {
+            "customers ?": "lago_id",
+            "invoices inv-cents-string": "total_amount_cents must be an integer",
+            "invoices inv-date-number": "issuing_date must be an ISO 8601 date",
+            "invoices inv-impossible-date": "payment_due_date is not a valid date",
+            "invoices inv-unknown-currency": "not an ISO 4217 currency",
+            "customers long": "VALIDATION_ERROR",
+            "input lines 1, 2": "unreadable",
+        }
+        for who, why in expectations.items():
+            line = next((entry for entry in logs.splitlines() if who in entry), None)
+            assert line is not None and why in line or (who in message and why in message), (
+                who,
+                logs,
+            )
+        # Good records (and the oddly-encoded one) are in HubSpot, exactly as sent.
+        state = hubspot_state(emu)
+        assert ("companies", "good") in state
+        assert state[("companies", "weird")]["name"] == "Tab\tNul\u0000Emoji \U0001f680 Ünïcödé"
+        assert ("LagoInvoices", "inv-good") in state
+        assert ("LagoInvoices", "inv-orphan") in state  # written; its association is reported
+        assert any("never-seen" in line for line in run.logs)
+        assert run.states and run.states[0]["id"] == 1
+        assert "Skipping stream plans" in logs and "Skipping stream customer_usage" in logs
+        # The user-facing message is ours, not a Python traceback.
+        assert not message.startswith("Traceback") and "Error:" not in message.split(".")[0]
+
+
+def test_an_input_of_only_garbage_fails_clearly():
+    with make_emulator() as emu:
+        run = run_connector(
+            "write",
+            private_app_config(emu.url),
+            ["garbage", "[1, 2]", json.dumps({"type": "NOPE"})],
+        )
+        (error,) = run.errors
+        assert "unreadable" in error["message"] and "lines 1, 2, 3" in error["message"]
