@@ -417,11 +417,11 @@ class WritePipeline:
         if self.bad_input_lines:
             lines = ", ".join(str(n) for n in self.bad_input_lines[:10])
             count = len(self.bad_input_lines)
-            report.rejections.append(
-                Rejection(
-                    "input", f"lines {lines}", "INVALID_MESSAGE", f"{count} unreadable line(s)"
-                )
+            unreadable = Rejection(
+                "input", f"lines {lines}", "INVALID_MESSAGE", f"{count} unreadable line(s)"
             )
+            logger.error("Rejected %s", unreadable.line())
+            report.rejections.insert(0, unreadable)  # the most basic problem comes first
         if report.rejections:
             first = "; ".join(r.line() for r in report.rejections[:5])
             more = len(report.rejections) - 5

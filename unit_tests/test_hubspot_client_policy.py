@@ -219,3 +219,17 @@ def test_burst_429_gets_minutes_not_a_fixed_number_of_tries():
     assert c._stop(state) is False  # 50 tries, but not yet the patience in seconds
     state.set_exception((HubSpotError, error(503), None))
     assert c._stop(state) is True
+
+
+def test_a_proxy_from_the_environment_is_used_unless_no_proxy_says_otherwise(monkeypatch):
+    import urllib3
+
+    from destination_hubspot_lago.hubspot.client import _connection_pool
+
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.internal:3128")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    assert isinstance(_connection_pool("https://api.hubapi.com", 4), urllib3.ProxyManager)
+    monkeypatch.setenv("NO_PROXY", "api.hubapi.com")
+    pool = _connection_pool("https://api.hubapi.com", 4)
+    assert not isinstance(pool, urllib3.ProxyManager)

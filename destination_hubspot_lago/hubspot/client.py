@@ -22,11 +22,13 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlencode, urlsplit
 
+import certifi
 import orjson
 import requests
+import urllib3
 from airbyte_cdk.utils.airbyte_secrets_utils import filter_secrets
-from requests.adapters import HTTPAdapter
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
 from .. import __version__
@@ -88,10 +90,7 @@ class HubSpotClient:
         self._timeout = timeout
         self._max_attempts = max_attempts
         self._max_backoff = max_backoff_seconds
-        self._pool_size = pool_size
-        self._local = threading.local()
-        # Proxies from the environment (HTTPS_PROXY, NO_PROXY), resolved once for our host.
-        self._proxies = requests.utils.get_environ_proxies(self.base_url)
+        self._pool = _connection_pool(self.base_url, pool_size)
         self._rng = random.Random()
         auth.attach(self._exchange_token)
 
@@ -165,16 +164,24 @@ class HubSpotClient:
             data = form
         if authenticated:
             self.pacer.acquire()  # last thing before sending: HubSpot counts arrivals
+        url = self.base_url + path
+        if params:
+            url += "?" + urlencode(params, doseq=True)
+        body = urlencode(data) if isinstance(data, Mapping) else data
+        if isinstance(data, Mapping):
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        connect, read = self._timeout
         try:
-            # A prepared request sent directly skips the session's per-call merging of
-            # cookies, auth and environment (resolved once in __init__): cheaper per call.
-            prepared = requests.Request(
-                method, self.base_url + path, params=params, data=data, headers=headers
-            ).prepare()
-            response = self._session().send(
-                prepared, timeout=self._timeout, allow_redirects=False, proxies=self._proxies
+            response = self._pool.request(
+                method,
+                url,
+                body=body,
+                headers=headers,
+                timeout=urllib3.Timeout(connect=connect, read=read),
+                retries=False,  # retrying is this class's job, above
+                redirect=False,
             )
-        except requests.RequestException as exc:
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
             self.stats.count_call(0)
             # The exception text can quote the URL; only its type is safe and useful.
             raise ConnectionFailed(
@@ -182,23 +189,23 @@ class HubSpotClient:
                 message=f"{type(exc).__name__} talking to {self.base_url}",
                 operation=operation,
             ) from None
-        self.stats.count_call(response.status_code)
+        self.stats.count_call(response.status)
         if authenticated:
             self.pacer.observe(response.headers)
-        if response.status_code in ok:
-            if not response.content:
+        if response.status in ok:
+            if not response.data:
                 return None
             try:
-                return orjson.loads(response.content)
+                return orjson.loads(response.data)
             except orjson.JSONDecodeError:
                 raise HubSpotError(
-                    status=response.status_code,
+                    status=response.status,
                     message="HubSpot answered with a body that is not JSON",
                     operation=operation,
                 ) from None
         error = HubSpotError.from_response(
-            response.status_code,
-            response.content,
+            response.status,
+            response.data,
             operation,
             retry_after=_retry_after(response.headers.get("Retry-After")),
         )
@@ -316,16 +323,16 @@ class HubSpotClient:
 
     # -- transport --------------------------------------------------------------------
 
-    def _session(self) -> requests.Session:
-        session: requests.Session | None = getattr(self._local, "session", None)
-        if session is None:
-            session = requests.Session()
-            session.trust_env = False  # the environment was read once, into self._proxies
-            adapter = HTTPAdapter(pool_connections=4, pool_maxsize=self._pool_size, max_retries=0)
-            session.mount("http://", adapter)
-            session.mount("https://", adapter)
-            self._local.session = session
-        return session
+
+def _connection_pool(base_url: str, size: int) -> urllib3.PoolManager:
+    """One thread-safe pool for all workers; an HTTP(S)_PROXY from the environment is
+    honoured (NO_PROXY included), read once through requests' own rules."""
+    proxies = requests.utils.get_environ_proxies(base_url)
+    proxy = proxies.get(urlsplit(base_url).scheme) or proxies.get("all")
+    options: dict[str, Any] = {"maxsize": size, "block": False, "ca_certs": certifi.where()}
+    if proxy:
+        return urllib3.ProxyManager(proxy, **options)
+    return urllib3.PoolManager(num_pools=4, **options)
 
 
 def _retry_after(value: str | None) -> float | None:
