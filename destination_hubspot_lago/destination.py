@@ -146,7 +146,9 @@ class DestinationHubspotLago(Destination):
     # -- I/O that keeps raw STATE JSON (see messages.py) -----------------------------
 
     def _parse_input_stream(self, input_stream: Any) -> Iterable[AirbyteMessage]:
-        return parse_lines(input_stream, self.bad_input_lines)
+        # Read the bytes under the CDK's text wrapper: orjson parses UTF-8 bytes directly,
+        # so decoding each line to str first would only be undone again.
+        return parse_lines(getattr(input_stream, "buffer", input_stream), self.bad_input_lines)
 
     def run(self, args: list[str]) -> None:
         init_uncaught_exception_handler(logger)

@@ -178,7 +178,7 @@ class WritePipeline:
         if kind is None or not self.enabled[kind]:
             self._announce(stream)
             return
-        self.report.count(self.report.received, kind)
+        self.report.received[kind] += 1  # main thread only: no lock needed
         lago_id = str(data.get("lago_id") or "?") if isinstance(data, Mapping) else "?"
         try:
             if not isinstance(data, Mapping):
@@ -189,7 +189,7 @@ class WritePipeline:
                 mapper = map_subscription if kind == "subscriptions" else map_invoice
                 self._buffer_record(mapper(data, self.settings))
         except Skipped:
-            self.report.count(self.report.skipped, kind)
+            self.report.skipped[kind] += 1
         except InvalidRecord as problem:
             obj = "companies" if kind == "customers" else kind
             self.report.reject(kind, obj, lago_id, "INVALID_RECORD", str(problem))
