@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from integration_tests.fake_lago import synthetic_dataset  # noqa: E402
-from integration_tests.harness import catalog  # noqa: E402
+from integration_tests.harness import catalog, connector_command  # noqa: E402
 
 TOKEN = "pat-na1-bench-0000-0000-0000-000000000000"
 SIZES = {  # customers, subscriptions per customer, invoices per customer
@@ -167,16 +167,7 @@ def run_size(name: str, latency: float, rate_limit: int, workdir: Path) -> Resul
         with input_path.open("rb") as stdin, tempfile.TemporaryFile() as stdout:
             started = time.monotonic()
             proc = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "destination_hubspot_lago.run",
-                    "write",
-                    "--config",
-                    str(config),
-                    "--catalog",
-                    str(catalog_path),
-                ],
+                connector_command("write", config, catalog_path),
                 stdin=stdin,
                 stdout=stdout,
                 stderr=subprocess.DEVNULL,

@@ -120,6 +120,23 @@ class Run:
         return [m["log"]["message"] for m in self.of_type("LOG")]
 
 
+def connector_command(
+    command: str, config_path: Path, catalog_path: Path | None = None
+) -> list[str]:
+    """The connector's command line (module form, so no PATH is needed)."""
+    args = [
+        sys.executable,
+        "-m",
+        "destination_hubspot_lago.run",
+        command,
+        "--config",
+        str(config_path),
+    ]
+    if catalog_path is not None:
+        args += ["--catalog", str(catalog_path)]
+    return args
+
+
 def run_connector(
     command: str,
     config: Mapping[str, Any] | None = None,
@@ -134,11 +151,11 @@ def run_connector(
         if config is not None:
             config_path = Path(tmp, "config.json")
             config_path.write_text(json.dumps(config))
-            args += ["--config", str(config_path)]
-        if command == "write":
-            catalog_path = Path(tmp, "catalog.json")
-            catalog_path.write_text(json.dumps(catalog(streams)))
-            args += ["--catalog", str(catalog_path)]
+            catalog_path = None
+            if command == "write":
+                catalog_path = Path(tmp, "catalog.json")
+                catalog_path.write_text(json.dumps(catalog(streams)))
+            args = connector_command(command, config_path, catalog_path)
         proc = subprocess.run(
             args,
             input="\n".join(lines) + "\n",

@@ -7,7 +7,6 @@ import os
 import random
 import signal
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -17,6 +16,7 @@ from integration_tests.conftest import make_emulator
 from integration_tests.harness import (
     ROOT,
     catalog,
+    connector_command,
     private_app_config,
     record,
     run_connector,
@@ -95,16 +95,7 @@ def test_a_sync_killed_at_a_random_point_then_rerun_ends_as_a_clean_run():
         config.write_text(json.dumps(private_app_config(emu.url)))
         cat.write_text(json.dumps(catalog()))
         proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "destination_hubspot_lago.run",
-                "write",
-                "--config",
-                str(config),
-                "--catalog",
-                str(cat),
-            ],
+            connector_command("write", config, cat),
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
