@@ -359,3 +359,31 @@ def test_a_blank_lago_value_never_clears_a_hubspot_value(emu):
     )
     props = lago_ids(emu, "companies", "lago_customer_id")["c1"]["properties"]
     assert (props["phone"], props["city"]) == ("+1 555", "Paris")
+
+
+def test_long_writes_log_progress_and_end_with_a_summary(emu, monkeypatch, caplog):
+    import destination_hubspot_lago.pipeline as pipeline_module
+
+    monkeypatch.setattr(pipeline_module, "PROGRESS_INTERVAL_SECONDS", 0.0)
+    p, _ = pipeline(emu)
+    lines = [record("customers", customer(i)) for i in range(5)] + [stream_state("customers", 1)]
+    with caplog.at_level("INFO", logger="airbyte"):
+        run_all(p, lines)
+    progress = [r.getMessage() for r in caplog.records if r.getMessage().startswith("Progress:")]
+    assert progress
+    for field in (
+        "records received",
+        "written",
+        "rejected",
+        "records/s",
+        "API calls",
+        "pacing",
+        "429s",
+    ):
+        assert field in progress[-1]
+    summary = next(
+        r.getMessage() for r in caplog.records if r.getMessage().startswith("Sync summary")
+    )
+    assert "companies" in summary and "API calls" in summary and "elapsed" in summary
+    # Logs name Lago ids at most: no customer names or emails.
+    assert not any("Customer 1" in r.getMessage() for r in caplog.records)

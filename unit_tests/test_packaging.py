@@ -56,3 +56,96 @@ def test_console_script_is_named_after_the_connector():
     assert PYPROJECT["project"]["scripts"] == {
         "destination-hubspot-lago": "destination_hubspot_lago.run:run"
     }
+
+
+# The constraints of Airbyte's connector metadata schema (ConnectorMetadataDefinitionV0) that
+# apply to this connector, written out as JSON Schema: required keys, enums and formats.
+METADATA_SCHEMA = {
+    "type": "object",
+    "required": ["metadataSpecVersion", "data"],
+    "additionalProperties": False,
+    "properties": {
+        "metadataSpecVersion": {"type": "string"},
+        "data": {
+            "type": "object",
+            "required": [
+                "name",
+                "definitionId",
+                "connectorType",
+                "dockerRepository",
+                "dockerImageTag",
+                "license",
+                "documentationUrl",
+                "githubIssueLabel",
+                "connectorSubtype",
+                "releaseStage",
+            ],
+            "properties": {
+                "name": {"type": "string", "minLength": 1},
+                "definitionId": {
+                    "type": "string",
+                    "pattern": "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$",
+                },
+                "connectorType": {"enum": ["destination", "source"]},
+                "connectorSubtype": {
+                    "enum": [
+                        "api",
+                        "database",
+                        "datalake",
+                        "file",
+                        "custom",
+                        "message_queue",
+                        "unknown",
+                        "vectorstore",
+                    ]
+                },
+                "dockerRepository": {"type": "string", "pattern": "^[a-z0-9-]+/[a-z0-9-]+$"},
+                "dockerImageTag": {"type": "string", "pattern": r"^\d+\.\d+\.\d+(-[\w.]+)?$"},
+                "license": {"type": "string"},
+                "documentationUrl": {"type": "string", "pattern": "^https://"},
+                "githubIssueLabel": {"type": "string"},
+                "releaseStage": {"enum": ["alpha", "beta", "generally_available", "custom"]},
+                "supportLevel": {"enum": ["community", "certified", "archived"]},
+                "tags": {"type": "array", "items": {"type": "string"}},
+                "allowedHosts": {
+                    "type": "object",
+                    "properties": {"hosts": {"type": "array", "items": {"type": "string"}}},
+                },
+                "connectorBuildOptions": {
+                    "type": "object",
+                    "required": ["baseImage"],
+                    "properties": {"baseImage": {"type": "string"}},
+                },
+                "connectorTestSuitesOptions": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "required": ["suite"],
+                        "properties": {
+                            "suite": {
+                                "enum": [
+                                    "unitTests",
+                                    "integrationTests",
+                                    "acceptanceTests",
+                                    "liveTests",
+                                ]
+                            }
+                        },
+                    },
+                },
+            },
+        },
+    },
+}
+
+
+def test_metadata_validates_against_the_metadata_schema_constraints():
+    import jsonschema
+
+    jsonschema.validate(METADATA, METADATA_SCHEMA)
+    broken = {**METADATA, "data": {**DATA, "connectorSubtype": "rest"}}
+    try:
+        jsonschema.validate(broken, METADATA_SCHEMA)
+    except jsonschema.ValidationError:
+        return
+    raise AssertionError("the schema accepted an invalid connectorSubtype")
