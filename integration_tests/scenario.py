@@ -43,3 +43,30 @@ def with_state_ids(messages: Iterable[dict[str, Any]], first_id: int = 1000) -> 
             next_id += 1
         lines.append(json.dumps(message))
     return lines
+
+
+def hubspot_state(emu):
+    """HubSpot's content keyed by Lago ids, comparable across portals (ids, timestamps differ)."""
+    volatile = ("hs_", "createdate", "lastmodifieddate")
+    schemas = {s["objectTypeId"]: s["name"] for s in emu.store.schemas()}
+    keys = {"companies": "lago_customer_id", "contacts": "lago_customer_id"}
+    keys.update(
+        {
+            t: "lago_subscription_id" if n == "LagoSubscriptions" else "lago_invoice_id"
+            for t, n in schemas.items()
+        }
+    )
+    lago_of = {}
+    content = {}
+    for object_type, key in keys.items():
+        for rec in emu.store.objects(object_type):
+            lago_id = rec["properties"].get(key)
+            lago_of[(object_type, rec["id"])] = lago_id
+            props = {k: v for k, v in rec["properties"].items() if v and not k.startswith(volatile)}
+            content[(schemas.get(object_type, object_type), lago_id)] = props
+    for type_id in schemas:
+        for from_type, from_id, to_type, to_id, _, _ in emu.store.associations(type_id):
+            content[("assoc", lago_of[(from_type, from_id)])] = lago_of.get(
+                (("companies" if to_type == "0-2" else "contacts"), to_id)
+            )
+    return content

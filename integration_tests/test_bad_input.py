@@ -6,7 +6,7 @@ import json
 
 from integration_tests.conftest import make_emulator
 from integration_tests.harness import private_app_config, record, run_connector, stream_state
-from integration_tests.test_write_e2e import hubspot_state
+from integration_tests.scenario import hubspot_state
 
 GOOD_CUSTOMER = {"lago_id": "good", "name": "Good Co", "customer_type": "company"}
 GOOD_INVOICE = {

@@ -22,7 +22,7 @@ from integration_tests.harness import (
     run_connector,
     stream_state,
 )
-from integration_tests.test_write_e2e import hubspot_state
+from integration_tests.scenario import hubspot_state
 
 
 def synthetic_lines(n_customers=60, per_customer=5):

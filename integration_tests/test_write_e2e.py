@@ -13,7 +13,7 @@ from integration_tests.fake_lago.source_runner import (
     read_with_source_manifest,
 )
 from integration_tests.harness import SECRETS, oauth_config, private_app_config, run_connector
-from integration_tests.scenario import linked_sample, with_state_ids
+from integration_tests.scenario import hubspot_state, linked_sample, with_state_ids
 
 if not default_manifest_path().exists():
     pytest.skip(
@@ -210,33 +210,6 @@ def test_dry_run_plans_without_a_single_mutating_call(world):
     summary = next(line for line in run.logs if line.startswith("Dry run plan"))
     assert "would create" in summary
     assert len(run.states) == sum(1 for m in messages if m["type"] == "STATE")
-
-
-def hubspot_state(emu):
-    """HubSpot's content keyed by Lago ids, comparable across portals (ids, timestamps differ)."""
-    volatile = ("hs_", "createdate", "lastmodifieddate")
-    schemas = {s["objectTypeId"]: s["name"] for s in emu.store.schemas()}
-    keys = {"companies": "lago_customer_id", "contacts": "lago_customer_id"}
-    keys.update(
-        {
-            t: "lago_subscription_id" if n == "LagoSubscriptions" else "lago_invoice_id"
-            for t, n in schemas.items()
-        }
-    )
-    lago_of = {}
-    content = {}
-    for object_type, key in keys.items():
-        for rec in emu.store.objects(object_type):
-            lago_id = rec["properties"].get(key)
-            lago_of[(object_type, rec["id"])] = lago_id
-            props = {k: v for k, v in rec["properties"].items() if v and not k.startswith(volatile)}
-            content[(schemas.get(object_type, object_type), lago_id)] = props
-    for type_id in schemas:
-        for from_type, from_id, to_type, to_id, _, _ in emu.store.associations(type_id):
-            content[("assoc", lago_of[(from_type, from_id)])] = lago_of.get(
-                (("companies" if to_type == "0-2" else "contacts"), to_id)
-            )
-    return content
 
 
 def test_faults_and_rate_limit_pressure_end_in_the_same_hubspot_as_a_clean_run():
