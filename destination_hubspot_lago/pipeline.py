@@ -52,7 +52,7 @@ from .mapping import (
     map_subscription,
 )
 from .model import MODEL
-from .report import Rejection, SyncReport
+from .report import MAX_LOGGED_REJECTIONS, Rejection, SyncReport
 
 logger = logging.getLogger("airbyte")
 
@@ -412,7 +412,7 @@ class WritePipeline:
 
     def _finish(self) -> None:
         report = self.report
-        for stream, lago_id, why in report.missing_associations[:20]:
+        for stream, lago_id, why in report.missing_associations[:MAX_LOGGED_REJECTIONS]:
             logger.warning("No association for %s %s: %s", stream, lago_id, why)
         if self.bad_input_lines:
             lines = ", ".join(str(n) for n in self.bad_input_lines[:10])
