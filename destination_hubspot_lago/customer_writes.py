@@ -45,12 +45,26 @@ class CustomerWriter:
         self.writer = writer
         self._lock = threading.Lock()
         self._email_owner: dict[str, str] = {}  # email -> Lago customer id, this sync
-        self._link_owner: dict[tuple[str, str], str] = {}  # (object, HubSpot id) -> Lago id
+        # (object, HubSpot id) -> the one Lago customer that may write that record this sync:
+        # by a link in Lago (reserved as soon as the record is read) or by email adoption.
+        self._record_owner: dict[tuple[str, str], str] = {}
+
+    def reserve_link(self, customer: CustomerUpsert) -> None:
+        """Called when a linked customer is read, before any batch runs: links outrank
+        adoption by email, whatever order the records arrive in."""
+        if customer.hubspot_id:
+            self._claim_record(customer.object_key, customer.hubspot_id, customer.lago_id)
+
+    def _claim_record(self, obj: str, hubspot_id: str, lago_id: str) -> str:
+        with self._lock:
+            return self._record_owner.setdefault((obj, hubspot_id), lago_id)
 
     def write(
         self, obj: str, type_id: str, linked: bool, customers: Sequence[CustomerUpsert]
     ) -> list[CustomerResult]:
         if linked:
+            if obj == "contacts":
+                customers = [self._claim_email(c) for c in customers]
             return self._update_linked(obj, type_id, customers)
         results: list[CustomerResult] = []
         upserts = list(customers)
@@ -124,8 +138,11 @@ class CustomerWriter:
             hubspot_id = str(holder["id"])
             owner = (holder.get("properties") or {}).get("lago_customer_id") or ""
             if owner in ("", customer.lago_id) and hubspot_id not in adopted:
-                adopted[hubspot_id] = customer
-                continue
+                claimant = self._claim_record("contacts", hubspot_id, customer.lago_id)
+                if claimant == customer.lago_id:
+                    adopted[hubspot_id] = customer
+                    continue
+                owner = claimant  # linked to (or adopted by) another Lago customer
             logger.warning(
                 "Contact for Lago customer %s is written without email: HubSpot contact %s "
                 "already holds that email%s.",
@@ -156,9 +173,7 @@ class CustomerWriter:
         results: list[CustomerResult] = []
         claimed: list[CustomerUpsert] = []
         for customer in customers:
-            key = (obj, customer.hubspot_id or "")
-            with self._lock:
-                owner = self._link_owner.setdefault(key, customer.lago_id)
+            owner = self._claim_record(obj, customer.hubspot_id or "", customer.lago_id)
             if owner != customer.lago_id:
                 results.append(
                     CustomerResult(
@@ -177,14 +192,34 @@ class CustomerWriter:
                 claimed.append(customer)
         if not claimed:
             return results
-        by_id = {c.hubspot_id or "": c for c in claimed}
-        items = [Item(hubspot_id, c.properties) for hubspot_id, c in by_id.items()]
+        return results + self._update_by_link(obj, type_id, claimed)
+
+    def _update_by_link(
+        self, obj: str, type_id: str, customers: Sequence[CustomerUpsert], retried: bool = False
+    ) -> list[CustomerResult]:
+        items = [Item(c.hubspot_id or "", c.properties) for c in customers]
         outcome = self.writer.update_by_id(type_id, items)
-        for result in _results(claimed, outcome, key=lambda c: c.hubspot_id or ""):
-            if result.rejected is not None:
-                result = replace(result, rejected=_explain_link(obj, result))
-            results.append(result)
-        return results
+        results = _results(customers, outcome, key=lambda c: c.hubspot_id or "")
+        retry = [
+            r.customer
+            for r in results
+            if obj == "contacts" and not retried and r.customer.email and _email_problem(r)
+        ]
+        for customer in retry:
+            logger.warning(
+                "Contact for Lago customer %s is updated without its email: HubSpot refused it.",
+                customer.lago_id,
+            )
+        kept = [
+            replace(r, rejected=_explain_link(obj, r)) if r.rejected is not None else r
+            for r in results
+            if r.customer not in retry
+        ]
+        if not retry:
+            return kept
+        return kept + self._update_by_link(
+            obj, type_id, [_without_email(c) for c in retry], retried=True
+        )
 
 
 def _results(

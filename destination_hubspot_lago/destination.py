@@ -70,8 +70,7 @@ def persist_refresh_token(raw_config: Mapping[str, Any], refresh_token: str) -> 
     or the next sync would present a revoked one."""
     updated = copy.deepcopy(dict(raw_config))
     updated["credentials"]["refresh_token"] = refresh_token
-    print(serialize(create_connector_config_control_message(updated)))
-    PRINT_BUFFER.flush()
+    emit(create_connector_config_control_message(updated))
     logger.info("HubSpot rotated the OAuth refresh token; the new one was sent to the platform.")
 
 
@@ -159,10 +158,16 @@ class DestinationHubspotLago(Destination):
                 print(json.dumps({"type": "SPEC", "spec": load_spec()}))
                 return
             for message in self.run_cmd(parsed_args):
-                print(serialize(message))
-                if message.type == Type.STATE:
-                    PRINT_BUFFER.flush()  # a checkpoint must not wait in a buffer
+                emit(message)
         sys.stdout.flush()
+
+
+def emit(message: AirbyteMessage) -> None:
+    """One message, one line, in a single write: log lines from worker threads go through
+    the same buffer and must never land between a message and its newline."""
+    PRINT_BUFFER.write(serialize(message) + "\n")
+    if message.type in (Type.STATE, Type.CONTROL):
+        PRINT_BUFFER.flush()  # a checkpoint or a new credential must not wait in a buffer
 
 
 def traced(error: HubSpotError) -> AirbyteTracedException:

@@ -205,6 +205,8 @@ class WritePipeline:
 
     def _buffer_customer(self, customer: CustomerUpsert) -> None:
         mode = "link" if customer.hubspot_id else "upsert"
+        if customer.hubspot_id:
+            self.customer_writer.reserve_link(customer)
         key = (customer.object_key, mode)
         buffer = self._customer_buffers[key]
         buffer.add(customer.lago_id, customer, customer.properties)

@@ -183,3 +183,49 @@ def test_sustained_burst_429s_are_absorbed():
         )
         assert "i1" in lago_ids(emu, deployment.object_type_ids["invoices"], "lago_invoice_id")
         assert p.client.stats.rate_limited == 4
+
+
+@pytest.mark.parametrize("linked_first", [True, False])
+def test_a_linked_contact_is_never_adopted_by_another_customer(emu, linked_first):
+    held = emu.store.create_object("contacts", {"email": "x@acme.example"})
+    link = [{"type": "hubspot", "external_customer_id": held["id"], "targeted_object": "contacts"}]
+    linked = record("customers", person(1, "x@acme.example", integration_customers=link))
+    other = record("customers", person(2, "x@acme.example"))
+    lines = [linked, other] if linked_first else [other, linked]
+    p, _ = pipeline(emu)
+    run_all(p, lines + [stream_state("customers", 1)])
+    found = contacts(emu)
+    assert found["c1"]["id"] == held["id"]  # the link wins, whatever the order
+    assert found["c2"]["id"] != held["id"]
+    assert p.report.rejections == []
+
+
+def test_a_linked_contact_whose_email_hubspot_refuses_is_updated_without_it(emu):
+    held = emu.store.create_object("contacts", {"email": "held@acme.example"})
+    target = emu.store.create_object("contacts", {"firstname": "Target"})
+    link = [
+        {"type": "hubspot", "external_customer_id": target["id"], "targeted_object": "contacts"}
+    ]
+    p, _ = pipeline(emu)
+    run_all(
+        p,
+        [
+            record("customers", person(1, "held@acme.example", integration_customers=link)),
+            stream_state("customers", 1),
+        ],
+    )
+    assert contacts(emu)["c1"]["id"] == target["id"]
+    assert p.report.rejections == []
+    assert held["id"] not in {c["id"] for c in contacts(emu).values()}
+
+
+def test_a_token_answer_without_an_access_token_is_a_clear_failure():
+    from integration_tests.harness import oauth_config, run_connector
+
+    with make_emulator() as emulator:
+        emulator.inject_fault(
+            status=200, path_regex=r"^/oauth/v1/token$", times=5, body={"token_type": "bearer"}
+        )
+        run = run_connector("check", oauth_config(emulator.url))
+        assert run.status["status"] == "FAILED"
+        assert "without an access token" in run.status["message"]

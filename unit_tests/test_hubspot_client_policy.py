@@ -233,3 +233,37 @@ def test_a_proxy_from_the_environment_is_used_unless_no_proxy_says_otherwise(mon
     monkeypatch.setenv("NO_PROXY", "api.hubapi.com")
     pool = _connection_pool("https://api.hubapi.com", 4)
     assert not isinstance(pool, urllib3.ProxyManager)
+
+
+def test_proxy_credentials_become_a_header_and_a_missing_scheme_is_added(monkeypatch):
+    import urllib3
+
+    from destination_hubspot_lago.hubspot.client import _connection_pool
+
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    monkeypatch.setenv("HTTPS_PROXY", "http://user:s3cret@proxy.internal:3128")
+    pool = _connection_pool("https://api.hubapi.com", 4)
+    assert isinstance(pool, urllib3.ProxyManager)
+    assert pool.proxy_headers["proxy-authorization"].startswith("Basic ")
+    assert "s3cret" not in str(pool.proxy)
+    monkeypatch.setenv("HTTPS_PROXY", "proxy.internal:3128")
+    assert _connection_pool("https://api.hubapi.com", 4).proxy.scheme == "http"
+
+
+def test_a_429_seen_by_many_threads_costs_one_penalty_and_the_share_recovers(monkeypatch):
+    import destination_hubspot_lago.hubspot.pacing as pacing
+
+    p = Pacer()
+    p.observe(
+        {"X-HubSpot-RateLimit-Max": "190", "X-HubSpot-RateLimit-Interval-Milliseconds": "10000"}
+    )
+    full = p.budget[0]
+    for _ in range(8):
+        p.back_off(0.01)
+    assert p.budget[0] == int(190 * pacing.HEADROOM * pacing.PENALTY)
+    monkeypatch.setattr(pacing, "RECOVERY_SECONDS", 0.0)
+    p.observe(
+        {"X-HubSpot-RateLimit-Max": "190", "X-HubSpot-RateLimit-Interval-Milliseconds": "10000"}
+    )
+    assert p.budget[0] == full

@@ -57,3 +57,23 @@ def test_hubspot_errors_become_traces_of_the_right_failure_type(status, body, fa
     exc = traced(error)
     assert exc.failure_type == failure
     assert exc.message and "HubSpot answered" in exc.message
+
+
+def test_each_message_is_one_write_so_threads_cannot_split_a_line(monkeypatch):
+    import destination_hubspot_lago.destination as destination
+
+    writes: list[str] = []
+
+    class Buffer:
+        def write(self, text: str) -> None:
+            writes.append(text)
+
+        def flush(self) -> None:
+            writes.append("<flush>")
+
+    monkeypatch.setattr(destination, "PRINT_BUFFER", Buffer())
+    (message,) = list(parse_lines([json.dumps(STATE)]))
+    destination.emit(message)
+    assert writes[0].endswith("\n") and writes[0].count("\n") == 1
+    assert json.loads(writes[0])["state"]["id"] == 42
+    assert writes[1] == "<flush>"  # a state is never held back

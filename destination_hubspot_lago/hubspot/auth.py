@@ -14,6 +14,8 @@ from typing import Any, Protocol
 
 from airbyte_cdk.utils.airbyte_secrets_utils import update_secrets
 
+from .errors import HubSpotError
+
 # Refresh this long before expiry (HubSpot: "refresh proactively"; a 401 is not a signal).
 REFRESH_MARGIN_SECONDS = 60
 
@@ -107,10 +109,20 @@ class OAuthAuth:
                 "refresh_token": self._refresh_token,
             }
         )
-        token = str(data["access_token"])
+        token = data.get("access_token")
+        try:
+            lifetime = float(data.get("expires_in") or 1800)
+        except (TypeError, ValueError):
+            lifetime = 1800.0
+        if not isinstance(token, str) or not token:
+            raise HubSpotError(
+                status=200,
+                message="HubSpot's token endpoint answered without an access token",
+                operation="POST /oauth/v1/token",
+                hint="Re-authenticate the connection; if it persists, HubSpot may be degraded.",
+            )
         update_secrets([token])
         self._token = token
-        lifetime = float(data.get("expires_in") or 1800)
         # Short-lived tokens (tests) keep 90% of their life; real ones refresh 60 s early.
         self._expires_at = self._clock() + lifetime - min(REFRESH_MARGIN_SECONDS, lifetime / 10)
         rotated = data.get("refresh_token")

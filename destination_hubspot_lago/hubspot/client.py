@@ -149,6 +149,7 @@ class HubSpotClient:
         operation = filter_secrets(f"{method} {path}")
         headers = {
             "Accept": "application/json",
+            "Accept-Encoding": "gzip",  # batch answers are large; urllib3 decodes them
             "User-Agent": f"destination-hubspot-lago/{__version__}",
         }
         token = ""
@@ -325,14 +326,28 @@ class HubSpotClient:
 
 
 def _connection_pool(base_url: str, size: int) -> urllib3.PoolManager:
-    """One thread-safe pool for all workers; an HTTP(S)_PROXY from the environment is
-    honoured (NO_PROXY included), read once through requests' own rules."""
+    """One thread-safe pool for all workers. A proxy from the environment (HTTPS_PROXY,
+    NO_PROXY) is honoured with requests' own rules: scheme optional, credentials in the URL."""
     proxies = requests.utils.get_environ_proxies(base_url)
     proxy = proxies.get(urlsplit(base_url).scheme) or proxies.get("all")
     options: dict[str, Any] = {"maxsize": size, "block": False, "ca_certs": certifi.where()}
-    if proxy:
+    if not proxy:
+        return urllib3.PoolManager(num_pools=4, **options)
+    proxy = requests.utils.prepend_scheme_if_needed(proxy, "http")
+    user, password = requests.utils.get_auth_from_url(proxy)
+    if user:
+        options["proxy_headers"] = urllib3.make_headers(proxy_basic_auth=f"{user}:{password}")
+        parts = urlsplit(proxy)
+        proxy = parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()
+    try:
         return urllib3.ProxyManager(proxy, **options)
-    return urllib3.PoolManager(num_pools=4, **options)
+    except (ValueError, AssertionError, urllib3.exceptions.HTTPError):
+        # ProxySchemeUnknown is an AssertionError; the proxy URL itself may hold a secret.
+        raise ConnectionFailed(
+            status=0,
+            message="the proxy set in HTTPS_PROXY/HTTP_PROXY is not a usable URL",
+            hint="Set it to a URL such as http://proxy.example:3128, or unset it.",
+        ) from None
 
 
 def _retry_after(value: str | None) -> float | None:

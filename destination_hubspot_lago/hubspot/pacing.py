@@ -21,6 +21,7 @@ DEFAULT_INTERVAL_MS = 10_000
 HEADROOM = 0.97  # fraction of HubSpot's window we use; the rest absorbs arrival jitter
 PENALTY = 0.97  # after a 429 anyway, use this much less (someone else shares the budget)
 MIN_SHARE = 0.5
+RECOVERY_SECONDS = 60.0  # a minute without 429 gives back one step of the share
 
 
 class Pacer:
@@ -31,6 +32,8 @@ class Pacer:
         self._hubspot_max = DEFAULT_MAX
         self._interval_ms = DEFAULT_INTERVAL_MS
         self._share = 1.0  # lowered by each 429: the budget is evidently shared or jittery
+        self._last_penalty = 0.0
+        self._last_recovery = 0.0
         self._paused_until = 0.0
         self._pause_lock = threading.Lock()
         self._bucket = InMemoryBucket([self._rate()])
@@ -60,6 +63,7 @@ class Pacer:
             return
         if hubspot_max <= 0 or interval <= 0:
             return
+        self._recover()
         if (hubspot_max, interval) == (self._hubspot_max, self._interval_ms):
             return
         with self._limiter.lock:
@@ -85,8 +89,25 @@ class Pacer:
             self._paused_until = max(self._paused_until, time.monotonic() + seconds)
 
     def back_off(self, seconds: float) -> None:
-        """A 429 despite pacing: pause everyone briefly and keep a smaller share from now on."""
+        """A 429 despite pacing: pause everyone briefly and use a smaller share for a while.
+
+        Several threads seeing the same full window count as one penalty."""
         self.pause(seconds)
+        now = time.monotonic()
         with self._limiter.lock:
+            if now - self._last_penalty < seconds:
+                return
+            self._last_penalty = now
             self._share = max(MIN_SHARE, self._share * PENALTY)
+            self._bucket.rates = [self._rate()]
+
+    def _recover(self) -> None:
+        if self._share >= 1.0:
+            return
+        now = time.monotonic()
+        if now - max(self._last_penalty, self._last_recovery) < RECOVERY_SECONDS:
+            return
+        with self._limiter.lock:
+            self._last_recovery = now
+            self._share = min(1.0, self._share / PENALTY)
             self._bucket.rates = [self._rate()]
