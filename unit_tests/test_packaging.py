@@ -15,19 +15,23 @@ DATA = METADATA["data"]
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
 
 
+# Required keys of a connector's metadata (Airbyte's ConnectorMetadataDefinitionV0).
+REQUIRED_DATA_KEYS = [
+    "name",
+    "definitionId",
+    "connectorType",
+    "dockerRepository",
+    "dockerImageTag",
+    "license",
+    "documentationUrl",
+    "githubIssueLabel",
+    "connectorSubtype",
+    "releaseStage",
+]
+
+
 def test_metadata_has_the_required_keys_and_values():
-    for key in (
-        "name",
-        "definitionId",
-        "connectorType",
-        "dockerRepository",
-        "dockerImageTag",
-        "license",
-        "documentationUrl",
-        "githubIssueLabel",
-        "connectorSubtype",
-        "releaseStage",
-    ):
+    for key in REQUIRED_DATA_KEYS:
         assert DATA.get(key), key
     uuid.UUID(DATA["definitionId"])
     assert DATA["connectorType"] == "destination" and DATA["connectorSubtype"] == "api"
@@ -68,18 +72,7 @@ METADATA_SCHEMA = {
         "metadataSpecVersion": {"type": "string"},
         "data": {
             "type": "object",
-            "required": [
-                "name",
-                "definitionId",
-                "connectorType",
-                "dockerRepository",
-                "dockerImageTag",
-                "license",
-                "documentationUrl",
-                "githubIssueLabel",
-                "connectorSubtype",
-                "releaseStage",
-            ],
+            "required": REQUIRED_DATA_KEYS,
             "properties": {
                 "name": {"type": "string", "minLength": 1},
                 "definitionId": {
