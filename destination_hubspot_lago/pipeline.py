@@ -133,6 +133,7 @@ class WritePipeline:
         self._slots = threading.BoundedSemaphore(workers * 2)  # bounds memory in flight
         self._lock = threading.Lock()
         self._in_flight: set[Future[None]] = set()
+        self._key_batches: dict[tuple[str, str], Future[None]] = {}  # record -> its batch
         self._fatal: BaseException | None = None
 
         # (object key, "upsert" | "link") -> buffer of CustomerUpsert
@@ -211,13 +212,13 @@ class WritePipeline:
         buffer = self._customer_buffers[key]
         buffer.add(customer.lago_id, customer, customer.properties)
         if buffer.full:
-            self._submit(self._write_customers, customer.object_key, mode, buffer.drain())
+            self._submit_customers(customer.object_key, mode, buffer.drain())
 
     def _buffer_record(self, record: RecordUpsert) -> None:
         buffer = self._record_buffers[record.object_key]
         buffer.add(record.lago_id, record, record.properties)
         if buffer.full:
-            self._submit(self._write_records, record.object_key, buffer.drain())
+            self._submit_records(record.object_key, buffer.drain())
 
     def _tick(self) -> None:
         self._raise_fatal()
@@ -251,10 +252,10 @@ class WritePipeline:
         self._last_flush = time.monotonic()
         for (obj, mode), buffer in list(self._customer_buffers.items()):
             if buffer.items:
-                self._submit(self._write_customers, obj, mode, buffer.drain())
+                self._submit_customers(obj, mode, buffer.drain())
         for obj, buffer in list(self._record_buffers.items()):
             if buffer.items:
-                self._submit(self._write_records, obj, buffer.drain())
+                self._submit_records(obj, buffer.drain())
 
     def _attach_stats(self, state: AirbyteStateMessage) -> None:
         if state.type == AirbyteStateType.STREAM and state.stream is not None:
@@ -267,7 +268,37 @@ class WritePipeline:
 
     # -- the worker pool ------------------------------------------------------------
 
-    def _submit(self, task: Callable[..., None], *args: Any) -> None:
+    def _submit_customers(self, obj: str, mode: str, customers: list[CustomerUpsert]) -> None:
+        keys = [("customers", c.lago_id) for c in customers]
+        self._submit_in_order(keys, self._write_customers, obj, mode, customers)
+
+    def _submit_records(self, obj: str, records: list[RecordUpsert]) -> None:
+        keys = [(obj, r.lago_id) for r in records]
+        self._submit_in_order(keys, self._write_records, obj, records)
+
+    def _submit_in_order(
+        self, keys: list[tuple[str, str]], task: Callable[..., None], *args: Any
+    ) -> None:
+        """A record's newer version waits for the batch carrying its older one, so that the
+        last version received is the last one written (batches otherwise finish in any order)."""
+        with self._lock:
+            earlier = {self._key_batches[k] for k in keys if k in self._key_batches}
+        if earlier:
+            wait(earlier)
+            self._raise_fatal()
+        future = self._submit(task, *args)
+        with self._lock:
+            for key in keys:
+                self._key_batches[key] = future
+        future.add_done_callback(lambda done: self._forget_keys(keys, done))
+
+    def _forget_keys(self, keys: list[tuple[str, str]], future: Future[None]) -> None:
+        with self._lock:
+            for key in keys:
+                if self._key_batches.get(key) is future:
+                    del self._key_batches[key]
+
+    def _submit(self, task: Callable[..., None], *args: Any) -> Future[None]:
         while not self._slots.acquire(timeout=PROGRESS_INTERVAL_SECONDS):
             self._raise_fatal()
             logger.info(self.report.progress_line(self.client.stats, self.client.pacer))
@@ -276,6 +307,7 @@ class WritePipeline:
         with self._lock:
             self._in_flight.add(future)
         future.add_done_callback(self._done)
+        return future
 
     def _done(self, future: Future[None]) -> None:
         with self._lock:

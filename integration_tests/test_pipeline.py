@@ -387,3 +387,18 @@ def test_long_writes_log_progress_and_end_with_a_summary(emu, monkeypatch, caplo
     assert "companies" in summary and "API calls" in summary and "elapsed" in summary
     # Logs name Lago ids at most: no customer names or emails.
     assert not any("Customer 1" in r.getMessage() for r in caplog.records)
+
+
+def test_the_last_version_of_a_record_is_the_one_hubspot_keeps(emu, monkeypatch):
+    import destination_hubspot_lago.pipeline as pipeline_module
+
+    monkeypatch.setattr(pipeline_module, "BATCH_SIZE", 1)  # every version in its own batch
+    p, deployment = pipeline(emu)
+    # The first version's batch is slow: without ordering, later versions would land first.
+    emu.inject_fault(
+        status="timeout", method="POST", path_regex=r"/batch/upsert$", times=1, delay=0.5
+    )
+    versions = [record("invoices", invoice(1, "c1", number=f"V{n}")) for n in range(5)]
+    run_all(p, versions + [stream_state("invoices", 1)])
+    (inv,) = emu.store.objects(deployment.object_type_ids["invoices"])
+    assert inv["properties"]["lago_invoice_number"] == "V4"
