@@ -131,6 +131,27 @@ class RecordOps(PortalState):
             rec = ot.records.get(ident)
         return rec if rec is not None and not rec.archived else None
 
+    def _apply_batch(
+        self,
+        ot: ObjectType,
+        writes: list[_Write],
+        trace_mode: bool,
+        conflicts_per_input: bool,
+        with_new: bool = False,
+    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """Decide the batch's fate, then apply the writes that survived it (all batch writes)."""
+        errors = self._resolve_outcome(ot, writes, trace_mode=trace_mode)
+        self._settle_conflicts(ot, writes, errors, conflicts_per_input)
+        results = []
+        for write in writes:
+            if write.error is None and not write.problems:
+                rec, created = self._apply(ot, write)
+                view = self.record_view(ot, rec, all_values=True, trace_id=write.trace_id)
+                if with_new:
+                    view["new"] = created
+                results.append(view)
+        return results, errors
+
     def _apply(self, ot: ObjectType, write: _Write) -> tuple[Record, bool]:
         """Store a validated write; returns (record, created)."""
         ts = self.timestamp()
@@ -423,15 +444,7 @@ class RecordOps(PortalState):
                     except ApiError as exc:
                         write.error = exc
                 writes.append(write)
-            errors = self._resolve_outcome(ot, writes, trace_mode=trace_mode)
-            self._settle_conflicts(ot, writes, errors, trace_mode)
-            results = []
-            for write in writes:
-                if write.error is None and not write.problems:
-                    rec, _ = self._apply(ot, write)
-                    results.append(
-                        self.record_view(ot, rec, all_values=True, trace_id=write.trace_id)
-                    )
+            results, errors = self._apply_batch(ot, writes, trace_mode, trace_mode)
             return batch_response(results, errors, started, self.timestamp(), ok_status=201)
 
     def _settle_conflicts(
@@ -480,15 +493,7 @@ class RecordOps(PortalState):
                 write = _Write(index, {}, rec, trace_id=item.get("objectWriteTraceId"))
                 self._plan_values(ot, write, item["properties"])
                 writes.append(write)
-            errors = self._resolve_outcome(ot, writes, trace_mode=trace_mode)
-            self._settle_conflicts(ot, writes, errors, False)
-            results = []
-            for write in writes:
-                if write.error is None and not write.problems:
-                    rec, _ = self._apply(ot, write)
-                    results.append(
-                        self.record_view(ot, rec, all_values=True, trace_id=write.trace_id)
-                    )
+            results, errors = self._apply_batch(ot, writes, trace_mode, False)
             if not_found_ids:  # per-input 207 entry (UNVERIFIED for batch/update)
                 errors.append(
                     not_found(
@@ -545,15 +550,8 @@ class RecordOps(PortalState):
                     props = {**props, id_property: ident}
                 self._plan_values(ot, write, props)
                 writes.append(write)
-            errors = self._resolve_outcome(ot, writes, trace_mode=trace_mode)
-            self._settle_conflicts(ot, writes, errors, False)  # upsert: 409 whole batch
-            results = []
-            for write in writes:
-                if write.error is None and not write.problems:
-                    rec, created = self._apply(ot, write)
-                    view = self.record_view(ot, rec, all_values=True, trace_id=write.trace_id)
-                    view["new"] = created
-                    results.append(view)
+            # upsert: a unique-value conflict is a 409 for the whole batch
+            results, errors = self._apply_batch(ot, writes, trace_mode, False, with_new=True)
             return batch_response(results, errors, started, self.timestamp(), ok_status=200)
 
     def batch_archive(self, ref: str, body: Any) -> None:
