@@ -80,7 +80,6 @@ class OAuthAuth:
         self._exchange: TokenExchange | None = None
         self._token: str | None = None
         self._expires_at = 0.0
-        self.refreshes = 0
         update_secrets([client_secret, refresh_token])
 
     def attach(self, exchange: TokenExchange) -> None:
@@ -131,4 +130,3 @@ class OAuthAuth:
             self._refresh_token = str(rotated)
             if self.on_rotation is not None:
                 self.on_rotation(self._refresh_token)
-        self.refreshes += 1

@@ -63,6 +63,10 @@ class ClientStats:
             if status == 429:
                 self.rate_limited += 1
 
+    def count_refresh(self) -> None:
+        with self._lock:
+            self.token_refreshes += 1
+
     def count_retry(self) -> None:
         with self._lock:
             self.retries += 1
@@ -238,7 +242,7 @@ class HubSpotClient:
                     result = self._send_once(
                         "POST", TOKEN_PATH, None, form, None, frozenset({200}), False
                     )
-                    self.stats.token_refreshes += 1
+                    self.stats.count_refresh()
                     return dict(result or {})
         except HubSpotError as error:
             if error.status in (400, 401):
