@@ -29,6 +29,7 @@ def plot(results: list[dict], path: Path) -> bool:
         import matplotlib.pyplot as plt
     except ImportError:
         return False
+    results = [r for r in results if r.get("code", "current") == "current" and r["size"] != "fixed"]
     records = [r["customers"] + r["subscriptions"] + r["invoices"] for r in results]
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
     panels = (
@@ -49,6 +50,43 @@ def plot(results: list[dict], path: Path) -> bool:
     return True
 
 
+def fixed_and_ratio(results: list[dict], baseline: str | None) -> list[str]:
+    """The fixed cost of a sync, and current CPU / baseline CPU per size (same run)."""
+    lines: list[str] = []
+    for r in results:
+        if r["size"] == "fixed":
+            lines += [
+                "",
+                f"Fixed cost of a sync ({r.get('code', 'current')}: no records; start-up, "
+                f"preflight, model deployment, three checkpoints, exit): {r['wall_seconds']} s "
+                f"wall, {r['api_calls']} API calls.",
+            ]
+    if not baseline:
+        return lines
+    lines += [
+        "",
+        f"CPU side by side with revision `{baseline}` (alternating runs, same machine, same "
+        "emulator; target ratio ≤ 0.6):",
+        "",
+        "| size | records | baseline CPU µs/record | current CPU µs/record | ratio |"
+        " baseline calls | current calls |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    by_key = {(r["size"], r.get("code", "current")): r for r in results}
+    for r in results:
+        old = by_key.get((r["size"], baseline))
+        if r.get("code", "current") != "current" or old is None or r["size"] == "fixed":
+            continue
+        records = r["customers"] + r["subscriptions"] + r["invoices"]
+        ratio = r["cpu_us_per_record"] / old["cpu_us_per_record"]
+        lines.append(
+            f"| {r['size']} | {records} | {old['cpu_us_per_record']} | "
+            f"{r['cpu_us_per_record']} | {ratio:.2f}{'' if ratio <= 0.6 else ' ✗'} | "
+            f"{old['api_calls']} | {r['api_calls']} |"
+        )
+    return lines
+
+
 def main() -> int:
     source = Path(sys.argv[1]) if len(sys.argv) > 1 else HERE / "results.json"
     data = json.loads(source.read_text())
@@ -62,20 +100,24 @@ def main() -> int:
         f"HubSpot emulator in its own process: {data['latency_seconds'] * 1000:.0f} ms per answer, "
         f"burst budget {data['rate_limit_per_10s']} requests per 10 s.",
         "",
-        "| size | customers | subscriptions | invoices | wall s | ideal s | efficiency | "
+        "| size | code | customers | subscriptions | invoices | wall s | ideal s | efficiency | "
         "API calls | calls/record | 429s | CPU µs/record | peak RSS MB |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in results:
+        if r["size"] == "fixed":
+            continue
         flags = {k: "" if met(k, r[k]) else " ✗" for k in TARGETS}
         lines.append(
-            f"| {r['size']} | {r['customers']} | {r['subscriptions']} | {r['invoices']} | "
+            f"| {r['size']} | {r.get('code', 'current')} | {r['customers']} | "
+            f"{r['subscriptions']} | {r['invoices']} | "
             f"{r['wall_seconds']} | {r['ideal_seconds']} | "
             f"{r['efficiency']}{flags['efficiency']} | "
             f"{r['api_calls']} | {r['calls_per_record']}{flags['calls_per_record']} | "
             f"{r['rate_limited']} | {r['cpu_us_per_record']}{flags['cpu_us_per_record']} | "
             f"{r['peak_rss_mb']}{flags['peak_rss_mb']} |"
         )
+    lines += fixed_and_ratio(results, data.get("baseline"))
     lines += [
         "",
         "Targets: efficiency ≥ 0.90, calls per record ≤ 0.021, CPU ≤ 50 µs per record, "

@@ -1,7 +1,8 @@
 """Throughput benchmark: synthetic Lago data -> `destination-hubspot-lago write` -> emulator.
 
-    .venv/bin/python benchmarks/run.py            # the three sizes, writes benchmarks/RESULTS.md
+    .venv/bin/python benchmarks/run.py            # every size, writes benchmarks/results.json
     .venv/bin/python benchmarks/run.py --sizes small --latency 0.15
+    .venv/bin/python benchmarks/run.py --baseline main~5   # that revision side by side
 
 The emulator runs in its own process with HubSpot-like latency and a 190-per-10-s burst
 budget; the connector runs as Airbyte runs it (a process reading stdin). Reported per size:
@@ -10,6 +11,13 @@ budget; the connector runs as Airbyte runs it (a process reading stdin). Reporte
   is one upsert per 100 records of each object plus one association call per 100
   subscriptions/invoices (per customer object type);
 * API calls per record, 429s, CPU time per record and peak RSS of the connector process.
+
+With ``--baseline REV`` every size also runs the connector as it was at git revision REV
+(exported to a temporary folder, same interpreter, same emulator), alternating with the
+current code, so both are measured on the same machine in the same minutes; the report then
+gives the CPU ratio current / baseline. Absolute CPU figures do not carry across machines or
+days; the ratio does. A ``fixed`` run (no records) measures the fixed cost of a sync:
+start-up, preflight, model deployment, checkpoint and exit.
 
 Nothing here asserts wall time: these are figures to read, not tests.
 """
@@ -38,6 +46,7 @@ from integration_tests.harness import catalog, connector_command  # noqa: E402
 
 TOKEN = "pat-na1-bench-0000-0000-0000-000000000000"
 SIZES = {  # customers, subscriptions per customer, invoices per customer
+    "tiny": (2_000, 2.0, 10.0),
     "small": (5_000, 2.0, 10.0),
     "medium": (10_000, 2.0, 10.0),
     "large": (20_000, 2.0, 10.0),
@@ -47,6 +56,7 @@ SIZES = {  # customers, subscriptions per customer, invoices per customer
 @dataclass
 class Result:
     size: str
+    code: str  # "current" or the baseline revision
     customers: int
     subscriptions: int
     invoices: int
@@ -137,16 +147,40 @@ def parse_summary(stdout: str) -> dict[str, int]:
             m = re.search(rf"^{obj}\s+(\d+)\s+(\d+)\s+(\d+)", text, re.M)
             if m:
                 figures[obj] = int(m.group(1)) + int(m.group(2))
-        figures["api_calls"] = int(re.search(r"API calls: (\d+)", text).group(1))  # type: ignore[union-attr]
-        figures["rate_limited"] = int(re.search(r"429s: (\d+)", text).group(1))  # type: ignore[union-attr]
-        figures["associations"] = int(re.search(r"associations made: (\d+)", text).group(1))  # type: ignore[union-attr]
+        # The summary's wording may differ between revisions: a figure not found counts 0.
+        for key, pattern in (
+            ("api_calls", r"API calls: (\d+)"),
+            ("rate_limited", r"429s: (\d+)"),
+            ("associations", r"associations made: (\d+)"),
+        ):
+            found = re.search(pattern, text)
+            figures[key] = int(found.group(1)) if found else 0
     return figures
 
 
-def run_size(name: str, latency: float, rate_limit: int, workdir: Path) -> Result:
-    customers, subs, invoices = SIZES[name]
+def export_revision(rev: str, into: Path) -> Path:
+    """The tree of ``rev`` in ``into`` (git archive: no checkout of ours is touched)."""
+    into.mkdir(parents=True)
+    archive = subprocess.run(
+        ["git", "archive", "--format=tar", rev], cwd=ROOT, check=True, capture_output=True
+    ).stdout
+    subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
+    return into
+
+
+def run_size(
+    name: str,
+    latency: float,
+    rate_limit: int,
+    workdir: Path,
+    code_dir: Path = ROOT,
+    code: str = "current",
+) -> Result:
+    customers, subs, invoices = SIZES[name] if name != "fixed" else (0, 0.0, 0.0)
     input_path = workdir / f"{name}.jsonl"
-    n_customers, n_subs, n_invoices = write_input(input_path, customers, subs, invoices)
+    if not input_path.exists() or name == "fixed":
+        write_input(input_path, customers, subs, invoices)
+    n_customers, n_subs, n_invoices = count_input(input_path)
     port = free_port()
     emulator = start_emulator(port, latency, rate_limit)
     try:
@@ -166,12 +200,14 @@ def run_size(name: str, latency: float, rate_limit: int, workdir: Path) -> Resul
         catalog_path.write_text(json.dumps(catalog()))
         with input_path.open("rb") as stdin, tempfile.TemporaryFile() as stdout:
             started = time.monotonic()
+            # Module form from ``code_dir``: its package shadows the installed one.
             proc = subprocess.Popen(
                 connector_command("write", config, catalog_path),
                 stdin=stdin,
                 stdout=stdout,
                 stderr=subprocess.DEVNULL,
-                cwd=ROOT,
+                cwd=code_dir,
+                env={**os.environ, "PYTHONPATH": str(code_dir)},
             )
             _, status, usage = os.wait4(proc.pid, 0)
             wall = time.monotonic() - started
@@ -190,9 +226,10 @@ def run_size(name: str, latency: float, rate_limit: int, workdir: Path) -> Resul
     min_calls += math.ceil(figures["associations"] / 100)
     budget_per_second = rate_limit / 10
     ideal = min_calls / budget_per_second
-    records = n_customers + n_subs + n_invoices
+    records = max(n_customers + n_subs + n_invoices, 1)
     return Result(
         size=name,
+        code=code,
         customers=n_customers,
         subscriptions=n_subs,
         invoices=n_invoices,
@@ -202,11 +239,21 @@ def run_size(name: str, latency: float, rate_limit: int, workdir: Path) -> Resul
         api_calls=figures["api_calls"],
         rate_limited=figures["rate_limited"],
         ideal_seconds=round(ideal, 1),
-        efficiency=round(ideal / wall, 3),
+        efficiency=round(ideal / wall, 3) if min_calls else 0.0,
         calls_per_record=round(figures["api_calls"] / records, 4),
         cpu_us_per_record=round((usage.ru_utime + usage.ru_stime) / records * 1e6, 1),
         peak_rss_mb=round(usage.ru_maxrss / 1024, 1),
     )
+
+
+def count_input(path: Path) -> tuple[int, int, int]:
+    counts = {"customers": 0, "subscriptions": 0, "invoices": 0}
+    with path.open() as lines:
+        for line in lines:
+            if line.startswith('{"type": "RECORD"'):
+                stream = json.loads(line)["record"]["stream"]
+                counts[stream] = counts.get(stream, 0) + 1
+    return counts["customers"], counts["subscriptions"], counts["invoices"]
 
 
 def machine() -> str:
@@ -226,23 +273,40 @@ def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--sizes", nargs="+", default=list(SIZES), choices=list(SIZES))
+    parser.add_argument("--sizes", nargs="+", default=["fixed", *SIZES], choices=["fixed", *SIZES])
+    parser.add_argument(
+        "--baseline",
+        metavar="REV",
+        help="also run the connector of this git revision, alternating with the current code",
+    )
     parser.add_argument("--latency", type=float, default=0.15, help="seconds per HubSpot answer")
     parser.add_argument("--rate-limit", type=int, default=190, help="burst budget per 10 s")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results.json")
     args = parser.parse_args()
     results = []
     with tempfile.TemporaryDirectory() as tmp:
+        codes: list[tuple[str, Path]] = [("current", ROOT)]
+        if args.baseline:
+            revision = subprocess.run(
+                ["git", "rev-parse", "--short", args.baseline],
+                cwd=ROOT,
+                check=True,
+                capture_output=True,
+                text=True,
+            ).stdout.strip()
+            codes.insert(0, (revision, export_revision(args.baseline, Path(tmp, "baseline"))))
         for size in args.sizes:
-            result = run_size(size, args.latency, args.rate_limit, Path(tmp))
-            print(json.dumps(asdict(result)), flush=True)
-            results.append(result)
+            for code, code_dir in codes:
+                result = run_size(size, args.latency, args.rate_limit, Path(tmp), code_dir, code)
+                print(json.dumps(asdict(result)), flush=True)
+                results.append(result)
     args.out.write_text(
         json.dumps(
             {
                 "machine": machine(),
                 "latency_seconds": args.latency,
                 "rate_limit_per_10s": args.rate_limit,
+                "baseline": codes[0][0] if args.baseline else None,
                 "results": [asdict(r) for r in results],
             },
             indent=2,
