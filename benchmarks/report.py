@@ -57,8 +57,9 @@ def fixed_and_ratio(results: list[dict], baseline: str | None) -> list[str]:
         if r["size"] == "fixed":
             lines += [
                 "",
-                f"Fixed cost of a sync ({r.get('code', 'current')}: no records; start-up, "
-                f"preflight, model deployment, three checkpoints, exit): {r['wall_seconds']} s "
+                f"Fixed cost of a sync ({r.get('code', 'current')}: no records, model already "
+                "deployed; start-up, preflight, deployment check, three checkpoints, exit): "
+                f"{r['wall_seconds']} s "
                 f"wall, {r['api_calls']} API calls.",
             ]
     if not baseline:
