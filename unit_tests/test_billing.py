@@ -10,6 +10,7 @@ from destination_hubspot_lago.mapping import MappingSettings, map_invoice, map_s
 from destination_hubspot_lago.mapping.billing import (
     BILLING_STREAMS,
     BillingAggregator,
+    DeferredPlanValues,
     InvoiceSubscriptionLinks,
     PlanTerms,
     monthly_cents,
@@ -161,6 +162,33 @@ def test_map_subscription_adds_the_plan_and_customer_properties():
     assert properties["lago_subscription_mrr"] == "100.00"
     without = map_subscription(sub(), S).properties  # plan unknown: none of them
     assert not any(k.startswith("lago_plan_") or k.endswith("_mrr") for k in without)
+
+
+def test_subscriptions_written_before_their_plan_get_its_values_later():
+    deferred = DeferredPlanValues()
+    assert deferred.add(sub("s1", plan_code="late"))
+    assert deferred.add(sub("s2", status="terminated", plan_code="late"))
+    assert deferred.add(sub("s3", plan_code="never"))
+    assert not deferred.add(sub("s4", plan=plan()))  # nested: its values were written already
+    plans = {"late": PlanTerms.from_record(plan("late", "semiannual", 60000))}
+    found, unknown = deferred.resolve(plans)
+    assert dict(found) == {
+        "s1": {
+            "lago_plan_name": "Pro",
+            "lago_plan_interval": "semiannual",
+            "lago_plan_amount": "600.00",
+            "lago_subscription_currency": "EUR",
+            "lago_subscription_mrr": "100.00",
+        },
+        "s2": {
+            "lago_plan_name": "Pro",
+            "lago_plan_interval": "semiannual",
+            "lago_plan_amount": "600.00",
+            "lago_subscription_currency": "EUR",
+            "lago_subscription_mrr": "0.00",
+        },
+    }
+    assert unknown == 1 and len(deferred) == 0
 
 
 def test_map_invoice_adds_the_customer_id_from_the_nested_customer():
