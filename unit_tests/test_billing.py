@@ -332,9 +332,17 @@ def test_wallet_credits_sum_active_wallets_as_decimals():
 
 
 def test_wallet_with_an_unreadable_balance_withholds_the_credits():
-    records = [("customers", customer()), ("wallets", wallet("w1", credits="lots"))]
-    customers, _ = rollup(records)
+    records = [
+        ("customers", customer()),
+        ("wallets", wallet("w1", credits="lots")),
+        ("customers", customer("c2")),
+        ("wallets", wallet("w2", customer="c2", credits="NaN")),
+    ]
+    customers, summary = rollup(records)
     assert "w1" in customers["c1"].withheld["lago_wallet_credits_balance"]
+    assert "w2" in customers["c2"].withheld["lago_wallet_credits_balance"]
+    assert summary.withheld == {"a wallet has an unreadable credits_balance": 2}  # grouped
+    assert any("2 customers" in line and "w1" in line for line in summary.lines())
 
 
 def test_a_record_repeated_by_the_source_counts_once():

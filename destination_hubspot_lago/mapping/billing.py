@@ -272,6 +272,7 @@ class BillingSummary:
     duplicates: int = 0  # records seen twice in the sync, counted once
     records_without_customer: int = 0  # subscriptions/invoices/wallets naming no customer
     withheld: dict[str, int] = field(default_factory=dict)  # reason -> customers
+    examples: dict[str, str] = field(default_factory=dict)  # reason -> the first full message
 
     def lines(self) -> list[str]:
         out = []
@@ -288,7 +289,9 @@ class BillingSummary:
                 "customer's billing currency, left out of the amounts"
             )
         for reason, count in sorted(self.withheld.items()):
-            out.append(f"{count} customers: billing values not written because {reason}")
+            example = self.examples.get(reason, reason)
+            more = f" (first: {example})" if example != reason else ""
+            out.append(f"{count} customers: billing values not written because {reason}{more}")
         return out
 
 
@@ -463,7 +466,10 @@ class BillingAggregator:
             results.append(result)
             summary.customers += 1
             for reason in set(result.withheld.values()):
-                summary.withheld[reason] = summary.withheld.get(reason, 0) + 1
+                # Stream reasons are few; a record's own problem names it: group those.
+                kind = reason if "stream" in reason else _problem_kind(reason)
+                summary.withheld[kind] = summary.withheld.get(kind, 0) + 1
+                summary.examples.setdefault(kind, reason)
         return BillingResult(results, summary)
 
     def _finalize_one(
@@ -692,6 +698,16 @@ def _text(value: Any) -> str | None:
         return v.text(value)
     except v.InvalidValue:
         return None
+
+
+def _problem_kind(reason: str) -> str:
+    if reason.startswith("invoice"):
+        return "an invoice has unusable amounts, dates or currency"
+    if reason.startswith("wallet"):
+        return "a wallet has an unreadable credits_balance"
+    if reason.startswith("currency"):
+        return "the billing currency is not an ISO 4217 currency"
+    return reason
 
 
 def _start(record: Mapping[str, Any]) -> str:
