@@ -882,6 +882,12 @@ _COUNTRIES = (
 _SUB_STATUSES = (("active", 0.7), ("terminated", 0.15), ("pending", 0.1), ("canceled", 0.05))
 _INVOICE_STATUSES = (("finalized", 0.8), ("draft", 0.08), ("voided", 0.07), ("pending", 0.05))
 _PLANS = ("startup", "business", "enterprise")
+# Customers mostly subscribe to plans in their own currency (EUR plans for the others).
+_PLANS_BY_CURRENCY = {
+    currency: tuple(code for code, _, _, _, cur in PLANS if cur == currency)
+    for currency in {p[4] for p in PLANS}
+}
+_PLANS_BY_CURRENCY["EUR"] = _PLANS
 
 
 def _counts(n: int, rate: float, rng: random.Random) -> list[int]:
@@ -959,7 +965,7 @@ def synthetic_dataset(
             customer,
             f"sub-{seed}-{j:07d}",
             status,
-            rng.choice(_PLANS),
+            rng.choice(_PLANS_BY_CURRENCY.get(customer["currency"], _PLANS)),
             billing_time=rng.choice(("calendar", "anniversary")),
             created_at=_ts(created),
             started_at=_ts(started),
