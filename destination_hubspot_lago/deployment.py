@@ -246,6 +246,8 @@ def _ensure_associations(
     custom_id = str(schema["objectTypeId"])
     definitions = list(schema.get("associations") or [])
     for customer_key in spec.associated_with:
+        if customer_key not in ("companies", "contacts"):
+            continue  # custom <-> custom (invoices <-> subscriptions): not deployed here yet
         customer_id = model.companies.object_type_id
         if customer_key == "contacts":
             customer_id = model.contacts.object_type_id

@@ -94,7 +94,8 @@ class CustomObjectSpec:
     searchable: tuple[str, ...]
     required: tuple[str, ...]
     properties: tuple[PropertySpec, ...]
-    associated_with: tuple[CustomerObjectKey, ...] = ("companies", "contacts")
+    # Companies/contacts, and other custom objects of this model by key (e.g. "subscriptions").
+    associated_with: tuple[ObjectKey, ...] = ("companies", "contacts")
 
     @property
     def label(self) -> str:
@@ -116,7 +117,13 @@ class CustomObjectSpec:
             "searchableProperties": list(self.searchable),
             "requiredProperties": list(self.required),
             "properties": [_schema_property(p) for p in self.properties],
-            "associatedObjects": [ASSOCIATED_OBJECT_NAMES[k] for k in self.associated_with],
+            # Only HubSpot's own objects can be named at creation; an association with another
+            # custom object of the model is defined once both exist (deployment.py).
+            "associatedObjects": [
+                ASSOCIATED_OBJECT_NAMES[k]
+                for k in self.associated_with
+                if k in ASSOCIATED_OBJECT_NAMES
+            ],
         }
 
 
@@ -126,10 +133,37 @@ def _schema_property(spec: PropertySpec) -> dict[str, Any]:
     return body
 
 
-ASSOCIATED_OBJECT_NAMES: dict[CustomerObjectKey, str] = {
+ASSOCIATED_OBJECT_NAMES: dict[str, str] = {
     "companies": "COMPANY",
     "contacts": "CONTACT",
 }
+
+
+def enumeration(
+    name: str, label: str, options: tuple[tuple[str, str], ...], field_type: str = "select"
+) -> PropertySpec:
+    return PropertySpec(name, label, "enumeration", field_type, options=options)
+
+
+# PRODUCT.md §6: billing roll-ups of a customer's own records (values in mapping/billing.py).
+BILLING_ROLLUP_PROPERTIES: tuple[PropertySpec, ...] = (
+    text("lago_billing_currency", "Lago Billing Currency"),
+    number("lago_mrr", "Lago MRR"),
+    number("lago_active_subscriptions", "Lago Active Subscriptions"),
+    number("lago_outstanding_amount", "Lago Outstanding Amount"),
+    number("lago_overdue_amount", "Lago Overdue Amount"),
+    number("lago_overdue_invoices", "Lago Overdue Invoices"),
+    date("lago_last_invoice_date", "Lago Last Invoice Date"),
+    number("lago_wallet_credits_balance", "Lago Wallet Credits Balance"),
+)
+
+PLAN_INTERVALS: tuple[tuple[str, str], ...] = (
+    ("weekly", "Weekly"),
+    ("monthly", "Monthly"),
+    ("quarterly", "Quarterly"),
+    ("semiannual", "Semiannual"),
+    ("yearly", "Yearly"),
+)
 
 
 def _customer_properties(external_id_unique: bool) -> tuple[PropertySpec, ...]:
@@ -139,6 +173,7 @@ def _customer_properties(external_id_unique: bool) -> tuple[PropertySpec, ...]:
         text("lago_billing_email", "Lago Billing Email"),
         text("lago_tax_identification_number", "Lago Tax Identification Number"),
         text("lago_customer_link", "Lago Customer Link"),
+        *BILLING_ROLLUP_PROPERTIES,
     )
 
 
@@ -188,6 +223,13 @@ SUBSCRIPTIONS = CustomObjectSpec(
             "radio",
             options=(("calendar", "Calendar"), ("anniversary", "Anniversary")),
         ),
+        # PRODUCT.md §6: the customer, and the plan's values (mapping/billing.py).
+        text("lago_customer_id", "Lago Customer Id"),
+        text("lago_plan_name", "Lago Plan Name"),
+        enumeration("lago_plan_interval", "Lago Plan Interval", PLAN_INTERVALS),
+        number("lago_plan_amount", "Lago Plan Amount"),
+        text("lago_subscription_currency", "Lago Subscription Currency"),
+        number("lago_subscription_mrr", "Lago Subscription MRR"),
     ),
 )
 
@@ -224,7 +266,10 @@ INVOICES = CustomObjectSpec(
         link("lago_invoice_url", "Lago Invoice Link"),
         number("lago_invoice_total_due_amount", "Lago Invoice Total Due Amount"),
         text("lago_invoice_purchase_order_number", "Lago Purchase Order Number"),
+        text("lago_customer_id", "Lago Customer Id"),  # PRODUCT.md §6
     ),
+    # PRODUCT.md §6: an invoice is associated with the subscriptions its fees name.
+    associated_with=("companies", "contacts", "subscriptions"),
 )
 
 

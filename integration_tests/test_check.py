@@ -2,7 +2,7 @@
 
 import pytest
 
-from destination_hubspot_lago.model import MODEL
+from destination_hubspot_lago.model import BILLING_ROLLUP_PROPERTIES, MODEL
 from integration_tests.conftest import make_emulator
 from integration_tests.harness import (
     OAUTH_CLIENT_ID,
@@ -142,6 +142,16 @@ def test_plain_http_to_a_remote_host_is_refused_before_any_call():
     assert "https" in run.status["message"]
 
 
+SECTION_6_SUBSCRIPTION = {
+    "lago_customer_id",
+    "lago_plan_name",
+    "lago_plan_interval",
+    "lago_plan_amount",
+    "lago_subscription_currency",
+    "lago_subscription_mrr",
+}
+
+
 def test_lago_native_model_is_adopted_and_only_missing_properties_added(emulator):
     ids = seed_lago_native_model(emulator.store)
     emulator.clear_log()
@@ -154,13 +164,20 @@ def test_lago_native_model_is_adopted_and_only_missing_properties_added(emulator
         for r in emulator.mutating_requests()
         if r["path"].endswith("/batch/create")
     ]
+    # Lago's model lacks two of §1's properties and all of §6's (billing values).
+    rollups = [p.name for p in BILLING_ROLLUP_PROPERTIES]
+    plan_values = [
+        p.name for p in MODEL.subscriptions.properties if p.name in SECTION_6_SUBSCRIPTION
+    ]
     assert sorted(created) == sorted(
         [
             (
                 f"/crm/v3/properties/{ids['LagoSubscriptions']}/batch/create",
-                ["lago_subscription_link"],
+                ["lago_subscription_link", *plan_values],
             ),
-            ("/crm/v3/properties/0-1/batch/create", ["lago_tax_identification_number"]),
+            (f"/crm/v3/properties/{ids['LagoInvoices']}/batch/create", ["lago_customer_id"]),
+            ("/crm/v3/properties/0-1/batch/create", ["lago_tax_identification_number", *rollups]),
+            ("/crm/v3/properties/0-2/batch/create", rollups),
         ]
     )
     assert all(

@@ -233,6 +233,7 @@ def test_subscription_properties_and_utc_dates():
         "lago_subscription_at": "2024-03-06",
         "lago_subscription_trial_ended_at": "2024-04-01",
         "lago_subscription_link": "https://lago.example.com/acme/customer/c1/subscription/s1/overview",
+        "lago_customer_id": "c1",
     }
 
 
@@ -300,6 +301,7 @@ def test_invoice_properties():
         "lago_invoice_total_due_amount": "19.99",
         "lago_invoice_file_url": "https://files.example.com/i1.pdf",
         "lago_invoice_url": "https://app.getlago.com/customer/c1/invoice/i1/overview",
+        "lago_customer_id": "c1",
     }
 
 

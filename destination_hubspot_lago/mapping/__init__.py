@@ -1,5 +1,15 @@
 """Pure Lago record -> HubSpot properties mapping, one module per stream (PRODUCT.md §2)."""
 
+from .billing import (
+    BillingAggregator,
+    BillingResult,
+    BillingSummary,
+    CustomerBilling,
+    DeferredPlanValues,
+    InvoiceSubscriptionLinks,
+    LinkPlan,
+    PlanTerms,
+)
 from .customers import map_customer, target_object
 from .invoices import map_invoice
 from .records import (
@@ -12,6 +22,14 @@ from .records import (
 from .subscriptions import map_subscription
 
 __all__ = [
+    "BillingAggregator",
+    "BillingResult",
+    "BillingSummary",
+    "CustomerBilling",
+    "DeferredPlanValues",
+    "InvoiceSubscriptionLinks",
+    "LinkPlan",
+    "PlanTerms",
     "CustomerUpsert",
     "InvalidRecord",
     "MappingSettings",

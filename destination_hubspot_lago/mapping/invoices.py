@@ -47,6 +47,7 @@ def _map(
         "lago_invoice_currency": currency.upper() if currency else None,
         "lago_invoice_file_url": v.text(invoice.get("file_url")),
         "lago_invoice_purchase_order_number": v.text(invoice.get("purchase_order_number")),
+        "lago_customer_id": customer_id,
         **{prop: v.amount(c, exponent) for prop, c in amounts.items()},
     }
     if customer_id:
@@ -73,3 +74,10 @@ def _overdue(
     if status != "finalized" or paid or due_date is None:
         return "false"
     return "true" if due_date < settings.today.isoformat() else "false"
+
+
+def payment_overdue(invoice: Mapping[str, Any], settings: MappingSettings) -> bool:
+    """The §2 overdue rule for any invoice record. Raises ``InvalidValue`` on a bad date/flag."""
+    status = (v.text(invoice.get("status")) or "").lower()
+    due_date = v.utc_date(invoice.get("payment_due_date"), "payment_due_date")
+    return _overdue(invoice, status, due_date, settings) == "true"

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from . import values as v
+from .billing import PlanTerms, plan_for, subscription_plan_values
 from .records import InvalidRecord, MappingSettings, RecordUpsert, synced_identity
 
 SYNCED_STATUSES = frozenset({"active", "terminated"})  # as Lago's own integration
@@ -20,7 +21,13 @@ DATE_FIELDS = {
 }
 
 
-def map_subscription(subscription: Mapping[str, Any], settings: MappingSettings) -> RecordUpsert:
+def map_subscription(
+    subscription: Mapping[str, Any],
+    settings: MappingSettings,
+    plans: Mapping[str, PlanTerms] | None = None,
+) -> RecordUpsert:
+    """``plans``: the plans stream by code (PRODUCT.md §6), used when the subscription has no
+    nested ``plan``; a plan found in neither leaves the ``lago_plan_*`` properties out."""
     lago_id, status = synced_identity(subscription, "subscription", SYNCED_STATUSES)
     try:
         customer_id = v.text(subscription.get("lago_customer_id"))
@@ -31,7 +38,11 @@ def map_subscription(subscription: Mapping[str, Any], settings: MappingSettings)
             "lago_subscription_plan_code": v.text(subscription.get("plan_code")),
             "lago_subscription_status": status,
             "lago_billing_time": (v.text(subscription.get("billing_time")) or "").lower() or None,
+            "lago_customer_id": customer_id,
         }
+        properties.update(
+            subscription_plan_values(subscription, plan_for(subscription, plans)).properties
+        )
         for prop, field in DATE_FIELDS.items():
             properties[prop] = v.utc_date(subscription.get(field), field)
         if customer_id:

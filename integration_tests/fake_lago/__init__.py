@@ -20,6 +20,10 @@ UNVERIFIED against a real Lago (best knowledge of Lago's v1 serializers and cont
 * whether list endpoints include ``integration_customers`` and ``taxes`` on customers, and the
   exact keys of an ``integration_customers`` entry;
 * ``purchase_order_number`` on invoices (present only on some sample invoices here);
+* the nested ``plan`` object on a subscription (with the subscription's price overrides; only
+  ``sub-globex-enterprise`` carries one here), and the wallet and fee fields the manifest does
+  not declare (``credits_ongoing_balance``, ``ongoing_balance_cents``, ``priority``,
+  ``precise_amount``...; the manifest's fee schema spells ``amount_cents`` as ``amout_cents``);
 * 405 ``no_active_subscription`` for a subscription that is not one of the customer's active
   ones on current_usage/past_usage.
 """

@@ -289,6 +289,53 @@ def invoice_record(
 
 # ---- the small streams (same for every data set) ----------------------------------------------
 
+# (code, name, interval, amount_cents, amount_currency): every interval Lago has, several
+# currencies (JPY without minor units, KWD with three).
+PLANS = (
+    ("startup", "Startup", "monthly", 4900, "EUR"),
+    ("business", "Business", "monthly", 19900, "EUR"),
+    ("enterprise", "Enterprise", "yearly", 990000, "EUR"),
+    ("starter_weekly", "Starter (weekly)", "weekly", 1225, "USD"),
+    ("business_jpy", "Business Japan", "quarterly", 1200000, "JPY"),
+    ("gulf_semiannual", "Gulf (semiannual)", "semiannual", 753000, "KWD"),
+    ("business_gbp", "Business UK", "monthly", 19900, "GBP"),
+)
+
+
+def wallet_record(customer: Record, name: str, credits: str, **fields: Any) -> Record:
+    """A Lago wallet (API v1 serializer fields, incl. some the manifest does not declare)."""
+    rate = fields.pop("rate_amount", "1.0")
+    balance_cents = int(
+        round(float(credits) * float(rate) * SUBUNITS.get(customer["currency"] or "EUR", 100))
+    )
+    record: Record = {
+        "lago_id": lago_id("wallet", customer["external_id"], name),
+        "lago_customer_id": customer["lago_id"],
+        "external_customer_id": customer["external_id"],
+        "status": "active",
+        "currency": customer["currency"],
+        "name": name,
+        "priority": 50,
+        "rate_amount": rate,
+        "credits_balance": credits,
+        "credits_ongoing_balance": credits,
+        "credits_ongoing_usage_balance": "0.0",
+        "balance_cents": balance_cents,
+        "ongoing_balance_cents": balance_cents,
+        "ongoing_usage_balance_cents": 0,
+        "consumed_credits": "0.0",
+        "created_at": "2023-12-01T00:00:00Z",
+        "expiration_at": None,
+        "last_balance_sync_at": None,
+        "last_consumed_credit_at": None,
+        "last_ongoing_balance_sync_at": None,
+        "terminated_at": None,
+        "invoice_requires_successful_payment": False,
+        "recurring_transaction_rules": [],
+    }
+    record.update(fields)
+    return record
+
 
 def _catalog_streams(customers: Sequence[Record]) -> dict[str, list[Record]]:
     created = "2023-12-01T00:00:00Z"
@@ -326,7 +373,7 @@ def _catalog_streams(customers: Sequence[Record]) -> dict[str, list[Record]]:
             "interval": interval,
             "description": None,
             "amount_cents": amount,
-            "amount_currency": "EUR",
+            "amount_currency": currency,
             "trial_period": 14.0 if code == "startup" else None,
             "pay_in_advance": True,
             "bill_charges_monthly": None,
@@ -337,12 +384,9 @@ def _catalog_streams(customers: Sequence[Record]) -> dict[str, list[Record]]:
             "charges": [],
             "taxes": [],
             "minimum_commitment": None,
+            "usage_thresholds": [],
         }
-        for code, name, interval, amount in (
-            ("startup", "Startup", "monthly", 4900),
-            ("business", "Business", "monthly", 19900),
-            ("enterprise", "Enterprise", "yearly", 990000),
-        )
+        for code, name, interval, amount, currency in PLANS
     ]
     coupons = [
         {
@@ -380,27 +424,7 @@ def _catalog_streams(customers: Sequence[Record]) -> dict[str, list[Record]]:
             "taxes": [],
         }
     ]
-    wallets = []
-    for customer in list(customers[:2]):
-        wallets.append(
-            {
-                "lago_id": lago_id("wallet", customer["external_id"]),
-                "lago_customer_id": customer["lago_id"],
-                "external_customer_id": customer["external_id"],
-                "status": "active",
-                "currency": customer["currency"],
-                "name": "Prepaid credits",
-                "rate_amount": "1.0",
-                "credits_balance": "100.0",
-                "balance_cents": 10000,
-                "consumed_credits": "0.0",
-                "created_at": created,
-                "expiration_at": None,
-                "last_balance_sync_at": None,
-                "last_consumed_credit_at": None,
-                "terminated_at": None,
-            }
-        )
+    wallets = [wallet_record(c, "Prepaid credits", "100.0") for c in list(customers[:2])]
     return {
         "billable_metrics": metrics,
         "plans": plans,
@@ -410,58 +434,83 @@ def _catalog_streams(customers: Sequence[Record]) -> dict[str, list[Record]]:
     }
 
 
+def fee_record(
+    invoice: Record, subscription: Record | None, plan_code: str | None, n: int = 1, **fields: Any
+) -> Record:
+    """A Lago fee of ``invoice``: a subscription fee when ``subscription`` is given (naming it
+    by ``lago_subscription_id``), else an add-on/one-off fee. API v1 serializer fields."""
+    customer = invoice["customer"]
+    plan = next((p for p in PLANS if p[0] == plan_code), None)
+    item: Record
+    if subscription is not None:
+        item = {
+            "type": "subscription",
+            "code": plan_code,
+            "name": plan[1] if plan else plan_code,
+            "invoice_display_name": plan[1] if plan else plan_code,
+            "filter_invoice_display_name": None,
+            "filters": None,
+            "lago_item_id": lago_id("plan", plan_code),
+            "item_type": "Subscription",
+            "grouped_by": {},
+        }
+    else:
+        item = {
+            "type": "add_on",
+            "code": "setup",
+            "name": "Setup fee",
+            "invoice_display_name": "Setup fee",
+            "filter_invoice_display_name": None,
+            "filters": None,
+            "lago_item_id": lago_id("add_on", "setup"),
+            "item_type": "AddOn",
+            "grouped_by": {},
+        }
+    record: Record = {
+        "lago_id": lago_id("fee", invoice["lago_id"], n),
+        "lago_charge_id": None,
+        "lago_charge_filter_id": None,
+        "lago_invoice_id": invoice["lago_id"],
+        "lago_true_up_fee_id": None,
+        "lago_true_up_parent_fee_id": None,
+        "lago_subscription_id": subscription["lago_id"] if subscription else None,
+        "lago_customer_id": customer["lago_id"],
+        "external_customer_id": customer["external_id"],
+        "external_subscription_id": subscription["external_id"] if subscription else None,
+        "invoice_display_name": None,
+        "amount_cents": invoice["fees_amount_cents"],
+        "amount_currency": invoice["currency"],
+        "precise_amount": str(invoice["fees_amount_cents"]),
+        "precise_total_amount": str(invoice["total_amount_cents"]),
+        "taxes_amount_cents": invoice["taxes_amount_cents"],
+        "taxes_precise_amount": str(invoice["taxes_amount_cents"]),
+        "taxes_rate": 20.0,
+        "units": "1.0",
+        "precise_unit_amount": str(invoice["fees_amount_cents"]),
+        "total_amount_cents": invoice["total_amount_cents"],
+        "total_amount_currency": invoice["currency"],
+        "events_count": None,
+        "event_transaction_id": None,
+        "pay_in_advance": False,
+        "invoiceable": True,
+        "from_date": None,
+        "to_date": None,
+        "payment_status": invoice["payment_status"],
+        "created_at": invoice["created_at"],
+        "succeeded_at": None,
+        "failed_at": None,
+        "refunded_at": None,
+        "amount_details": {},
+        "item": item,
+        "applied_taxes": [],
+    }
+    record.update(fields)
+    return record
+
+
 def _fees_for(invoices: Sequence[Record], limit: int = 10) -> list[Record]:
-    fees = []
-    for invoice in list(invoices[:limit]):
-        customer = invoice["customer"]
-        fees.append(
-            {
-                "lago_id": lago_id("fee", invoice["lago_id"]),
-                "lago_charge_id": None,
-                "lago_charge_filter_id": None,
-                "lago_invoice_id": invoice["lago_id"],
-                "lago_true_up_fee_id": None,
-                "lago_true_up_parent_fee_id": None,
-                "lago_subscription_id": None,
-                "lago_customer_id": customer["lago_id"],
-                "external_customer_id": customer["external_id"],
-                "external_subscription_id": None,
-                "invoice_display_name": None,
-                "amount_cents": invoice["fees_amount_cents"],
-                "amount_currency": invoice["currency"],
-                "precise_amount": None,
-                "taxes_amount_cents": invoice["taxes_amount_cents"],
-                "taxes_rate": 20.0,
-                "units": "1.0",
-                "precise_unit_amount": None,
-                "total_amount_cents": invoice["total_amount_cents"],
-                "total_amount_currency": invoice["currency"],
-                "events_count": None,
-                "pay_in_advance": False,
-                "invoiceable": True,
-                "from_date": None,
-                "to_date": None,
-                "payment_status": invoice["payment_status"],
-                "created_at": invoice["created_at"],
-                "succeeded_at": None,
-                "failed_at": None,
-                "refunded_at": None,
-                "amount_details": {},
-                "item": {
-                    "type": "subscription",
-                    "code": "startup",
-                    "name": "Startup",
-                    "invoice_display_name": "Startup",
-                    "filter_invoice_display_name": None,
-                    "filters": None,
-                    "lago_item_id": lago_id("plan", "startup"),
-                    "item_type": "Subscription",
-                    "grouped_by": {},
-                },
-                "applied_taxes": [],
-            }
-        )
-    return fees
+    """Add-on style fees of the first ``limit`` invoices (naming no subscription)."""
+    return [fee_record(invoice, None, None) for invoice in list(invoices[:limit])]
 
 
 # ---- sample data set --------------------------------------------------------------------------
@@ -612,14 +661,14 @@ def sample_dataset() -> Dataset:
     )
     customers = [acme, globex, jane, initech, gulf, brit, legacy, zoe]
 
-    def sub(customer, ext, status, plan, billing_time="calendar", created=None, **kw):
+    def sub(customer, ext, status, plan_code, billing_time="calendar", created=None, **kw):
         created = created or _utc(2024, 4, 1)
         started = kw.pop("started", None if status in ("pending", "canceled") else created)
         return subscription_record(
             customer,
             ext,
             status,
-            plan,
+            plan_code,
             billing_time=billing_time,
             created_at=_ts(created),
             started_at=_ts(started),
@@ -646,17 +695,19 @@ def sample_dataset() -> Dataset:
             "anniversary",
             created=_utc(2024, 1, 15),
             name="Globex – Enterprise (yearly)",
+            # Lago can nest the plan with the subscription's overrides (a negotiated price).
+            plan=_nested_plan("enterprise", amount_cents=900000),
         ),
         sub(
             jane,
             "sub-jane-startup",
             "active",
-            "startup",
+            "starter_weekly",
             "anniversary",
             created=_utc(2024, 2, 1),
             trial_ended_at=_ts(_utc(2024, 2, 15)),
         ),
-        sub(initech, "sub-initech-business", "active", "business", created=_utc(2024, 2, 20)),
+        sub(initech, "sub-initech-business", "active", "business_jpy", created=_utc(2024, 2, 20)),
         sub(
             initech,
             "sub-initech-enterprise",
@@ -666,7 +717,12 @@ def sample_dataset() -> Dataset:
             subscription_at=_utc(2025, 3, 1),
         ),
         sub(
-            gulf, "sub-gulf-business", "active", "business", "anniversary", created=_utc(2024, 3, 5)
+            gulf,
+            "sub-gulf-business",
+            "active",
+            "gulf_semiannual",
+            "anniversary",
+            created=_utc(2024, 3, 5),
         ),
         sub(
             brit,
@@ -677,7 +733,7 @@ def sample_dataset() -> Dataset:
             subscription_at=_utc(2024, 5, 1),
             canceled_at=_ts(_utc(2024, 4, 20)),
         ),
-        sub(brit, "sub-brit-business", "active", "business", created=_utc(2024, 4, 21)),
+        sub(brit, "sub-brit-business", "active", "business_gbp", created=_utc(2024, 4, 21)),
         sub(
             legacy,
             "sub-legacy-startup",
@@ -744,7 +800,71 @@ def sample_dataset() -> Dataset:
         inv(zoe, 2, "draft", "pending", 0, None, invoice_type="progressive_billing"),
     ]
     small = _catalog_streams(customers)
-    return Dataset(customers, subscriptions, invoices, fees=_fees_for(invoices), **small)
+    small["wallets"] = [
+        wallet_record(acme, "Prepaid credits", "100.0"),
+        wallet_record(globex, "Prepaid credits", "250.5", rate_amount="2.0"),
+        wallet_record(
+            globex,
+            "Old credits",
+            "40.0",
+            status="terminated",
+            terminated_at=_ts(_utc(2024, 6, 1)),
+        ),
+        wallet_record(initech, "Credits", "5000.0"),
+        wallet_record(gulf, "Credits", "12.125", status="terminated"),
+    ]
+    return Dataset(
+        customers, subscriptions, invoices, fees=_sample_fees(subscriptions, invoices), **small
+    )
+
+
+def _nested_plan(code: str, **overrides: Any) -> Record:
+    _, name, interval, amount, currency = next(p for p in PLANS if p[0] == code)
+    return {
+        "lago_id": lago_id("plan", code),
+        "name": name,
+        "invoice_display_name": name,
+        "code": code,
+        "interval": interval,
+        "description": None,
+        "amount_cents": amount,
+        "amount_currency": currency,
+        "trial_period": None,
+        "pay_in_advance": True,
+        "bill_charges_monthly": None,
+        "parent_id": None,
+        **overrides,
+    }
+
+
+def _sample_fees(subscriptions: Sequence[Record], invoices: Sequence[Record]) -> list[Record]:
+    """Each subscription invoice has a fee naming the customer's subscription at that date."""
+    fees = []
+    for invoice in invoices:
+        customer_id = invoice["customer"]["lago_id"]
+        if invoice["invoice_type"] not in ("subscription", "advance_charges"):
+            fees.append(fee_record(invoice, None, None))  # add-on, one-off, credit: no link
+            continue
+        issued = invoice["issuing_date"] or "9999"
+        owned = [
+            s
+            for s in subscriptions
+            if s["lago_customer_id"] == customer_id
+            and s["started_at"] is not None
+            and s["started_at"][:10] <= issued
+        ]
+        if not owned:
+            continue
+        current = max(owned, key=lambda s: s["started_at"])
+        fees.append(fee_record(invoice, current, current["plan_code"]))
+        if invoice["customer"]["external_id"] == "cust-acme" and invoice["status"] == "finalized":
+            # A second fee (usage) of the same subscription: one association, not two.
+            fees.append(fee_record(invoice, current, current["plan_code"], n=2, units="12.0"))
+    # A fee naming a subscription Lago no longer syncs (the canceled one).
+    canceled = next(s for s in subscriptions if s["status"] == "canceled")
+    brit_invoice = next(i for i in invoices if i["customer"]["external_id"] == "cust-brit-ltd")
+    fees.append(fee_record(brit_invoice, canceled, canceled["plan_code"], n=3))
+    return fees
 
 
 # ---- synthetic data set -----------------------------------------------------------------------
@@ -762,6 +882,12 @@ _COUNTRIES = (
 _SUB_STATUSES = (("active", 0.7), ("terminated", 0.15), ("pending", 0.1), ("canceled", 0.05))
 _INVOICE_STATUSES = (("finalized", 0.8), ("draft", 0.08), ("voided", 0.07), ("pending", 0.05))
 _PLANS = ("startup", "business", "enterprise")
+# Customers mostly subscribe to plans in their own currency (EUR plans for the others).
+_PLANS_BY_CURRENCY = {
+    currency: tuple(code for code, _, _, _, cur in PLANS if cur == currency)
+    for currency in {p[4] for p in PLANS}
+}
+_PLANS_BY_CURRENCY["EUR"] = _PLANS
 
 
 def _counts(n: int, rate: float, rng: random.Random) -> list[int]:
@@ -839,7 +965,7 @@ def synthetic_dataset(
             customer,
             f"sub-{seed}-{j:07d}",
             status,
-            rng.choice(_PLANS),
+            rng.choice(_PLANS_BY_CURRENCY.get(customer["currency"], _PLANS)),
             billing_time=rng.choice(("calendar", "anniversary")),
             created_at=_ts(created),
             started_at=_ts(started),

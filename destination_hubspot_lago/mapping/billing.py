@@ -1,0 +1,746 @@
+"""Billing values on the CRM record (PRODUCT.md §6). Pure: no HTTP, no clock (``settings.today``).
+
+Three parts, each usable alone:
+
+* **Plans and MRR of one subscription** — :class:`PlanTerms`, :func:`plan_for`,
+  :func:`subscription_plan_values`, :func:`monthly_cents`. The subscription's nested ``plan``
+  wins over the ``plans`` stream (matched by ``plan_code`` = ``code``).
+* **Roll-ups of one customer** — :class:`BillingAggregator` folds ``customers``,
+  ``subscriptions``, ``invoices``, ``plans`` and ``wallets`` records in any order and keeps a
+  few numbers per customer (per currency), never the records. :meth:`BillingAggregator.finalize`
+  is called once the sync's input is over, with the streams that arrived completely; it gives
+  each customer's ready-to-write properties and, for each value it cannot give, the reason.
+* **Invoice ↔ subscription links** — :class:`InvoiceSubscriptionLinks` collects the distinct
+  (invoice, subscription) pairs the ``fees`` stream names.
+
+Amounts are Lago's integer minor units (cents) until the very end; MRR is computed with
+``Decimal`` and rounded half-up to the currency's minor units (ISO 4217), per subscription
+first, then summed.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Collection, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Any
+
+from . import values as v
+from .invoices import payment_overdue
+from .records import MappingSettings
+
+# Monthly value of one billing period: amount × numerator / denominator.
+INTERVAL_TO_MONTHLY: dict[str, tuple[int, int]] = {
+    "weekly": (52, 12),
+    "monthly": (1, 1),
+    "quarterly": (1, 3),
+    "semiannual": (1, 6),
+    "yearly": (1, 12),
+}
+
+CUSTOMERS, SUBSCRIPTIONS, INVOICES, PLANS, WALLETS, FEES = (
+    "customers",
+    "subscriptions",
+    "invoices",
+    "plans",
+    "wallets",
+    "fees",
+)
+BILLING_STREAMS = (CUSTOMERS, SUBSCRIPTIONS, INVOICES, PLANS, WALLETS)
+
+# The streams each roll-up needs complete. ``plans`` is needed only while some active
+# subscription of the customer has no nested plan; ``subscriptions`` and ``plans`` for the
+# billing currency only when the customer has no ``currency`` of its own (see finalize).
+ROLLUP_STREAMS: dict[str, tuple[str, ...]] = {
+    "lago_billing_currency": (CUSTOMERS,),
+    "lago_mrr": (CUSTOMERS, SUBSCRIPTIONS, PLANS),
+    "lago_active_subscriptions": (CUSTOMERS, SUBSCRIPTIONS),
+    "lago_outstanding_amount": (CUSTOMERS, INVOICES),
+    "lago_overdue_amount": (CUSTOMERS, INVOICES),
+    "lago_overdue_invoices": (CUSTOMERS, INVOICES),
+    "lago_last_invoice_date": (CUSTOMERS, INVOICES),
+    "lago_wallet_credits_balance": (CUSTOMERS, WALLETS),
+}
+ROLLUP_PROPERTIES = tuple(ROLLUP_STREAMS)
+
+ACTIVE = "active"
+TERMINATED = "terminated"
+
+
+# -- one subscription's plan ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PlanTerms:
+    """The parts of a Lago plan (or a subscription's nested plan) that billing values use."""
+
+    code: str | None
+    name: str | None
+    interval: str | None
+    amount_cents: Any  # as Lago sent it; validated by subscription_plan_values
+    currency: str | None
+
+    @classmethod
+    def from_record(cls, plan: Mapping[str, Any]) -> PlanTerms:
+        def text(key: str) -> str | None:
+            try:
+                return v.text(plan.get(key))
+            except v.InvalidValue:
+                return None
+
+        interval, currency = text("interval"), text("amount_currency")
+        return cls(
+            code=text("code"),
+            name=text("name"),
+            interval=interval.lower() if interval else None,
+            amount_cents=plan.get("amount_cents"),
+            currency=currency.upper() if currency else None,
+        )
+
+
+def plan_for(
+    subscription: Mapping[str, Any], plans: Mapping[str, PlanTerms] | None
+) -> PlanTerms | None:
+    """The subscription's nested ``plan`` when it has one, else the plan of its ``plan_code``."""
+    nested = subscription.get("plan")
+    if isinstance(nested, Mapping) and nested:
+        return PlanTerms.from_record(nested)
+    code = _text(subscription.get("plan_code"))
+    if code is None or plans is None:
+        return None
+    return plans.get(code)
+
+
+def monthly_cents(amount_cents: int, interval: str) -> int:
+    """A plan amount per ``interval`` as a monthly amount, rounded half-up to whole minor units.
+
+    >>> monthly_cents(990000, "yearly"), monthly_cents(1000, "weekly")
+    (82500, 4333)
+    """
+    numerator, denominator = INTERVAL_TO_MONTHLY[interval]
+    exact = Decimal(amount_cents) * numerator / denominator  # exact, or not a tie
+    return int(exact.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+@dataclass(frozen=True)
+class PlanValues:
+    """A subscription's plan properties, or why it has none (``problem``)."""
+
+    properties: dict[str, str]
+    currency: str | None = None
+    mrr_cents: int | None = None  # 0 for a terminated subscription
+    problem: str | None = None
+
+    @property
+    def known(self) -> bool:
+        return self.problem is None
+
+
+def subscription_plan_values(subscription: Mapping[str, Any], plan: PlanTerms | None) -> PlanValues:
+    """The LagoSubscriptions plan properties of §6 (``lago_plan_*``, currency, MRR).
+
+    Without a usable plan the subscription gets none of them ("MRR unknown").
+    """
+    if plan is None:
+        code = _text(subscription.get("plan_code"))
+        return PlanValues({}, problem=f"plan {code or '(no plan_code)'} unknown")
+    if plan.interval not in INTERVAL_TO_MONTHLY:
+        return PlanValues({}, problem=f"plan {plan.code} has interval {plan.interval!r}")
+    try:
+        cents = v.cents(plan.amount_cents, "amount_cents")
+        exponent = v.minor_units(plan.currency)
+    except v.InvalidValue as error:
+        return PlanValues({}, problem=f"plan {plan.code}: {error}")
+    if cents is None:
+        return PlanValues({}, problem=f"plan {plan.code} has no amount_cents")
+    status = (_text(subscription.get("status")) or "").lower()
+    mrr = monthly_cents(cents, plan.interval) if status == ACTIVE else 0
+    properties = v.compact(
+        {
+            "lago_plan_name": plan.name,
+            "lago_plan_interval": plan.interval,
+            "lago_plan_amount": v.amount(cents, exponent),
+            "lago_subscription_currency": plan.currency,
+            "lago_subscription_mrr": v.amount(mrr, exponent),
+        }
+    )
+    return PlanValues(properties, plan.currency, mrr)
+
+
+class DeferredPlanValues:
+    """Subscriptions written before their plan arrived, for a second write of their plan values.
+
+    ``add(subscription)`` when :func:`plan_for` found no plan and the ``plans`` stream is not
+    complete yet; :meth:`resolve` once it is. Keeps (plan code, status) per subscription.
+    """
+
+    def __init__(self) -> None:
+        self._waiting: dict[str, tuple[str, str]] = {}
+
+    def add(self, subscription: Mapping[str, Any]) -> bool:
+        lago_id = _text(subscription.get("lago_id"))
+        nested = subscription.get("plan")
+        if lago_id is None or (isinstance(nested, Mapping) and nested):
+            return False
+        status = (_text(subscription.get("status")) or "").lower()
+        self._waiting[lago_id] = (_text(subscription.get("plan_code")) or "", status)
+        return True
+
+    def __len__(self) -> int:
+        return len(self._waiting)
+
+    def resolve(
+        self, plans: Mapping[str, PlanTerms]
+    ) -> tuple[list[tuple[str, dict[str, str]]], int]:
+        """(subscription lago_id, plan properties) for each whose plan is now known, and how
+        many remain unknown ("MRR unknown"). Empties the list."""
+        found, unknown = [], 0
+        for lago_id, (code, status) in self._waiting.items():
+            record = {"plan_code": code, "status": status}
+            values = subscription_plan_values(record, plans.get(code) if code else None)
+            if values.known:
+                found.append((lago_id, values.properties))
+            else:
+                unknown += 1
+        self._waiting.clear()
+        return found, unknown
+
+
+# -- one customer's roll-ups ----------------------------------------------------------------
+
+
+@dataclass
+class _Currency:
+    """Per currency: what a customer's records add up to (minor units)."""
+
+    mrr_cents: int = 0
+    subscriptions: int = 0  # active subscriptions with a known plan in this currency
+    outstanding_cents: int = 0
+    overdue_cents: int = 0
+    overdue_invoices: int = 0
+    finalized_invoices: int = 0
+
+
+@dataclass
+class _Pending:
+    """Active subscriptions of one plan code whose plan was not nested (resolved at the end)."""
+
+    count: int = 0
+    first: tuple[str, str] | None = None  # (start, lago_id) of the earliest of them
+
+
+@dataclass
+class _Customer:
+    seen: bool = False  # in the customers stream of this sync
+    currency: str | None = None
+    active: int = 0
+    by_currency: dict[str, _Currency] = field(default_factory=dict)
+    pending: dict[str, _Pending] = field(default_factory=dict)
+    first_known: tuple[tuple[str, str], str] | None = None  # ((start, lago_id), currency)
+    mrr_unknown: int = 0  # active subscriptions whose nested plan is unusable
+    last_invoice_date: str | None = None
+    invoice_problem: str | None = None
+    wallet_credits: Decimal = Decimal(0)
+    wallet_problem: str | None = None
+
+    def currency_slot(self, currency: str) -> _Currency:
+        slot = self.by_currency.get(currency)
+        if slot is None:
+            slot = self.by_currency[currency] = _Currency()
+        return slot
+
+
+@dataclass(frozen=True)
+class CustomerBilling:
+    """One customer's roll-ups: ``properties`` to write now, ``withheld`` property -> reason."""
+
+    lago_id: str
+    properties: dict[str, str]
+    withheld: dict[str, str]
+    billing_currency: str | None
+
+
+@dataclass
+class BillingSummary:
+    """What the sync summary reports about billing values."""
+
+    customers: int = 0  # customers with roll-ups computed (fully or partly)
+    mrr_unknown: int = 0  # active subscriptions whose plan is unknown or unusable
+    subscriptions_other_currency: int = 0  # active, left out of lago_mrr
+    invoices_other_currency: int = 0  # finalized, left out of the amounts
+    duplicates: int = 0  # records seen twice in the sync, counted once
+    records_without_customer: int = 0  # subscriptions/invoices/wallets naming no customer
+    withheld: dict[str, int] = field(default_factory=dict)  # reason -> customers
+    examples: dict[str, str] = field(default_factory=dict)  # reason -> the first full message
+
+    def lines(self) -> list[str]:
+        out = []
+        if self.mrr_unknown:
+            out.append(f"{self.mrr_unknown} active subscriptions with MRR unknown (plan not found)")
+        if self.subscriptions_other_currency:
+            out.append(
+                f"{self.subscriptions_other_currency} active subscriptions in another currency "
+                "than their customer's billing currency, left out of lago_mrr"
+            )
+        if self.invoices_other_currency:
+            out.append(
+                f"{self.invoices_other_currency} invoices in another currency than their "
+                "customer's billing currency, left out of the amounts"
+            )
+        for reason, count in sorted(self.withheld.items()):
+            example = self.examples.get(reason, reason)
+            more = f" (first: {example})" if example != reason else ""
+            out.append(f"{count} customers: billing values not written because {reason}{more}")
+        return out
+
+
+@dataclass(frozen=True)
+class BillingResult:
+    customers: list[CustomerBilling]
+    summary: BillingSummary
+
+
+class BillingAggregator:
+    """Folds the sync's records into per-customer billing roll-ups (PRODUCT.md §6).
+
+    Feed every record of the billing streams as it arrives — ``add(stream, record)`` with the
+    stream's name without prefix (``customers``, ``subscriptions``, ``invoices``, ``plans``,
+    ``wallets``; others are ignored) — then, once the input is over, call
+    :meth:`finalize` with the streams that were received completely. Memory: a few numbers per
+    customer and currency, the plans, and the ids seen (to count a record repeated by the
+    source once).
+    """
+
+    def __init__(self, settings: MappingSettings | None = None) -> None:
+        self.settings = settings or MappingSettings()
+        self._customers: dict[str, _Customer] = {}
+        self._plans: dict[str, PlanTerms] = {}
+        self._seen: dict[str, set[int | str]] = {s: set() for s in BILLING_STREAMS}
+        self._duplicates = 0
+        self._orphans = 0
+        self._finalized = False
+
+    @property
+    def plans(self) -> Mapping[str, PlanTerms]:
+        """The plans received so far by code (for :func:`plan_for`)."""
+        return self._plans
+
+    def add(self, stream: str, record: Mapping[str, Any]) -> None:
+        adder = {
+            CUSTOMERS: self.add_customer,
+            SUBSCRIPTIONS: self.add_subscription,
+            INVOICES: self.add_invoice,
+            PLANS: self.add_plan,
+            WALLETS: self.add_wallet,
+        }.get(stream)
+        if adder is not None:
+            adder(record)
+
+    def add_plan(self, plan: Mapping[str, Any]) -> None:
+        terms = PlanTerms.from_record(plan)
+        if terms.code:
+            self._plans[terms.code] = terms
+
+    def add_customer(self, record: Mapping[str, Any]) -> None:
+        lago_id = _text(record.get("lago_id"))
+        if lago_id is None:
+            return
+        customer = self._customer(lago_id)
+        customer.seen = True
+        currency = _text(record.get("currency"))
+        customer.currency = currency.upper() if currency else customer.currency
+
+    def add_subscription(self, record: Mapping[str, Any]) -> None:
+        if self._repeated(SUBSCRIPTIONS, record):
+            return
+        status = (_text(record.get("status")) or "").lower()
+        if status != ACTIVE:
+            return  # terminated: MRR 0; pending/canceled: not synced
+        customer = self._owner(record.get("lago_customer_id"))
+        if customer is None:
+            return
+        customer.active += 1
+        key = (_start(record), _text(record.get("lago_id")) or "")
+        nested = record.get("plan")
+        if isinstance(nested, Mapping) and nested:
+            values = subscription_plan_values(record, PlanTerms.from_record(nested))
+            self._count_known(customer, values, key)
+            return
+        code = _text(record.get("plan_code")) or ""
+        pending = customer.pending.get(code)
+        if pending is None:
+            pending = customer.pending[code] = _Pending()
+        pending.count += 1
+        if pending.first is None or key < pending.first:
+            pending.first = key
+
+    def add_invoice(self, record: Mapping[str, Any]) -> None:
+        if self._repeated(INVOICES, record):
+            return
+        status = (_text(record.get("status")) or "").lower()
+        if status != "finalized":
+            return
+        nested = record.get("customer")
+        owner_id = nested.get("lago_id") if isinstance(nested, Mapping) else None
+        customer = self._owner(owner_id or record.get("lago_customer_id"))
+        if customer is None:
+            return
+        invoice_id = _text(record.get("lago_id")) or "(no lago_id)"
+        try:
+            issued = v.utc_date(record.get("issuing_date"), "issuing_date")
+            currency = _text(record.get("currency")) or _text(record.get("total_amount_currency"))
+            due = v.cents(record.get("total_due_amount_cents"), "total_due_amount_cents")
+            if due is None:
+                due = v.cents(record.get("total_amount_cents"), "total_amount_cents")
+            overdue = payment_overdue(record, self.settings)
+        except v.InvalidValue as error:
+            customer.invoice_problem = customer.invoice_problem or f"invoice {invoice_id}: {error}"
+            return
+        if issued and (customer.last_invoice_date is None or issued > customer.last_invoice_date):
+            customer.last_invoice_date = issued
+        if currency is None:
+            customer.invoice_problem = customer.invoice_problem or (
+                f"invoice {invoice_id} has no currency"
+            )
+            return
+        slot = customer.currency_slot(currency.upper())
+        slot.finalized_invoices += 1
+        if (_text(record.get("payment_status")) or "").lower() == "succeeded":
+            return
+        if due is None:
+            customer.invoice_problem = customer.invoice_problem or (
+                f"invoice {invoice_id} has neither total_due_amount_cents nor total_amount_cents"
+            )
+            return
+        slot.outstanding_cents += due
+        if overdue:
+            slot.overdue_cents += due
+            slot.overdue_invoices += 1
+
+    def add_wallet(self, record: Mapping[str, Any]) -> None:
+        if self._repeated(WALLETS, record):
+            return
+        if (_text(record.get("status")) or "").lower() != ACTIVE:
+            return
+        customer = self._owner(record.get("lago_customer_id"))
+        if customer is None:
+            return
+        raw = record.get("credits_balance")
+        if v.blank(raw):
+            return  # an empty wallet
+        try:
+            credits = Decimal(str(raw).strip())
+            if not credits.is_finite():
+                raise InvalidOperation
+        except InvalidOperation:
+            wallet_id = _text(record.get("lago_id")) or "(no lago_id)"
+            customer.wallet_problem = customer.wallet_problem or (
+                f"wallet {wallet_id} has credits_balance {raw!r}, not a decimal"
+            )
+            return
+        customer.wallet_credits += credits
+
+    # -- the end ---------------------------------------------------------------------------
+
+    def finalize(self, complete: Collection[str]) -> BillingResult:
+        """Each customer of the sync (seen in ``customers``) with what can be written.
+
+        ``complete``: the stream names (without prefix) received completely in this sync —
+        selected, not switched off, a STATE after their records, no fatal error. A value whose
+        streams are not all complete is withheld with the reason, so HubSpot keeps its
+        previous value. Call once, after the last record.
+        """
+        if self._finalized:
+            raise RuntimeError("BillingAggregator.finalize was already called")
+        self._finalized = True
+        complete = frozenset(complete)
+        summary = BillingSummary(
+            duplicates=self._duplicates, records_without_customer=self._orphans
+        )
+        results = []
+        for lago_id, customer in self._customers.items():
+            if not customer.seen:
+                continue  # not a customer of this sync (or its customers stream was not read)
+            result = self._finalize_one(lago_id, customer, complete, summary)
+            results.append(result)
+            summary.customers += 1
+            for reason in set(result.withheld.values()):
+                # Stream reasons are few; a record's own problem names it: group those.
+                kind = reason if "stream" in reason else _problem_kind(reason)
+                summary.withheld[kind] = summary.withheld.get(kind, 0) + 1
+                summary.examples.setdefault(kind, reason)
+        return BillingResult(results, summary)
+
+    def _finalize_one(
+        self, lago_id: str, c: _Customer, complete: frozenset[str], summary: BillingSummary
+    ) -> CustomerBilling:
+        properties: dict[str, str] = {}
+        withheld: dict[str, str] = {}
+
+        def missing(*streams: str) -> str | None:
+            absent = [s for s in streams if s not in complete]
+            if not absent:
+                return None
+            names = " and ".join(absent)
+            verb = "streams were" if len(absent) > 1 else "stream was"
+            return f"the {names} {verb} not received completely"
+
+        def withhold(names: Iterable[str], reason: str) -> None:
+            for name in names:
+                withheld[name] = reason
+
+        if reason := missing(CUSTOMERS):
+            withhold(ROLLUP_PROPERTIES, reason)
+            return CustomerBilling(lago_id, properties, withheld, None)
+
+        # Subscriptions: resolve the pending plan codes now that plans may be known.
+        subs_reason = missing(SUBSCRIPTIONS)
+        if c.pending and not subs_reason:
+            subs_reason = missing(PLANS)
+        mrr_by_currency: dict[str, int] = {}
+        counted_by_currency: dict[str, int] = {}
+        first = c.first_known
+        mrr_unknown = c.mrr_unknown
+        for code_, slot in c.by_currency.items():
+            mrr_by_currency[code_] = slot.mrr_cents
+            counted_by_currency[code_] = slot.subscriptions
+        if not subs_reason:
+            for code, pending in c.pending.items():
+                plan = self._plans.get(code) if code else None
+                values = subscription_plan_values({"status": ACTIVE, "plan_code": code}, plan)
+                if not values.known or values.currency is None or values.mrr_cents is None:
+                    mrr_unknown += pending.count
+                    continue
+                mrr_by_currency[values.currency] = (
+                    mrr_by_currency.get(values.currency, 0) + values.mrr_cents * pending.count
+                )
+                counted_by_currency[values.currency] = (
+                    counted_by_currency.get(values.currency, 0) + pending.count
+                )
+                if pending.first is not None and (first is None or pending.first < first[0]):
+                    first = (pending.first, values.currency)
+
+        # The billing currency: the customer's own, else its first active subscription's plan's.
+        currency: str | None = c.currency
+        currency_reason: str | None = None
+        if currency is None:
+            currency_reason = subs_reason
+            currency = first[1] if first is not None and not subs_reason else None
+        if currency is not None:
+            properties["lago_billing_currency"] = currency
+        elif currency_reason:
+            withheld["lago_billing_currency"] = currency_reason
+        exponent = _exponent(currency)
+
+        # MRR and active subscriptions.
+        if reason := missing(SUBSCRIPTIONS):
+            withhold(("lago_mrr", "lago_active_subscriptions"), reason)
+        else:
+            properties["lago_active_subscriptions"] = str(c.active)
+            if subs_reason:
+                withheld["lago_mrr"] = subs_reason
+            elif currency_reason:
+                withheld["lago_mrr"] = currency_reason
+            elif currency is not None and exponent is None:
+                withheld["lago_mrr"] = f"currency {currency} has no ISO 4217 minor units"
+            else:
+                summary.mrr_unknown += mrr_unknown
+                own = mrr_by_currency.get(currency, 0) if currency else 0
+                summary.subscriptions_other_currency += sum(
+                    n for cur, n in counted_by_currency.items() if cur != currency
+                )
+                properties["lago_mrr"] = _amount(own, exponent)
+
+        # Invoices.
+        invoice_props = (
+            "lago_outstanding_amount",
+            "lago_overdue_amount",
+            "lago_overdue_invoices",
+            "lago_last_invoice_date",
+        )
+        if reason := missing(INVOICES):
+            withhold(invoice_props, reason)
+        elif c.invoice_problem:
+            withhold(invoice_props, c.invoice_problem)
+        else:
+            if c.last_invoice_date:
+                properties["lago_last_invoice_date"] = c.last_invoice_date
+            invoices_with_amounts = any(slot.finalized_invoices for slot in c.by_currency.values())
+            if currency is None and invoices_with_amounts:
+                withhold(
+                    invoice_props[:3],
+                    currency_reason or "the customer has no currency and no active subscription",
+                )
+            elif currency is not None and exponent is None:
+                withhold(invoice_props[:3], f"currency {currency} has no ISO 4217 minor units")
+            else:
+                own_slot = c.by_currency.get(currency or "") or _Currency()
+                summary.invoices_other_currency += sum(
+                    slot.finalized_invoices
+                    for cur, slot in c.by_currency.items()
+                    if cur != currency
+                )
+                properties["lago_outstanding_amount"] = _amount(
+                    own_slot.outstanding_cents, exponent
+                )
+                properties["lago_overdue_amount"] = _amount(own_slot.overdue_cents, exponent)
+                properties["lago_overdue_invoices"] = str(own_slot.overdue_invoices)
+
+        # Wallets.
+        if reason := missing(WALLETS):
+            withheld["lago_wallet_credits_balance"] = reason
+        elif c.wallet_problem:
+            withheld["lago_wallet_credits_balance"] = c.wallet_problem
+        else:
+            properties["lago_wallet_credits_balance"] = _decimal(c.wallet_credits)
+        return CustomerBilling(lago_id, properties, withheld, currency)
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    def _customer(self, lago_id: str) -> _Customer:
+        customer = self._customers.get(lago_id)
+        if customer is None:
+            customer = self._customers[lago_id] = _Customer()
+        return customer
+
+    def _owner(self, raw_id: Any) -> _Customer | None:
+        lago_id = _text(raw_id)
+        if lago_id is None:
+            self._orphans += 1
+            return None
+        return self._customer(lago_id)
+
+    def _repeated(self, stream: str, record: Mapping[str, Any]) -> bool:
+        lago_id = _text(record.get("lago_id"))
+        if lago_id is None:
+            return False
+        key = _id_key(lago_id)
+        seen = self._seen[stream]
+        if key in seen:
+            self._duplicates += 1
+            return True
+        seen.add(key)
+        return False
+
+    @staticmethod
+    def _count_known(customer: _Customer, values: PlanValues, key: tuple[str, str]) -> None:
+        if not values.known or values.currency is None or values.mrr_cents is None:
+            customer.mrr_unknown += 1
+            return
+        slot = customer.currency_slot(values.currency)
+        slot.mrr_cents += values.mrr_cents
+        slot.subscriptions += 1
+        if customer.first_known is None or key < customer.first_known[0]:
+            customer.first_known = (key, values.currency)
+
+
+# -- invoice <-> subscription links ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LinkPlan:
+    """The associations to create, and what the fees named that this sync does not hold."""
+
+    pairs: list[tuple[str, str]]  # (invoice lago_id, subscription lago_id), distinct, sorted
+    fees: int  # fees naming both an invoice and a subscription
+    unknown_invoice_fees: int  # ... whose invoice is not among the synced invoices
+    unknown_subscription_fees: int  # ... whose subscription is not among the synced ones
+
+
+class InvoiceSubscriptionLinks:
+    """Distinct (invoice, subscription) pairs named by ``fees`` records (PRODUCT.md §6).
+
+    ``add(fee)`` for each fee record; :meth:`plan` once the fees stream is complete, with the
+    lago ids of the invoices and subscriptions written in this sync. Fees that name no
+    subscription (add-ons, one-off charges) are not links and are ignored.
+    """
+
+    def __init__(self) -> None:
+        self._fees: dict[tuple[str, str], int] = {}
+
+    def add(self, fee: Mapping[str, Any]) -> None:
+        invoice_id = _text(fee.get("lago_invoice_id"))
+        subscription_id = _text(fee.get("lago_subscription_id"))
+        if invoice_id is None or subscription_id is None:
+            return
+        pair = (invoice_id, subscription_id)
+        self._fees[pair] = self._fees.get(pair, 0) + 1
+
+    def __len__(self) -> int:
+        return len(self._fees)
+
+    def plan(self, invoices: Collection[str], subscriptions: Collection[str]) -> LinkPlan:
+        pairs, unknown_invoice, unknown_subscription = [], 0, 0
+        for (invoice_id, subscription_id), fees in self._fees.items():
+            known = True
+            if invoice_id not in invoices:
+                unknown_invoice += fees
+                known = False
+            if subscription_id not in subscriptions:
+                unknown_subscription += fees
+                known = False
+            if known:
+                pairs.append((invoice_id, subscription_id))
+        return LinkPlan(
+            sorted(pairs), sum(self._fees.values()), unknown_invoice, unknown_subscription
+        )
+
+    def __iter__(self) -> Iterator[tuple[str, str]]:
+        return iter(self._fees)
+
+
+# -- small helpers ----------------------------------------------------------------------------
+
+
+def _text(value: Any) -> str | None:
+    try:
+        return v.text(value)
+    except v.InvalidValue:
+        return None
+
+
+def _problem_kind(reason: str) -> str:
+    if reason.startswith("invoice"):
+        return "an invoice has unusable amounts, dates or currency"
+    if reason.startswith("wallet"):
+        return "a wallet has an unreadable credits_balance"
+    if reason.startswith("currency"):
+        return "the billing currency is not an ISO 4217 currency"
+    return reason
+
+
+def _start(record: Mapping[str, Any]) -> str:
+    """A sortable start: ``started_at``, else ``subscription_at``, else ``created_at``."""
+    for key in ("started_at", "subscription_at", "created_at"):
+        value = _text(record.get(key))
+        if value:
+            return value
+    return "9999"  # unknown start sorts last
+
+
+def _id_key(lago_id: str) -> int | str:
+    try:
+        return uuid.UUID(lago_id).int  # 16 bytes instead of a 36-character string
+    except ValueError:
+        return lago_id
+
+
+def _exponent(currency: str | None) -> int | None:
+    if currency is None:
+        return 0
+    try:
+        return v.minor_units(currency)
+    except v.InvalidValue:
+        return None
+
+
+def _amount(cents: int, exponent: int | None) -> str:
+    return v.amount(cents, exponent or 0) or "0"
+
+
+def _decimal(value: Decimal) -> str:
+    text = format(value, "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return text or "0"
