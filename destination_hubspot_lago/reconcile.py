@@ -117,6 +117,45 @@ class Plan:
     unseen_customer: int = 0  # active records left alone: customer not in this sync
 
 
+@dataclass
+class SyncObservations:
+    """What §8 needs from the message stream, fed by the message loop (one thread).
+
+    ``record(kind, data)`` for every customers/subscriptions record (``kind`` as
+    ``pipeline.stream_kind`` names it), ``state(kind)`` for every STATE (``None`` for a global
+    or legacy STATE, which covers every stream), then ``facts(...)`` once the input ended.
+    """
+
+    customers: set[str] = field(default_factory=set)  # lago_id of every customer received
+    subscriptions: set[str] = field(default_factory=set)  # lago_id of every subscription
+    subscription_records: int = 0
+    _checkpointed: bool = False  # a covering STATE arrived ...
+    _since_state: int = 0  # ... and this many subscription records came after the last one
+
+    def record(self, kind: str | None, data: Any) -> None:
+        lago_id = data.get("lago_id") if isinstance(data, Mapping) else None
+        if kind == "customers" and lago_id:
+            self.customers.add(str(lago_id))
+        elif kind == "subscriptions":
+            self.subscription_records += 1
+            self._since_state += 1
+            if lago_id:
+                self.subscriptions.add(str(lago_id))
+
+    def state(self, kind: str | None) -> None:
+        if kind is None or kind == "subscriptions":
+            self._checkpointed, self._since_state = True, 0
+
+    def facts(self, *, in_catalog: bool, enabled: bool, failed: bool = False) -> StreamFacts:
+        return StreamFacts(
+            in_catalog=in_catalog,
+            enabled=enabled,
+            complete=self._checkpointed and self._since_state == 0,
+            records=self.subscription_records,
+            failed=failed,
+        )
+
+
 def stream_guard(facts: StreamFacts, mode: Mode) -> tuple[Guard, str] | None:
     """The guard that stops reconciliation before anything is read, if any."""
     if mode == "off":

@@ -8,6 +8,7 @@ from destination_hubspot_lago.reconcile import (
     ActiveRecord,
     Guard,
     StreamFacts,
+    SyncObservations,
     plan_terminations,
 )
 
@@ -114,3 +115,40 @@ def test_mass_change_counts_only_the_seen_customers_active_records():
 def test_a_record_read_twice_counts_once():
     plan = plan_terminations([rec(1, "A"), rec(1, "A")], {"A"}, set(), COMPLETE, "reconcile")
     assert marked(plan) == ["s1"] and plan.active == 1
+
+
+def _observed(events):
+    observed = SyncObservations()
+    for event in events:
+        if event[0] == "state":
+            observed.state(event[1])
+        else:
+            observed.record(event[0], {"lago_id": event[1]})
+    return observed.facts(in_catalog=True, enabled=True)
+
+
+@pytest.mark.parametrize(
+    "events, complete, records",
+    [
+        ([("subscriptions", "s1"), ("state", "subscriptions")], True, 1),
+        ([("subscriptions", "s1"), ("state", None)], True, 1),  # a global STATE covers it
+        ([("subscriptions", "s1")], False, 1),  # the input merely ended
+        ([("state", "subscriptions"), ("subscriptions", "s1")], False, 1),  # record after it
+        ([("subscriptions", "s1"), ("state", "customers")], False, 1),  # another stream's
+        ([("state", "subscriptions")], True, 0),  # complete but empty
+        ([("customers", "c1"), ("state", "customers")], False, 0),
+    ],
+)
+def test_completeness_needs_a_covering_state_after_the_last_subscription(events, complete, records):
+    facts = _observed(events)
+    assert (facts.complete, facts.records) == (complete, records)
+
+
+def test_observations_collect_seen_customers_and_arrived_subscriptions():
+    observed = SyncObservations()
+    observed.record("customers", {"lago_id": "c1"})
+    observed.record("subscriptions", {"lago_id": "s1"})
+    observed.record("invoices", {"lago_id": "i1"})
+    observed.record("subscriptions", "not a mapping")
+    assert observed.customers == {"c1"} and observed.subscriptions == {"s1"}
+    assert observed.facts(in_catalog=True, enabled=True, failed=True).failed
