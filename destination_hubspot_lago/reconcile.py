@@ -47,6 +47,7 @@ MASS_CHANGE_MIN = 10  # held back when more than this many records would change 
 MASS_CHANGE_PERCENT = 20  # ... and more than this share of the seen customers' active ones
 SETTING = "terminated_subscriptions"
 READ_WORKERS = 4
+SUMMARY_IDS = 20  # Lago ids a dry run's summary line names (the log line names them all)
 
 
 # -- HubSpot paths (the only place this module spells them) -----------------------------------
@@ -72,6 +73,7 @@ class Guard(StrEnum):
     FAILED = "failed"
     INCOMPLETE = "incomplete"
     EMPTY = "empty"
+    NOT_DEPLOYED = "not_deployed"  # no LagoSubscriptions object (e.g. a dry run's first sync)
     MASS_CHANGE = "mass_change"
     READ_FAILED = "read_failed"
 
@@ -429,7 +431,9 @@ class Outcome:
         if self.guard is not None:
             return f"{head} 0 marked; held back: {self.guard.value} ({self.message})"
         if self.dry_run:
-            ids = ", ".join(self.would_mark) or "none"
+            ids = ", ".join(self.would_mark[:SUMMARY_IDS]) or "none"
+            more = len(self.would_mark) - SUMMARY_IDS
+            ids += f" and {more} more, listed in the log above" if more > 0 else ""
             return f"{head} would mark {len(self.would_mark)} ({ids})"
         line = f"{head} {len(self.marked)} marked"
         if self.refused:
@@ -458,7 +462,7 @@ def reconcile_terminated(
     outcome = Outcome(dry_run=dry_run)
     stopped = stream_guard(facts, mode)
     if stopped is None and not subscriptions_type_id:
-        stopped = (Guard.NOT_IN_CATALOG, "the LagoSubscriptions object is not deployed")
+        stopped = (Guard.NOT_DEPLOYED, "the LagoSubscriptions object is not deployed")
     if stopped is not None:
         outcome.guard, outcome.message = stopped
         return outcome

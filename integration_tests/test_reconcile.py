@@ -282,3 +282,16 @@ def test_a_record_gone_between_read_and_write_is_reported(portal, emu):
     emu.store.archive_record(portal.subs, records[0].hubspot_id)
     result = mark_terminated(portal.client, portal.subs, records)
     assert result.marked == [] and [i for i, _ in result.refused] == ["s-gone"]
+
+
+def test_without_a_deployed_object_nothing_is_read(portal, emu):
+    emu.clear_log()
+    outcome = reconcile_terminated(
+        portal.client,
+        subscriptions_type_id=None,
+        seen_customers={"c-acme"},
+        arrived_subscriptions=set(),
+        facts=COMPLETE,
+        mode="reconcile",
+    )
+    assert outcome.guard is Guard.NOT_DEPLOYED and emu.requests == []

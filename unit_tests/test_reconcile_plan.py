@@ -7,6 +7,7 @@ import pytest
 from destination_hubspot_lago.reconcile import (
     ActiveRecord,
     Guard,
+    Outcome,
     StreamFacts,
     SyncObservations,
     plan_terminations,
@@ -152,3 +153,12 @@ def test_observations_collect_seen_customers_and_arrived_subscriptions():
     observed.record("subscriptions", "not a mapping")
     assert observed.customers == {"c1"} and observed.subscriptions == {"s1"}
     assert observed.facts(in_catalog=True, enabled=True, failed=True).failed
+
+
+def test_a_dry_run_summary_names_the_first_ids_and_counts_the_rest():
+    outcome = Outcome(dry_run=True, would_mark=[f"s{n}" for n in range(25)])
+    line = outcome.summary_line()
+    assert line.startswith("terminated subscriptions: would mark 25 (s0, s1,")
+    assert "s19 and 5 more" in line and "s20" not in line
+    held = Outcome(guard=Guard.MASS_CHANGE, message="11 of the 12 …").summary_line()
+    assert held == "terminated subscriptions: 0 marked; held back: mass_change (11 of the 12 …)"
