@@ -326,8 +326,11 @@ def read_active_subscriptions(
             continue
         links = _associated(client, type_id, subscriptions_type_id, sorted(found))
         for customer_hubspot_id, subscription_ids in links.items():
+            customer = found.get(customer_hubspot_id)
+            if customer is None:  # not one of the inputs: nothing to attribute
+                continue
             for sub_id in subscription_ids:
-                associated.setdefault(sub_id, set()).add(found[customer_hubspot_id])
+                associated.setdefault(sub_id, set()).add(customer)
     ids = sorted(associated, key=lambda i: (len(i), i))
     records: list[ActiveRecord] = []
     for read_part in _parallel(
