@@ -259,7 +259,8 @@ def _customer_records(client: Any, type_id: str, customer_ids: Sequence[str]) ->
     """HubSpot id -> lago_customer_id for those of ``customer_ids`` that exist as ``type_id``."""
     found: dict[str, str] = {}
     wanted = {c.casefold(): c for c in customer_ids}
-    body = {"idProperty": CUSTOMER_ID, "properties": [CUSTOMER_ID]}
+    # propertiesWithHistory is required by the spec (empty: no history wanted)
+    body = {"idProperty": CUSTOMER_ID, "properties": [CUSTOMER_ID], "propertiesWithHistory": []}
     for result in _post_read(
         client,
         _objects_batch_path(type_id, "read"),
@@ -297,7 +298,11 @@ def _subscription_records(client: Any, type_id: str, ids: Sequence[str]) -> list
     return _post_read(
         client,
         _objects_batch_path(type_id, "read"),
-        {"properties": [STATUS, SUBSCRIPTION_ID, CUSTOMER_ID], "inputs": [{"id": i} for i in ids]},
+        {
+            "properties": [STATUS, SUBSCRIPTION_ID, CUSTOMER_ID],
+            "propertiesWithHistory": [],
+            "inputs": [{"id": i} for i in ids],
+        },
     )
 
 
