@@ -17,6 +17,11 @@ Three parts with one job each, and :func:`reconcile_terminated` that runs them i
   subscription's own ``lago_customer_id`` property existed (ARCHITECTURE.md).
 * :func:`mark_terminated` writes ``batch/update`` by HubSpot id, ≤ 100 per call; a refusal is
   reported, never fatal.
+
+The write pipeline feeds :class:`SyncObservations` (``record`` per customers/subscriptions
+record, ``state`` per STATE) and, once the input ended without a fatal error and the last
+STATE was echoed, calls :func:`reconcile_terminated` and puts ``Outcome.summary_line()`` into
+the sync summary (integration_tests/test_reconcile_e2e.py does exactly this).
 """
 
 from __future__ import annotations
