@@ -86,6 +86,35 @@ def test_check_and_write_traffic_conforms_to_the_official_specs():
         assert problems_in(emu) == []
 
 
+def test_terminated_subscription_reconciliation_traffic_conforms():
+    from destination_hubspot_lago.config import DestinationConfig
+    from destination_hubspot_lago.destination import prepare
+    from destination_hubspot_lago.reconcile import StreamFacts, reconcile_terminated
+
+    with make_emulator() as emu:
+        client, deployment = prepare(DestinationConfig.parse(private_app_config(emu.url)))
+        subs = deployment.object_type_ids["subscriptions"]
+        assert subs
+        company = emu.store.create_object("companies", {"lago_customer_id": "c1"})["id"]
+        for n in range(3):
+            record_id = emu.store.create_object(
+                subs, {"lago_subscription_id": f"s{n}", "lago_subscription_status": "active"}
+            )["id"]
+            emu.store.associate_default("companies", company, subs, record_id)
+        emu.clear_log()
+        outcome = reconcile_terminated(
+            client,
+            subscriptions_type_id=subs,
+            seen_customers={"c1", "c-not-in-hubspot"},
+            arrived_subscriptions={"s0"},
+            facts=StreamFacts(in_catalog=True, enabled=True, complete=True, records=1),
+            mode="reconcile",
+        )
+        assert sorted(outcome.marked) == ["s1", "s2"]
+        assert {r["path"].rsplit("/", 1)[-1] for r in emu.requests} == {"read", "update"}
+        assert problems_in(emu) == []
+
+
 def test_the_validator_catches_a_malformed_body():
     """Guard against a conformance test that cannot fail."""
     problems = CATALOG.validate_request(

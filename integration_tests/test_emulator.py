@@ -793,6 +793,24 @@ def test_batch_associations(api: Api, invoices: str, emu: HubSpotEmulator) -> No
     assert len(emu.store.associations("companies", company)) == 1
 
 
+def test_batch_read_associations_pages_each_input(
+    api: Api, invoices: str, emu: HubSpotEmulator
+) -> None:
+    company = emu.store.create_object("companies", {"name": "Acme"})["id"]
+    many = [
+        emu.store.create_object(invoices, {"lago_invoice_id": f"p{n}"})["id"] for n in range(501)
+    ]
+    for invoice in many:
+        emu.store.associate_default("companies", company, invoices, invoice)
+    pair = f"/crm/v4/associations/companies/{invoices}/batch/read"
+    first = api("POST", pair, json={"inputs": [{"id": company}]}).json()["results"][0]
+    assert len(first["to"]) == 500
+    after = first["paging"]["next"]["after"]
+    rest = api("POST", pair, json={"inputs": [{"id": company, "after": after}]}).json()
+    assert [t["toObjectId"] for t in rest["results"][0]["to"]] == [many[-1]]
+    assert "paging" not in rest["results"][0]
+
+
 def test_association_labels_on_both_paths(api: Api) -> None:
     created = api(
         "POST",

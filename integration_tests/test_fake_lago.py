@@ -138,6 +138,35 @@ def test_subscriptions_status_filter_returns_others(lago):
     assert [s["external_id"] for s in pending["subscriptions"]] == ["sub-zoe-business"]
 
 
+def test_subscriptions_with_an_unknown_status_list_every_status(lago):
+    # lago-api skips the status filter when a value is not a status (valid_status? false).
+    body = get(
+        lago,
+        "/subscriptions",
+        external_customer_id="cust-acme",
+        **{"status[]": ["active", "ended"]},
+    ).json()
+    assert {s["status"] for s in body["subscriptions"]} == {"active", "terminated"}
+    bare = get(lago, "/subscriptions", external_customer_id="cust-acme", status="terminated")
+    assert {s["status"] for s in bare.json()["subscriptions"]} == {"active"}
+
+
+def test_a_subscription_terminated_between_two_reads_leaves_the_default_list():
+    with FakeLago(dataset=sample_dataset(), api_key=KEY) as own:
+
+        def listed(**params):
+            body = get(own, "/subscriptions", external_customer_id="cust-acme", **params).json()
+            return {s["external_id"]: s for s in body["subscriptions"]}
+
+        assert set(listed()) == {"sub-acme-business"}
+        own.terminate_subscription("sub-acme-business")
+        assert listed() == {}
+        ended = listed(**{"status[]": "terminated"})["sub-acme-business"]
+        assert ended["status"] == "terminated" and ended["terminated_at"]
+        with pytest.raises(KeyError):
+            own.terminate_subscription("sub-nobody")
+
+
 def test_subscriptions_need_external_customer_id(lago):
     response = get(lago, "/subscriptions")
     assert response.status_code == 422
@@ -314,6 +343,24 @@ def test_real_manifest_in_process():
     )
     assert all(r.query.get("per_page") == ["100"] for r in sub_requests)
     assert all(r.headers.get("Authorization") == f"Bearer {KEY}" for r in sub_requests)
+
+
+@needs_manifest
+def test_real_manifest_stops_sending_a_subscription_once_it_is_terminated():
+    def subscription_ids(fake):
+        messages = read_with_source_manifest(fake.url, KEY, ["customers", "subscriptions"])
+        return {
+            m["record"]["data"]["external_id"]
+            for m in messages
+            if m.get("type") == "RECORD" and m["record"]["stream"] == "subscriptions"
+        }
+
+    with FakeLago(dataset=sample_dataset(), api_key=KEY) as fake:
+        first = subscription_ids(fake)
+        fake.terminate_subscription("sub-globex-enterprise")
+        second = subscription_ids(fake)
+    assert "sub-globex-enterprise" in first
+    assert second == first - {"sub-globex-enterprise"}  # it simply stops arriving
 
 
 @needs_manifest

@@ -58,12 +58,15 @@ def test_spec_fields_follow_product_defaults_and_order():
         "dry_run",
         "api_base_url",
         "max_requests_per_10_seconds",
+        "terminated_subscriptions",
     ]
     assert sorted(props, key=lambda k: props[k]["order"]) == expected
     assert props["default_targeted_object"]["default"] == "companies"
     assert props["lago_front_url"]["default"] == "https://app.getlago.com"
     assert props["api_base_url"]["default"] == "https://api.hubapi.com"
     assert props["sync_subscriptions"]["default"] is True and props["dry_run"]["default"] is False
+    assert props["terminated_subscriptions"]["enum"] == ["reconcile", "always", "off"]
+    assert props["terminated_subscriptions"]["default"] == "reconcile"
     assert all(p.get("title") and p.get("description") for p in props.values())
 
 
@@ -125,6 +128,7 @@ def test_api_base_url_must_be_https_unless_loopback(url, ok):
         ({"lago_organization_slug": "a/b"}, "lago_organization_slug"),
         ({"max_requests_per_10_seconds": 0}, "max_requests_per_10_seconds"),
         ({"sync_invoices": "maybe"}, "sync_invoices"),
+        ({"terminated_subscriptions": "sometimes"}, "terminated_subscriptions"),
     ],
 )
 def test_invalid_configs_name_the_field_and_never_echo_secrets(patch, field):
@@ -146,3 +150,11 @@ def test_blank_optional_strings_are_treated_as_unset():
         {"credentials": PAT, "connection_code": "  ", "lago_organization_slug": ""}
     )
     assert parsed.connection_code is None and parsed.lago_organization_slug is None
+
+
+@pytest.mark.parametrize("mode", ["reconcile", "always", "off"])
+def test_terminated_subscriptions_modes_parse_and_default_to_reconcile(mode):
+    assert DestinationConfig.parse({"credentials": PAT}).terminated_subscriptions == "reconcile"
+    config = {"credentials": PAT, "terminated_subscriptions": mode}
+    jsonschema.validate(config, load_spec()["connectionSpecification"])
+    assert DestinationConfig.parse(config).terminated_subscriptions == mode

@@ -11,6 +11,10 @@ It serves what Airbyte's source-getlago manifest reads: GET /customers, /invoice
 pagination (``meta.next_page`` null on the last page). Standalone:
 ``python -m integration_tests.fake_lago --port 8766 --size sample``.
 
+GET /subscriptions lists only ``active`` subscriptions unless ``status[]`` is passed, as
+lago-api's ``SubscriptionIndex`` does (an unknown status value drops the filter altogether);
+``FakeLago.terminate_subscription(id)`` ends one between two syncs, so it stops arriving.
+
 UNVERIFIED against a real Lago (best knowledge of Lago's v1 serializers and controllers):
 * GET /subscriptions answering 422 ``validation_errors`` without ``external_customer_id``
   (newer Lago versions may list every subscription of the organization instead);

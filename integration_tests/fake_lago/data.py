@@ -85,6 +85,8 @@ class Dataset:
     wallets: Sequence[Record] = ()
     _subscription_index: dict[str, list[int]] | None = field(default=None, repr=False)
     _customer_index: dict[str, int] | None = field(default=None, repr=False)
+    # Subscriptions changed since the dataset was built (works for LazyRecords too).
+    _changed_subscriptions: dict[int, Record] = field(default_factory=dict, repr=False)
 
     def subscriptions_of(self, external_customer_id: str) -> list[Record]:
         """The subscriptions of one customer (any status), in dataset order."""
@@ -94,8 +96,28 @@ class Dataset:
                 index.setdefault(sub["external_customer_id"], []).append(i)
             self._subscription_index = index
         return [
-            self.subscriptions[i] for i in self._subscription_index.get(external_customer_id, [])
+            self._changed_subscriptions.get(i) or self.subscriptions[i]
+            for i in self._subscription_index.get(external_customer_id, [])
         ]
+
+    def terminate_subscription(self, subscription_id: str, at: datetime | None = None) -> Record:
+        """Terminate one subscription (by ``external_id`` or ``lago_id``) as Lago does.
+
+        Its status becomes ``terminated`` and ``terminated_at`` is set, so the next list
+        without ``status[]`` no longer shows it: what a sync sees when a subscription ended
+        between two syncs.
+        """
+        for i, sub in enumerate(self.subscriptions):
+            current = self._changed_subscriptions.get(i) or sub
+            if subscription_id in (current["external_id"], current["lago_id"]):
+                changed = {
+                    **current,
+                    "status": "terminated",
+                    "terminated_at": _ts(at or datetime.now(UTC).replace(microsecond=0)),
+                }
+                self._changed_subscriptions[i] = changed
+                return changed
+        raise KeyError(f"no subscription {subscription_id!r} in the dataset")
 
     def customer(self, external_id: str) -> Record | None:
         if self._customer_index is None:

@@ -31,6 +31,26 @@ LIST_ENDPOINTS = {
 USAGE_PATH = re.compile(r"^/customers/([^/]+)/(current_usage|past_usage)$")
 
 
+# Lago's Subscription statuses (app/models/subscription.rb STATUSES).
+SUBSCRIPTION_STATUSES = frozenset({"pending", "active", "terminated", "canceled", "incomplete"})
+
+
+def subscription_statuses(query: dict[str, list[str]]) -> frozenset[str] | None:
+    """The statuses GET /subscriptions lists, as lago-api's SubscriptionIndex does.
+
+    No ``status[]`` means ``["active"]`` only (``filters[:status] = ["active"] if blank``);
+    values that are all known statuses filter on them; any unknown value makes the query
+    skip the status filter (``valid_status?`` is false), so every status is listed (None).
+    A bare ``status=`` (no brackets) is not permitted as an array and counts as absent.
+    """
+    given = query.get("status[]")
+    if not given:
+        return frozenset({"active"})
+    if all(s in SUBSCRIPTION_STATUSES for s in given):
+        return frozenset(given)
+    return None
+
+
 @dataclass
 class RecordedRequest:
     method: str
@@ -147,6 +167,11 @@ class FakeLago:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
+    def terminate_subscription(self, subscription_id: str) -> dict[str, Any]:
+        """Terminate a subscription between two syncs (see ``Dataset.terminate_subscription``)."""
+        with self._lock:
+            return self.dataset.terminate_subscription(subscription_id)
+
     def requests_to(self, path: str) -> list[RecordedRequest]:
         """Logged requests whose path (after /api/v1) equals ``path``."""
         with self._lock:
@@ -183,10 +208,10 @@ class FakeLago:
                 "validation_errors",
                 error_details={"external_customer_id": ["value_is_mandatory"]},
             )
-        statuses = set(query.get("status[]", [])) or {"active"}
-        subs = [
-            s for s in self.dataset.subscriptions_of(customer_ids[-1]) if s["status"] in statuses
-        ]
+        subs = self.dataset.subscriptions_of(customer_ids[-1])
+        statuses = subscription_statuses(query)
+        if statuses is not None:
+            subs = [s for s in subs if s["status"] in statuses]
         return paginate(subs, query, "subscriptions")
 
     def _usage(self, customer_id: str, kind: str, query: dict[str, list[str]]) -> dict[str, Any]:

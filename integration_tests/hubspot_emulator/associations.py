@@ -16,6 +16,9 @@ from .state import PortalState
 
 MAX_READ_INPUTS = 1_000  # since 2025-02-10 [DOC changelog]
 MAX_PAGE = 500  # GET .../associations/{toObjectType}: "Limit 500 per call" [SPEC]
+# v4 batch/read pages each input's associations (result ``paging``, input ``after``) [SPEC];
+# the page size is UNVERIFIED, taken as the single-record list's.
+BATCH_READ_PAGE = MAX_PAGE
 MAX_LABELS_PER_PAIR = 10  # [DOC v4 guide]
 
 
@@ -262,8 +265,17 @@ class AssociationOps(PortalState):
             for item in inputs:
                 from_id = _object_id(item)
                 to = self._associated(from_ot, from_id, to_ot)
+                after = item.get("after") if isinstance(item, dict) else None
+                if after:
+                    if not str(after).isdigit():
+                        raise validation_error(f"Invalid paging cursor: {after}")
+                    to = [i for i in to if int(i["toObjectId"]) > int(after)]
                 if to:
-                    results.append({"from": {"id": from_id}, "to": to})
+                    result: dict[str, Any] = {"from": {"id": from_id}, "to": to[:BATCH_READ_PAGE]}
+                    if len(to) > BATCH_READ_PAGE:
+                        cursor = to[BATCH_READ_PAGE - 1]["toObjectId"]
+                        result["paging"] = {"next": {"after": cursor}}
+                    results.append(result)
                 else:
                     errors.append(
                         not_found(  # v3-style wording, UNVERIFIED for v4

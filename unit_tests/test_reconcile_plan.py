@@ -1,0 +1,164 @@
+"""PRODUCT.md §8 planner: which active LagoSubscriptions records become terminated, and guards."""
+
+from __future__ import annotations
+
+import pytest
+
+from destination_hubspot_lago.reconcile import (
+    ActiveRecord,
+    Guard,
+    Outcome,
+    StreamFacts,
+    SyncObservations,
+    plan_terminations,
+)
+
+COMPLETE = StreamFacts(in_catalog=True, enabled=True, complete=True, records=3)
+
+
+def rec(n, own=None, associated=()):
+    return ActiveRecord(str(100 + n), f"s{n}", own, frozenset(associated))
+
+
+def marked(plan):
+    return [r.lago_subscription_id for r in plan.to_mark]
+
+
+@pytest.mark.parametrize(
+    "facts, mode, guard",
+    [
+        (COMPLETE, "off", Guard.OFF),
+        (StreamFacts(False, True, True, 3), "reconcile", Guard.NOT_IN_CATALOG),
+        (StreamFacts(True, False, True, 3), "reconcile", Guard.SWITCHED_OFF),
+        (StreamFacts(True, True, True, 3, failed=True), "reconcile", Guard.FAILED),
+        (StreamFacts(True, True, False, 3), "reconcile", Guard.INCOMPLETE),
+        (StreamFacts(True, True, True, 0), "reconcile", Guard.EMPTY),
+        # `always` lifts only the mass-change guard
+        (StreamFacts(True, True, False, 3), "always", Guard.INCOMPLETE),
+        (StreamFacts(True, True, True, 0), "always", Guard.EMPTY),
+        (StreamFacts(False, True, True, 3), "always", Guard.NOT_IN_CATALOG),
+    ],
+)
+def test_stream_guards_change_nothing(facts, mode, guard):
+    plan = plan_terminations([rec(1, "A")], {"A"}, set(), facts, mode)
+    assert plan.guard is guard
+    assert plan.to_mark == ()
+    assert plan.message
+
+
+@pytest.mark.parametrize(
+    "record, seen, arrived, expected, left_alone",
+    [
+        # the subscription did not arrive, its customer did: terminated
+        (rec(1, "A"), {"A"}, {"s9"}, ["s1"], (0, 0)),
+        # it arrived: nothing to do
+        (rec(1, "A"), {"A"}, {"s1"}, [], (0, 0)),
+        # its own customer is not in this sync (another Lago organisation): left alone
+        (rec(1, "B"), {"A"}, set(), [], (0, 1)),
+        # its own property wins over the association
+        (rec(1, "B", ["A"]), {"A"}, set(), [], (0, 1)),
+        # written before lago_customer_id existed: the associated customer decides
+        (rec(1, None, ["A"]), {"A"}, set(), ["s1"], (0, 0)),
+        # no property, no seen association: customer unknown, left alone
+        (rec(1), {"A"}, set(), [], (1, 0)),
+        # associated with two customers and no property of its own: unknown
+        (rec(1, None, ["A", "C"]), {"A", "C"}, set(), [], (1, 0)),
+    ],
+)
+def test_records_are_chosen_by_customer_and_arrival(record, seen, arrived, expected, left_alone):
+    plan = plan_terminations([record], seen, arrived, COMPLETE, "reconcile")
+    assert plan.guard is None
+    assert marked(plan) == expected
+    assert (plan.unknown_customer, plan.unseen_customer) == left_alone
+
+
+def _fleet(active, missing):
+    """``active`` records of seen customer A, the first ``missing`` of them did not arrive."""
+    records = [rec(i, "A") for i in range(active)]
+    arrived = {f"s{i}" for i in range(missing, active)}
+    return records, arrived
+
+
+@pytest.mark.parametrize(
+    "active, missing, mode, held",
+    [
+        (50, 11, "reconcile", True),  # 11 > 10 and 22 % > 20 %
+        (55, 11, "reconcile", False),  # exactly 20 % is not more than 20 %
+        (10, 10, "reconcile", False),  # 100 % but not more than 10 records
+        (11, 11, "reconcile", True),
+        (11, 11, "always", False),  # `always` lifts the mass-change guard
+        (200, 40, "reconcile", False),
+        (200, 41, "reconcile", True),
+    ],
+)
+def test_mass_change_guard(active, missing, mode, held):
+    records, arrived = _fleet(active, missing)
+    plan = plan_terminations(records, {"A"}, arrived, COMPLETE, mode)
+    assert plan.active == active
+    if held:
+        assert plan.guard is Guard.MASS_CHANGE and plan.to_mark == ()
+        assert str(missing) in plan.message and str(active) in plan.message
+        assert "terminated_subscriptions: always" in plan.message
+    else:
+        assert plan.guard is None and len(plan.to_mark) == missing
+
+
+def test_mass_change_counts_only_the_seen_customers_active_records():
+    # 11 of A's 12 did not arrive (held back); B's and unknown records are not in the base.
+    records = [rec(i, "A") for i in range(12)] + [rec(100 + i, "B") for i in range(100)]
+    records += [rec(300 + i) for i in range(100)]
+    plan = plan_terminations(records, {"A"}, {"s11"}, COMPLETE, "reconcile")
+    assert plan.guard is Guard.MASS_CHANGE
+    assert (plan.active, plan.unseen_customer, plan.unknown_customer) == (12, 100, 100)
+    assert "11 of the 12" in plan.message
+
+
+def test_a_record_read_twice_counts_once():
+    plan = plan_terminations([rec(1, "A"), rec(1, "A")], {"A"}, set(), COMPLETE, "reconcile")
+    assert marked(plan) == ["s1"] and plan.active == 1
+
+
+def _observed(events):
+    observed = SyncObservations()
+    for event in events:
+        if event[0] == "state":
+            observed.state(event[1])
+        else:
+            observed.record(event[0], {"lago_id": event[1]})
+    return observed.facts(in_catalog=True, enabled=True)
+
+
+@pytest.mark.parametrize(
+    "events, complete, records",
+    [
+        ([("subscriptions", "s1"), ("state", "subscriptions")], True, 1),
+        ([("subscriptions", "s1"), ("state", None)], True, 1),  # a global STATE covers it
+        ([("subscriptions", "s1")], False, 1),  # the input merely ended
+        ([("state", "subscriptions"), ("subscriptions", "s1")], False, 1),  # record after it
+        ([("subscriptions", "s1"), ("state", "customers")], False, 1),  # another stream's
+        ([("state", "subscriptions")], True, 0),  # complete but empty
+        ([("customers", "c1"), ("state", "customers")], False, 0),
+    ],
+)
+def test_completeness_needs_a_covering_state_after_the_last_subscription(events, complete, records):
+    facts = _observed(events)
+    assert (facts.complete, facts.records) == (complete, records)
+
+
+def test_observations_collect_seen_customers_and_arrived_subscriptions():
+    observed = SyncObservations()
+    observed.record("customers", {"lago_id": "c1"})
+    observed.record("subscriptions", {"lago_id": "s1"})
+    observed.record("invoices", {"lago_id": "i1"})
+    observed.record("subscriptions", "not a mapping")
+    assert observed.customers == {"c1"} and observed.subscriptions == {"s1"}
+    assert observed.facts(in_catalog=True, enabled=True, failed=True).failed
+
+
+def test_a_dry_run_summary_names_the_first_ids_and_counts_the_rest():
+    outcome = Outcome(dry_run=True, would_mark=[f"s{n}" for n in range(25)])
+    line = outcome.summary_line()
+    assert line.startswith("terminated subscriptions: would mark 25 (s0, s1,")
+    assert "s19 and 5 more" in line and "s20" not in line
+    held = Outcome(guard=Guard.MASS_CHANGE, message="11 of the 12 …").summary_line()
+    assert held == "terminated subscriptions: 0 marked; held back: mass_change (11 of the 12 …)"
