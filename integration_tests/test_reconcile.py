@@ -146,7 +146,7 @@ def test_a_third_sync_changes_nothing(portal, emu):
 def test_another_organisations_records_in_the_same_portal_are_untouched(portal, emu):
     ours = ("companies", portal.customer("c-ours"))
     theirs = ("companies", portal.customer("c-theirs"))
-    portal.add_property("lago_customer_id")  # §6 deployed: records carry their customer
+    # the model deploys lago_customer_id on LagoSubscriptions (§6): records carry their customer
     portal.subscription("s-ours", owner=ours, own_customer="c-ours")
     portal.subscription("s-theirs", owner=theirs, own_customer="c-theirs")
     # associated with our company, but its own property names the other organisation's customer
@@ -221,7 +221,7 @@ def test_dry_run_lists_what_it_would_mark_and_writes_nothing(portal, emu, caplog
 
 def test_records_written_before_lago_customer_id_existed_are_found_by_association(portal):
     acme = ("companies", portal.customer("c-acme"))
-    portal.subscription("s-legacy", owner=acme)  # the model has no lago_customer_id here
+    portal.subscription("s-legacy", owner=acme)  # written before it carried lago_customer_id
     records = read_active_subscriptions(portal.client, portal.subs, {"c-acme"})
     assert [(r.lago_subscription_id, r.own_customer_id, r.customer_id) for r in records] == [
         ("s-legacy", None, "c-acme")
@@ -247,7 +247,7 @@ def test_reads_and_writes_go_in_batches_of_at_most_100_and_follow_paging(portal,
 
 
 def test_mrr_becomes_zero_where_the_property_is_deployed(portal):
-    portal.add_property("lago_subscription_mrr", "number", "number")
+    # the model deploys lago_subscription_mrr (§6)
     acme = ("companies", portal.customer("c-acme"))
     portal.subscription("s-gone", owner=acme, lago_subscription_mrr="49.5")
     portal.reconcile({"c-acme"}, {"s-other"}, zero_mrr=True)
