@@ -44,10 +44,11 @@ from .hubspot import Failure, HubSpotClient, HubSpotError, OAuthAuth, Pacer
 from .messages import parse_lines, serialize
 from .pipeline import RecordsRejected, WritePipeline
 from .preflight import PreflightProblem, run_preflight
+from .rejected_records import StorageProblem, open_store
 
 logger = logging.getLogger("airbyte")
 
-USER_FIXABLE = (ConfigError, PreflightProblem, ModelConflict)
+USER_FIXABLE = (ConfigError, PreflightProblem, ModelConflict, StorageProblem)
 ISSUES_URL = "https://github.com/destination-hubspot-lago/destination-hubspot-lago/issues"
 
 
@@ -104,6 +105,9 @@ class DestinationHubspotLago(Destination):
     def check(self, logger: logging.Logger, config: Mapping[str, Any]) -> AirbyteConnectionStatus:
         try:
             parsed = DestinationConfig.parse(config)
+            store = open_store(parsed.rejected_records_storage)
+            if store is not None:  # before anything is deployed in HubSpot
+                store.verify()
             # A check is interactive: a few quick retries, not a sync's patience.
             client, deployment = prepare(parsed, max_attempts=3, raw_config=config)
         except USER_FIXABLE as problem:
