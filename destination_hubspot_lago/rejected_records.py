@@ -207,8 +207,8 @@ def explain_s3_error(exc: BaseException, storage: S3ObjectStorage, doing: str) -
 
     Never the keys themselves, nor boto's own text (it may quote a request)."""
     bucket = storage.s3_bucket_name
-    where = f"bucket {bucket}" + (f" at {storage.s3_endpoint}" if storage.s3_endpoint else "")
-    head = f"Could not {doing} the rejected-records {where}: "
+    at = f" at {storage.s3_endpoint}" if storage.s3_endpoint else ""
+    head = f"Could not {doing} the rejected-records bucket {bucket}{at}: "
     code, response = _code(exc)
     if isinstance(exc, (NoCredentialsError, PartialCredentialsError)):
         return head + (
