@@ -41,6 +41,7 @@ from .command_line import UsageProblem
 from .config import ConfigError, DestinationConfig, check_against_spec
 from .deployment import Deployment, ModelConflict, deploy_model
 from .hubspot import Failure, HubSpotClient, HubSpotError, OAuthAuth, Pacer
+from .input_checks import sync_mode_warnings
 from .messages import parse_lines, serialize
 from .pipeline import RecordsRejected, WritePipeline
 from .preflight import PreflightProblem, run_preflight
@@ -135,6 +136,8 @@ class DestinationHubspotLago(Destination):
     ) -> Iterable[AirbyteMessage]:
         try:
             parsed = DestinationConfig.parse(config)
+            for warning in sync_mode_warnings(configured_catalog):
+                logger.warning(warning)
             client, deployment = prepare(parsed, raw_config=config)
             logger.info(deployment.summary())
             pipeline = WritePipeline(

@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from integration_tests.harness import ROOT, catalog, run_connector
+from integration_tests.harness import PRIVATE_APP_TOKEN, ROOT, catalog, run_connector
 from unit_tests.test_docs import README, code_names, section, table_with
 
 PAT = {"credentials_title": "Private App Credentials", "access_token": "pat-na1-0000-secret"}
@@ -187,3 +187,30 @@ def test_each_bad_configuration_of_the_readme_gets_a_message_naming_its_field(co
         assert re.search(rf"(^|[ ;]){re.escape(field)}: ", message), (field, message)
     assert says in message
     assert "Traceback" not in run.stdout + run.stderr
+
+
+def test_write_says_overwrite_deletes_nothing(emulator, tmp_path):
+    config, catalog_path = tmp_path / "config.json", tmp_path / "catalog.json"
+    config.write_text(
+        json.dumps(
+            {
+                "credentials": {**PAT, "access_token": PRIVATE_APP_TOKEN},
+                "api_base_url": emulator.url,
+            }
+        )
+    )
+    overwrite = catalog(["customers"])
+    overwrite["streams"][0]["destination_sync_mode"] = "overwrite"
+    catalog_path.write_text(json.dumps(overwrite))
+    done = cli("write", "--config", str(config), "--catalog", str(catalog_path))
+    assert done.returncode == 0, done.stdout[-2000:]
+    warnings = [
+        m["log"]["message"]
+        for m in messages(done.stdout)
+        if m["type"] == "LOG" and m["log"]["level"] == "WARN"
+    ]
+    assert any(
+        "customers: destination_sync_mode overwrite is treated as an upsert" in w
+        and "nothing in HubSpot is deleted" in w
+        for w in warnings
+    ), warnings
