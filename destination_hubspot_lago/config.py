@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 import ipaddress
+import typing
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from .hubspot import Auth, OAuthAuth, PrivateAppAuth
 
@@ -44,6 +52,84 @@ Credentials = Annotated[
 ]
 
 
+class NoObjectStorage(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    storage_type: Literal["None"]
+
+
+class S3ObjectStorage(BaseModel):
+    """Where rejected records are stored (shaped as Airbyte's own HubSpot destination)."""
+
+    model_config = ConfigDict(extra="ignore")
+    storage_type: Literal["S3"]
+    access_key_id: str | None = None
+    secret_access_key: str | None = None
+    s3_bucket_name: str
+    s3_bucket_region: str = ""
+    s3_endpoint: str | None = None
+    bucket_path: str = ""
+
+    @field_validator("access_key_id", "secret_access_key", "s3_endpoint", mode="before")
+    @classmethod
+    def _blank_is_none(cls, value: Any) -> Any:
+        return value.strip() or None if isinstance(value, str) else value
+
+    @field_validator("s3_bucket_name")
+    @classmethod
+    def _bucket_name(cls, value: str) -> str:
+        value = value.strip()
+        if not value:
+            raise ValueError("required for S3 storage: the name of an existing bucket")
+        if not 3 <= len(value) <= 63 or any(ch in value for ch in "/\\ ?#:"):
+            raise ValueError(
+                "must be a bucket name only (3 to 63 characters, no '/', ':' or spaces): "
+                "put any folder in bucket_path"
+            )
+        return value
+
+    @field_validator("s3_bucket_region")
+    @classmethod
+    def _region(cls, value: str) -> str:
+        value = value.strip()
+        if value and any(not (ch.isalnum() or ch == "-") for ch in value):
+            raise ValueError("must be a region code such as us-east-1 (or empty)")
+        return value
+
+    @field_validator("s3_endpoint")
+    @classmethod
+    def _endpoint(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(
+                "must be an absolute URL such as https://s3.eu-west-1.amazonaws.com or "
+                "http://localhost:9000, or empty for AWS S3"
+            )
+        if parts.username or parts.password or parts.query or parts.fragment:
+            raise ValueError("must not carry credentials, a query string or a fragment")
+        return value.rstrip("/")
+
+    @field_validator("bucket_path")
+    @classmethod
+    def _bucket_path(cls, value: str) -> str:
+        return value.strip().strip("/")
+
+    @model_validator(mode="after")
+    def _keys_come_in_pairs(self) -> S3ObjectStorage:
+        if (self.access_key_id is None) != (self.secret_access_key is None):
+            missing = "secret_access_key" if self.secret_access_key is None else "access_key_id"
+            raise ValueError(
+                f"{missing}: required with "
+                f"{'access_key_id' if missing == 'secret_access_key' else 'secret_access_key'} "
+                "(give both, or neither to use the environment's AWS credentials)"
+            )
+        return self
+
+
+ObjectStorage = Annotated[NoObjectStorage | S3ObjectStorage, Field(discriminator="storage_type")]
+
+
 class DestinationConfig(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
@@ -59,6 +145,13 @@ class DestinationConfig(BaseModel):
     dry_run: bool = False
     api_base_url: str = DEFAULT_API_BASE_URL
     max_requests_per_10_seconds: int | None = Field(default=None, ge=1, le=1000)
+    object_storage_config: ObjectStorage | None = None
+
+    @property
+    def rejected_records_storage(self) -> S3ObjectStorage | None:
+        """The bucket for rejected records, when one is configured."""
+        storage = self.object_storage_config
+        return storage if isinstance(storage, S3ObjectStorage) else None
 
     @field_validator("connection_code", "lago_organization_slug", mode="before")
     @classmethod
@@ -120,23 +213,132 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+def _tags(union: Any) -> list[str]:
+    """The discriminator values of an ``Annotated[A | B, Field(discriminator=...)]`` union."""
+    members = typing.get_args(typing.get_args(union)[0])
+    found: list[str] = []
+    for member in members:
+        for name, field in member.model_fields.items():
+            if typing.get_origin(field.annotation) is Literal and name in (
+                "credentials_title",
+                "storage_type",
+            ):
+                found += [str(v) for v in typing.get_args(field.annotation)]
+    return found
+
+
+CREDENTIAL_TITLES = _tags(Credentials)
+STORAGE_TYPES = _tags(ObjectStorage)
+_TAGS = frozenset(CREDENTIAL_TITLES) | frozenset(STORAGE_TYPES)
+
+
+def _choices(values: list[str]) -> str:
+    quoted = [f"'{v}'" for v in values]
+    return ", ".join(quoted[:-1]) + " or " + quoted[-1] if len(quoted) > 1 else quoted[0]
+
+
+# What to do when a field is missing or blank ("required ..." says why it is needed).
+_REQUIRED = {
+    "credentials": (
+        "required: choose how to authenticate with HubSpot (OAuth, or a Service Key / "
+        "Private App access token)"
+    ),
+    "credentials.credentials_title": "required: choose an authentication method, "
+    + _choices(CREDENTIAL_TITLES),
+    "credentials.access_token": (
+        "required for Service Key / Private App credentials: paste the access token from "
+        "HubSpot (Settings > Integrations)"
+    ),
+    "credentials.client_id": (
+        "required for OAuth credentials: the Client ID of your HubSpot app (its Auth tab)"
+    ),
+    "credentials.client_secret": (
+        "required for OAuth credentials: the Client Secret of your HubSpot app (its Auth tab)"
+    ),
+    "credentials.refresh_token": (
+        "required for OAuth credentials: click Authenticate again in the destination's settings"
+    ),
+    "object_storage_config.storage_type": "required: " + _choices(STORAGE_TYPES),
+    "object_storage_config.s3_bucket_name": (
+        "required for S3 storage: the name of an existing bucket"
+    ),
+}
+# What a field must be, whatever was wrong with it (other than a validator's own message).
+_MUST_BE = {
+    "default_targeted_object": "must be 'companies' or 'contacts'",
+    "max_requests_per_10_seconds": (
+        "must be a whole number from 1 to 1000, or left empty to use what HubSpot reports"
+    ),
+    "sync_subscriptions": "must be true or false",
+    "sync_invoices": "must be true or false",
+    "dry_run": "must be true or false",
+    "credentials": "must be an object with credentials_title and the fields of that method",
+    "object_storage_config": (
+        "must be an object with storage_type " + _choices(STORAGE_TYPES) + " and its fields"
+    ),
+}
+_TYPE_WORDS = {
+    "string_type": "must be text",
+    "bool_type": "must be true or false",
+    "bool_parsing": "must be true or false",
+    "int_type": "must be a whole number",
+    "int_parsing": "must be a whole number",
+    "int_from_float": "must be a whole number",
+    "model_type": "must be an object",
+    "model_attributes_type": "must be an object",
+    "dict_type": "must be an object",
+}
+
+
 def _explain(exc: ValidationError) -> str:
-    """One line per problem, naming the field the way the Airbyte UI shows it; never values."""
-    problems = []
+    """One line per problem, naming the field path the way the Airbyte UI nests it, with
+    what to do; never the value (it may be a secret)."""
+    problems: list[str] = []
     for err in exc.errors(include_url=False, include_input=False):
-        loc = [str(p) for p in err["loc"] if not str(p).endswith("Credentials")]
+        loc = [str(p) for p in err["loc"] if str(p) not in _TAGS]
         field = ".".join(loc) or "config"
         kind = err["type"]
-        if kind == "union_tag_invalid" or kind == "union_tag_not_found":
-            msg = (
-                "choose an authentication method: credentials_title must be "
-                "'OAuth Credentials' or 'Private App Credentials'"
+        msg = err["msg"].removeprefix("Value error, ")
+        if kind == "union_tag_not_found":
+            tag = "credentials_title" if field == "credentials" else "storage_type"
+            field = f"{field}.{tag}"
+            text = _REQUIRED.get(field, "is required")
+        elif kind == "union_tag_invalid":
+            tag, choices = (
+                ("credentials_title", CREDENTIAL_TITLES)
+                if field == "credentials"
+                else ("storage_type", STORAGE_TYPES)
             )
-        elif kind == "missing":
-            msg = "is required"
-        elif kind == "literal_error" and field == "default_targeted_object":
-            msg = "must be 'companies' or 'contacts'"
+            field = f"{field}.{tag}"
+            text = "must be " + _choices(choices)
+        elif kind == "missing" or (kind == "string_too_short" and field in _REQUIRED):
+            text = _REQUIRED.get(field, "is required")
+        elif kind == "value_error" and ": " in msg and msg.split(": ", 1)[0].isidentifier():
+            # A model validator naming a field of its own object: "<field>: <what to do>".
+            sub, msg = msg.split(": ", 1)
+            field, text = f"{field}.{sub}" if field != "config" else sub, msg
+        elif kind == "value_error":
+            text = msg
+        elif field in _MUST_BE:
+            text = _MUST_BE[field]
+        elif kind in _TYPE_WORDS:
+            text = _TYPE_WORDS[kind]
+        elif kind == "string_too_short":
+            text = "must not be empty"
         else:
-            msg = err["msg"].removeprefix("Value error, ")
-        problems.append(f"{field}: {msg}")
+            text = msg[0].lower() + msg[1:] if msg else kind
+        problems.append(f"{field}: {text}")
     return "Invalid configuration: " + "; ".join(problems) + "."
+
+
+def check_against_spec(raw: Mapping[str, Any], schema: Mapping[str, Any]) -> None:
+    """spec.json's own JSON-schema rules, after :meth:`DestinationConfig.parse`: every
+    problem, each with its field path, never a value (the CDK's check names neither)."""
+    import jsonschema
+
+    problems = []
+    for error in jsonschema.Draft7Validator(schema).iter_errors(dict(raw)):
+        field = ".".join(str(p) for p in error.absolute_path) or "config"
+        problems.append(f"{field}: does not match the spec ({error.validator} rule)")
+    if problems:
+        raise ConfigError("Invalid configuration: " + "; ".join(sorted(set(problems))) + ".")

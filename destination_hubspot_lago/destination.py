@@ -12,6 +12,7 @@ import json
 import logging
 import pkgutil
 import sys
+import time
 import traceback
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -22,26 +23,33 @@ from airbyte_cdk.exception_handler import init_uncaught_exception_handler
 from airbyte_cdk.logger import PRINT_BUFFER
 from airbyte_cdk.models import (
     AirbyteConnectionStatus,
+    AirbyteErrorTraceMessage,
     AirbyteMessage,
+    AirbyteTraceMessage,
     ConfiguredAirbyteCatalog,
     Status,
+    TraceType,
     Type,
 )
 from airbyte_cdk.models.airbyte_protocol import ConnectorSpecification
-from airbyte_cdk.utils.airbyte_secrets_utils import filter_secrets
+from airbyte_cdk.utils.airbyte_secrets_utils import filter_secrets, get_secrets, update_secrets
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 from airbyte_protocol_dataclasses.models import FailureType
 
-from .config import ConfigError, DestinationConfig
+from . import command_line
+from .command_line import UsageProblem
+from .config import ConfigError, DestinationConfig, check_against_spec
 from .deployment import Deployment, ModelConflict, deploy_model
 from .hubspot import Failure, HubSpotClient, HubSpotError, OAuthAuth, Pacer
+from .input_checks import sync_mode_warnings
 from .messages import parse_lines, serialize
 from .pipeline import RecordsRejected, WritePipeline
 from .preflight import PreflightProblem, run_preflight
+from .rejected_records import StorageProblem, open_store
 
 logger = logging.getLogger("airbyte")
 
-USER_FIXABLE = (ConfigError, PreflightProblem, ModelConflict)
+USER_FIXABLE = (ConfigError, PreflightProblem, ModelConflict, StorageProblem)
 ISSUES_URL = "https://github.com/destination-hubspot-lago/destination-hubspot-lago/issues"
 
 
@@ -98,6 +106,9 @@ class DestinationHubspotLago(Destination):
     def check(self, logger: logging.Logger, config: Mapping[str, Any]) -> AirbyteConnectionStatus:
         try:
             parsed = DestinationConfig.parse(config)
+            store = open_store(parsed.rejected_records_storage)
+            if store is not None:  # before anything is deployed in HubSpot
+                store.verify()
             # A check is interactive: a few quick retries, not a sync's patience.
             client, deployment = prepare(parsed, max_attempts=3, raw_config=config)
         except USER_FIXABLE as problem:
@@ -125,6 +136,8 @@ class DestinationHubspotLago(Destination):
     ) -> Iterable[AirbyteMessage]:
         try:
             parsed = DestinationConfig.parse(config)
+            for warning in sync_mode_warnings(configured_catalog):
+                logger.warning(warning)
             client, deployment = prepare(parsed, raw_config=config)
             logger.info(deployment.summary())
             pipeline = WritePipeline(
@@ -149,17 +162,77 @@ class DestinationHubspotLago(Destination):
         # so decoding each line to str first would only be undone again.
         return parse_lines(getattr(input_stream, "buffer", input_stream), self.bad_input_lines)
 
+    def run_cmd(self, parsed_args: Any) -> Iterable[AirbyteMessage]:
+        """The CDK's run_cmd, with our typed config validated first (every problem, each
+        naming its field) and file problems as one clear line instead of a traceback."""
+        if parsed_args.command == "spec":
+            yield AirbyteMessage(type=Type.SPEC, spec=self.spec(logger))
+            return
+        spec = load_spec()
+        config = command_line.read_config(parsed_args.config)
+        # Register the config's secrets with the log filter before anything can print them.
+        update_secrets(get_secrets(spec["connectionSpecification"], config))
+        try:
+            DestinationConfig.parse(config)
+            check_against_spec(config, spec["connectionSpecification"])
+        except ConfigError as problem:
+            if parsed_args.command == "check":
+                yield AirbyteMessage(
+                    type=Type.CONNECTION_STATUS,
+                    connectionStatus=AirbyteConnectionStatus(
+                        status=Status.FAILED, message=filter_secrets(str(problem))
+                    ),
+                )
+                return
+            raise
+        if parsed_args.command == "check":
+            yield self._run_check(config=config)
+            return
+        catalog = command_line.read_catalog(parsed_args.catalog)
+        logger.info("Begin writing to the destination...")
+        yield from self.write(config, catalog, self._parse_input_stream(sys.stdin))
+        logger.info("Writing complete.")
+
     def run(self, args: list[str]) -> None:
         init_uncaught_exception_handler(logger)
-        parsed_args = self.parse_args(args)
-        with PRINT_BUFFER:
-            if parsed_args.command == "spec":
-                # Printed raw: the CDK's serializer drops keys it does not model.
-                print(json.dumps({"type": "SPEC", "spec": load_spec()}))
-                return
-            for message in self.run_cmd(parsed_args):
-                emit(message)
+        try:
+            parsed_args = command_line.parse_args(args)
+            with PRINT_BUFFER:
+                if parsed_args.command == "spec":
+                    # Printed raw: the CDK's serializer drops keys it does not model.
+                    print(json.dumps({"type": "SPEC", "spec": load_spec()}))
+                    return
+                for message in self.run_cmd(parsed_args):
+                    emit(message)
+        except (UsageProblem, ConfigError) as problem:
+            fail(str(problem))
+        except AirbyteTracedException as traced_exc:
+            fail(str(traced_exc), traced_exc.internal_message, traced_exc.failure_type)
         sys.stdout.flush()
+
+
+def fail(
+    message: str,
+    internal_message: str | None = None,
+    failure_type: FailureType = FailureType.config_error,
+) -> None:
+    """End the run on a problem the user can act on: a trace message (no stack trace) on
+    stdout, the same sentence as one line on stderr, exit code 1."""
+    message = filter_secrets(message)
+    trace = AirbyteTraceMessage(
+        type=TraceType.ERROR,
+        emitted_at=time.time() * 1000,
+        error=AirbyteErrorTraceMessage(
+            message=message,
+            internal_message=filter_secrets(internal_message) if internal_message else None,
+            failure_type=failure_type,
+        ),
+    )
+    PRINT_BUFFER.flush()
+    emit(AirbyteMessage(type=Type.TRACE, trace=trace))
+    sys.stdout.flush()
+    print(f"{command_line.PROGRAM}: {message}", file=sys.stderr, flush=True)
+    sys.exit(1)
 
 
 def emit(message: AirbyteMessage) -> None:

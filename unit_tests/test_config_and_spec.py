@@ -59,6 +59,7 @@ def test_spec_fields_follow_product_defaults_and_order():
         "api_base_url",
         "max_requests_per_10_seconds",
         "terminated_subscriptions",
+        "object_storage_config",
     ]
     assert sorted(props, key=lambda k: props[k]["order"]) == expected
     assert props["default_targeted_object"]["default"] == "companies"
@@ -141,7 +142,7 @@ def test_invalid_configs_name_the_field_and_never_echo_secrets(patch, field):
 
 
 def test_missing_credentials_says_what_to_choose():
-    with pytest.raises(ConfigError, match="credentials: is required"):
+    with pytest.raises(ConfigError, match="credentials: required: choose how to authenticate"):
         DestinationConfig.parse({})
 
 

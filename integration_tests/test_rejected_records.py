@@ -1,0 +1,178 @@
+"""Rejected records in an S3-compatible bucket, over HTTP against a real server (moto's
+standalone server on loopback, signatures checked), and `check` proving the bucket writable."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import pytest
+from botocore.exceptions import ClientError
+
+from destination_hubspot_lago.config import DestinationConfig, S3ObjectStorage
+from destination_hubspot_lago.rejected_records import (
+    S3RejectedRecords,
+    StorageProblem,
+    explain_s3_error,
+    open_store,
+)
+from integration_tests.harness import private_app_config, run_connector
+from integration_tests.s3_server import S3Server
+
+STARTED = datetime(2026, 12, 1, 21, 30, 5, tzinfo=UTC)
+
+
+@pytest.fixture(scope="module")
+def s3():
+    with S3Server() as server:
+        yield server
+
+
+@pytest.fixture(autouse=True)
+def empty_bucket(s3):
+    s3.clear()
+
+
+def storage(s3, keys=None, **overrides) -> S3ObjectStorage:
+    config = {
+        "credentials": {"credentials_title": "Private App Credentials", "access_token": "t"},
+        "object_storage_config": s3.storage_config(keys, **overrides),
+    }
+    parsed = DestinationConfig.parse(config).rejected_records_storage
+    assert parsed is not None
+    return parsed
+
+
+def lines(body: bytes) -> list[dict]:
+    return [json.loads(line) for line in body.decode().splitlines()]
+
+
+def test_no_storage_configured_means_no_store():
+    parsed = DestinationConfig.parse(
+        {
+            "credentials": {"credentials_title": "Private App Credentials", "access_token": "t"},
+            "object_storage_config": {"storage_type": "None"},
+        }
+    )
+    assert open_store(parsed.rejected_records_storage) is None
+
+
+def test_one_json_lines_object_per_stream_under_the_prefix_with_the_sync_time(s3):
+    store = S3RejectedRecords(storage(s3), sync_started=STARTED, run_id="run1")
+    store.add(
+        "customers",
+        "c-1",
+        "VALIDATION_ERROR",
+        "Property values were not valid: email",
+        {"lago_customer_id": "c-1", "email": "not-an-email"},
+        "contacts",
+    )
+    store.add("invoices", "i-1", "INVALID_RECORD", "issuing_date must be an ISO 8601 date", {})
+    store.add("customers", "c-2", "VALIDATION_ERROR", "name too long", {"name": "x" * 10})
+    assert store.counts == {"customers": 2, "invoices": 1}
+
+    keys = store.flush()
+
+    expected = {
+        "hubspot-lago/rejected/customers/2026-12-01T21-30-05Z_run1.jsonl",
+        "hubspot-lago/rejected/invoices/2026-12-01T21-30-05Z_run1.jsonl",
+    }
+    assert set(keys) == expected
+    objects = s3.objects()
+    assert set(objects) == expected
+    customers = lines(objects["hubspot-lago/rejected/customers/2026-12-01T21-30-05Z_run1.jsonl"])
+    assert [c["lago_id"] for c in customers] == ["c-1", "c-2"]
+    first = customers[0]
+    assert first["stream"] == "customers" and first["hubspot_object"] == "contacts"
+    assert first["category"] == "VALIDATION_ERROR"
+    assert first["reason"] == "Property values were not valid: email"
+    assert first["properties"] == {"lago_customer_id": "c-1", "email": "not-an-email"}
+    assert first["sync_started_at"] == "2026-12-01T21:30:05+00:00"
+    datetime.fromisoformat(first["rejected_at"])
+
+
+def test_a_large_stream_is_uploaded_whole_in_parts(s3):
+    store = S3RejectedRecords(storage(s3, bucket_path=""), sync_started=STARTED, run_id="big")
+    count = 24_000  # ~10 MiB of lines: past the in-memory spool and the multipart threshold
+    for i in range(count):
+        store.add("invoices", f"i-{i}", "VALIDATION_ERROR", "r" * 300, {"n": str(i)})
+    (key,) = store.flush()
+    assert key == "invoices/2026-12-01T21-30-05Z_big.jsonl"
+    body = s3.objects()[key]
+    assert len(body) > 8 * 1024 * 1024
+    got = lines(body)
+    assert len(got) == count and got[-1]["lago_id"] == f"i-{count - 1}"
+    assert "-" in s3.etag(key).strip('"'), "a multipart upload's ETag ends with -<parts>"
+
+
+def test_nothing_rejected_writes_nothing(s3):
+    assert S3RejectedRecords(storage(s3)).flush() == []
+    assert s3.objects() == {}
+
+
+def test_verify_writes_and_deletes_a_probe(s3):
+    S3RejectedRecords(storage(s3)).verify()
+    assert s3.objects() == {}
+
+
+@pytest.mark.parametrize(
+    "change, field",
+    [
+        ({"access_key_id": "AKIANOTAKNOWNKEY0000"}, "object_storage_config.access_key_id"),
+        ({"secret_access_key": "wrong-secret"}, "object_storage_config.secret_access_key"),
+        ({"s3_bucket_name": "no-such-bucket"}, "object_storage_config.s3_bucket_name"),
+        ({"s3_endpoint": "http://127.0.0.1:9"}, "object_storage_config.s3_endpoint"),
+    ],
+)
+def test_verify_names_the_field_to_fix(s3, change, field):
+    store = S3RejectedRecords(storage(s3, **change))
+    with pytest.raises(StorageProblem) as info:
+        store.verify()
+    message = str(info.value)
+    assert field in message
+    assert s3.writer.secret_access_key not in message and "wrong-secret" not in message
+
+
+def test_verify_fails_when_the_key_may_write_but_not_delete(s3):
+    with pytest.raises(StorageProblem) as info:
+        S3RejectedRecords(storage(s3, s3.no_delete)).verify()
+    message = str(info.value)
+    assert "delete" in message and "s3:DeleteObject" in message
+    assert "left in the bucket" in message
+
+
+def test_flush_to_a_missing_bucket_names_the_field(s3):
+    store = S3RejectedRecords(storage(s3, s3_bucket_name="gone-bucket"))
+    store.add("customers", "c-1", "VALIDATION_ERROR", "bad", {})
+    with pytest.raises(StorageProblem, match="object_storage_config.s3_bucket_name"):
+        store.flush()
+
+
+def test_a_bucket_in_another_region_names_the_region_field(s3):
+    # moto does not redirect across regions; this is the answer AWS S3 gives.
+    error = ClientError(
+        {
+            "Error": {"Code": "PermanentRedirect", "Message": "...", "Region": "us-west-2"},
+            "ResponseMetadata": {"HTTPHeaders": {"x-amz-bucket-region": "us-west-2"}},
+        },
+        "PutObject",
+    )
+    message = explain_s3_error(error, storage(s3), "write to")
+    assert "object_storage_config.s3_bucket_region" in message and "us-west-2" in message
+
+
+def test_check_proves_the_bucket_before_deploying(emulator, s3):
+    good = run_connector(
+        "check", private_app_config(emulator.url, object_storage_config=s3.storage_config())
+    )
+    assert good.status["status"] == "SUCCEEDED", good.status
+    assert s3.objects() == {}
+
+    emulator.clear_log()
+    bad_secret = s3.storage_config(secret_access_key="a-wrong-secret-value")
+    bad = run_connector("check", private_app_config(emulator.url, object_storage_config=bad_secret))
+    assert bad.status["status"] == "FAILED"
+    assert "object_storage_config.secret_access_key" in bad.status["message"]
+    assert emulator.mutating_requests() == []
+    for secret in ("a-wrong-secret-value", s3.writer.secret_access_key):
+        assert secret not in bad.stdout + bad.stderr
