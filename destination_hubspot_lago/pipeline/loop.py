@@ -95,11 +95,6 @@ class WritePipeline:
             claims=CustomerClaims(),
             batch_size=batch_size,
         )
-        self.enabled = {
-            "customers": True,
-            "subscriptions": config.sync_subscriptions,
-            "invoices": config.sync_invoices,
-        }
         self._sinks: dict[StreamKey, Sink | None] = {}  # None: a stream this sync skips
         self._flush_interval = flush_interval
         self._progress_interval = progress_interval
@@ -149,7 +144,7 @@ class WritePipeline:
         name = stream[1]
         kind = stream_kind(name)
         sink = None
-        if kind is not None and self.enabled[kind]:
+        if kind is not None and SINKS[kind].enabled(self.config):
             sink = SINKS[kind](stream, self._context)
         elif stream not in self._sinks:
             why = "is not one this destination writes" if kind is None else "is switched off"

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..batches import Item, Outcome, Rejected, Writer
+from ..config import DestinationConfig
 from ..customer_writes import CustomerClaims, CustomerResult, CustomerWrites, Holders
 from ..mapping import (
     CustomerUpsert,
@@ -98,6 +99,11 @@ class Sink:
     # -- what each stream defines -----------------------------------------------------
 
     invalid_object = ""  # the HubSpot object an unmappable record is counted under
+
+    @classmethod
+    def enabled(cls, config: DestinationConfig) -> bool:
+        """Whether this sync writes the stream at all (a ``sync_*`` switch)."""
+        return True
 
     def buffer(self, data: Mapping[str, Any]) -> Sequence[Job]:
         raise NotImplementedError
@@ -234,11 +240,19 @@ class SubscriptionSink(RecordSink):
     mapper = staticmethod(map_subscription)
     id_property = MODEL.subscriptions.id_property
 
+    @classmethod
+    def enabled(cls, config: DestinationConfig) -> bool:
+        return config.sync_subscriptions
+
 
 class InvoiceSink(RecordSink):
     kind = "invoices"
     mapper = staticmethod(map_invoice)
     id_property = MODEL.invoices.id_property
+
+    @classmethod
+    def enabled(cls, config: DestinationConfig) -> bool:
+        return config.sync_invoices
 
 
 # The streams this destination writes, by kind (a stream name ends with its kind).
