@@ -443,3 +443,34 @@ def test_a_dry_run_on_a_fresh_portal_plans_every_write_and_makes_none(emu):
     assert p.report.created == {"companies": 1, "invoices": 2}
     assert p.report.associations == 2  # planned, one per invoice
     assert p.report.rejections == [] and p.report.missing_associations == []
+
+
+def test_no_more_jobs_are_in_flight_than_twice_the_workers(emu):
+    p, _ = pipeline(emu, tuning={"batch_size": 1, "workers": 2})  # at most 4 jobs in flight
+    emu.latency_seconds = 0.5  # every answer takes this long from now on
+    written_when_asked = []
+
+    def lines():
+        for i in range(6):
+            # Asked for record i once records 0..i-1 are in jobs: the fifth job needed a
+            # free place, so an earlier job had to come back first.
+            written_when_asked.append(len(emu.store.objects("companies")))
+            yield record("customers", customer(i))
+        yield stream_state("customers", 1)
+
+    assert len(run_all(p, lines())) == 1
+    assert written_when_asked[5] >= 1
+
+
+def test_a_stream_is_complete_when_a_state_covered_its_last_record(emu):
+    p, _ = pipeline(emu)
+    lines = [
+        record("customers", customer(1)),
+        stream_state("customers", 1),
+        record("invoices", invoice(1, "c1")),
+        stream_state("invoices", 2),
+        record("invoices", invoice(2, "c1")),  # after the last invoices state: incomplete
+        record("subscriptions", subscription(1, "c1")),  # no state at all
+    ]
+    run_all(p, lines)
+    assert p.completed_streams == {(None, "customers")}
