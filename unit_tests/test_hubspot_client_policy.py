@@ -393,3 +393,24 @@ def test_a_refused_connection_is_retried():
     with pytest.raises(ConnectionFailed) as info:
         c.get("/account-info/v3/details")
     assert c.stats.calls == 2 and info.value.retryable
+
+
+def test_plain_http_on_an_https_url_is_not_retried():
+    import http.server
+    import threading
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), http.server.BaseHTTPRequestHandler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        c = HubSpotClient(
+            f"https://127.0.0.1:{server.server_address[1]}",
+            PrivateAppAuth("pat-x"),
+            Pacer(),
+            max_attempts=4,
+        )
+        with pytest.raises(ConnectionFailed) as info:
+            c.get("/account-info/v3/details")
+    finally:
+        server.shutdown()
+    assert c.stats.calls == 1 and not info.value.retryable
+    assert "TLS handshake failed" in str(info.value)

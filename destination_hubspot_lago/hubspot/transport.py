@@ -99,11 +99,11 @@ class Transport:
             )
         except (urllib3.exceptions.HTTPError, OSError) as exc:
             # The exception text can quote the URL; only its type is safe and useful.
-            if _certificate_refused(exc):
+            tls = _tls_refusal(exc)
+            if tls is not None:
                 raise ConnectionFailed(
                     status=0,
-                    message=f"HubSpot's TLS certificate failed verification talking to "
-                    f"{self.base_url}",
+                    message=f"{tls} talking to {self.base_url}",
                     operation=operation,
                     retryable=False,
                 ) from None
@@ -116,8 +116,14 @@ class Transport:
         return Answer(response.status, response.headers, response.data)
 
 
-def _certificate_refused(exc: BaseException) -> bool:
-    """Anywhere in the cause chain (urllib3 wraps ssl's error, sometimes twice)."""
+# A connection closed during the handshake may heal; every other TLS failure will not.
+_TLS_DROPS = (ssl.SSLEOFError, ssl.SSLZeroReturnError, ssl.SSLWantReadError, ssl.SSLSyscallError)
+
+
+def _tls_refusal(exc: BaseException) -> str | None:
+    """What TLS refused, when waiting cannot help: a certificate that fails verification,
+    a handshake that cannot succeed (plain HTTP on the port, no common protocol). Looked
+    for anywhere in the cause chain: urllib3 wraps ssl's error, sometimes twice."""
     seen: list[BaseException] = []
     todo: list[Any] = [exc]
     while todo:
@@ -125,10 +131,12 @@ def _certificate_refused(exc: BaseException) -> bool:
         if not isinstance(item, BaseException) or any(item is s for s in seen):
             continue
         if isinstance(item, ssl.SSLCertVerificationError):
-            return True
+            return "HubSpot's TLS certificate failed verification"
+        if isinstance(item, ssl.SSLError) and not isinstance(item, _TLS_DROPS):
+            return f"the TLS handshake failed ({item.reason or type(item).__name__})"
         seen.append(item)
         todo += [item.__cause__, item.__context__, *item.args]
-    return False
+    return None
 
 
 def connection_pool(base_url: str, size: int) -> urllib3.PoolManager:
