@@ -414,3 +414,11 @@ def test_plain_http_on_an_https_url_is_not_retried():
         server.shutdown()
     assert c.stats.calls == 1 and not info.value.retryable
     assert "TLS handshake failed" in str(info.value)
+
+
+def test_the_search_limit_waits_a_second_not_a_window():
+    secondly = error(
+        429, body(message="You have reached your secondly limit.", policyName="SECONDLY")
+    )
+    assert secondly.is_secondly_limit and not error(429, BURST).is_secondly_limit
+    assert max(waits(client(), secondly, attempts=8)) <= 1.0

@@ -32,7 +32,7 @@ TOKEN_PATH = "/oauth/v1/token"
 
 @dataclass
 class ClientStats:
-    """Counters a sync reports at the end (thread-safe through ``add``)."""
+    """Counters a sync reports at the end; workers count through the methods (locked)."""
 
     calls: int = 0
     retries: int = 0
