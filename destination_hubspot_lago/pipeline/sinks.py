@@ -81,15 +81,17 @@ class Sink:
     def process_record(self, data: Any) -> Sequence[Job]:
         """Map and buffer one record; answer the jobs of buffers it filled."""
         self.report.received[self.kind] += 1
-        lago_id = str(data.get("lago_id") or "?") if isinstance(data, Mapping) else "?"
+        if not isinstance(data, Mapping):
+            problem = "record data is not a JSON object"
+            self.reject(self.invalid_object, Rejected("?", "INVALID_RECORD", problem))
+            return NO_JOBS
         try:
-            if not isinstance(data, Mapping):
-                raise InvalidRecord("record data is not a JSON object")
             return self.buffer(data)
         except Skipped:
             self.report.skipped[self.kind] += 1
-        except InvalidRecord as problem:
-            self.reject(self.invalid_object, Rejected(lago_id, "INVALID_RECORD", str(problem)))
+        except InvalidRecord as invalid:
+            lago_id = str(data.get("lago_id") or "?")
+            self.reject(self.invalid_object, Rejected(lago_id, "INVALID_RECORD", str(invalid)))
         return NO_JOBS
 
     def reject(self, obj: str, rejected: Rejected) -> None:
