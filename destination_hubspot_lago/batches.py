@@ -1,34 +1,35 @@
 """HubSpot's batch endpoints, with partial failures resolved down to the record.
 
-Each call takes up to 100 inputs and answers an :class:`Outcome` that accounts for
+Two writers share one interface, :class:`Writer`: :class:`BatchWriter` writes,
+:class:`PlanWriter` (dry run) only reads and answers a plan. Objects are named by their
+key (``companies``, ``invoices`` …); the writer knows their ``objectTypeId``.
+
+Each write takes up to 100 inputs and answers an :class:`Outcome` that accounts for
 every input: written (with its HubSpot id, created or updated) or rejected (with
-HubSpot's category and message). How:
+HubSpot's error). How:
 
 * 200 — results are matched to inputs by value (the id property we sent), never by
   position, since HubSpot does not promise to keep the order.
 * 207, or a 2xx that leaves inputs unaccounted for — the missing inputs are sent again
   on their own, so each gets its own answer.
-* 400/404/409 for the whole batch (one bad value or one unique-value conflict fails
-  all 100) — the batch is split in halves until the offending inputs stand alone.
+* 400/409 for the whole batch (one bad value or one unique-value conflict fails all
+  100) — the batch is split in halves until the offending inputs stand alone, unless
+  the error is about the request's shape (``errors.as_model_problem``).
 * A 2xx with neither results nor errors is an error, not a success.
-
-In dry-run mode nothing is written: upserts are replaced by reads that tell which
-inputs would be created and which updated.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol, Self, TypeVar
 
 from .hubspot import HubSpotClient, HubSpotError
+from .hubspot.errors import as_model_problem, refusal_reason
 
 MAX_INPUTS = 100
 # Whole-batch answers that can be caused by one input (a bad value, a unique-value clash).
 RECORD_LEVEL_STATUSES = frozenset({400, 409})
-DRY_RUN_ID_PREFIX = "dry-run:"
 
 
 @dataclass(frozen=True)
@@ -42,7 +43,7 @@ class Item:
 @dataclass(frozen=True)
 class Written:
     key: str
-    hubspot_id: str
+    hubspot_id: str | None  # None only in a plan: a record that would be created has no id
     created: bool
 
 
@@ -51,6 +52,7 @@ class Rejected:
     key: str
     category: str
     message: str
+    error: HubSpotError | None = None  # HubSpot's answer, when HubSpot refused it
 
 
 @dataclass
@@ -62,7 +64,7 @@ class Outcome:
         return Outcome(self.written + other.written, self.rejected + other.rejected)
 
 
-Pair = tuple[str, str]  # (from HubSpot id, to HubSpot id)
+Pair = tuple[str | None, str | None]  # (from HubSpot id, to HubSpot id)
 
 
 @dataclass
@@ -74,19 +76,51 @@ class AssociationOutcome:
         return AssociationOutcome(self.made + other.made, self.failed + other.failed)
 
 
+class Writer(Protocol):
+    """What the pipeline needs of HubSpot. Stateless: safe on any worker thread."""
+
+    def upsert(self, obj: str, id_property: str, items: Sequence[Item]) -> Outcome:
+        """Create or update by a unique property (``items[].key`` is its value)."""
+        ...
+
+    def update_by_id(self, obj: str, items: Sequence[Item]) -> Outcome:
+        """Update existing records by HubSpot id (``items[].key``); never creates."""
+        ...
+
+    def read(
+        self,
+        obj: str,
+        values: Sequence[str],
+        id_property: str | None = None,
+        properties: Sequence[str] = (),
+    ) -> dict[str, dict[str, Any]]:
+        """Existing records whose ``id_property`` (else HubSpot id) is one of ``values``,
+        keyed by that value."""
+        ...
+
+    def associate(self, from_obj: str, to_obj: str, pairs: Sequence[Pair]) -> AssociationOutcome:
+        """Default (unlabeled) associations; HubSpot makes them idempotently."""
+        ...
+
+
 class BatchWriter:
-    def __init__(self, client: HubSpotClient, dry_run: bool = False) -> None:
+    def __init__(self, client: HubSpotClient, type_ids: Mapping[str, str | None]) -> None:
         self.client = client
-        self.dry_run = dry_run
+        self.type_ids = type_ids
+
+    def deployed(self, obj: str) -> bool:
+        return self.type_ids.get(obj) is not None
+
+    def _type(self, obj: str) -> str:
+        type_id = self.type_ids.get(obj)
+        if type_id is None:
+            raise KeyError(f"HubSpot object {obj} is not deployed")
+        return type_id
 
     # -- records --------------------------------------------------------------------
 
-    def upsert(self, type_id: str, id_property: str, items: Sequence[Item]) -> Outcome:
-        """Create or update by a unique property (``items[].key`` is its value)."""
-        if not items:
-            return Outcome()
-        if self.dry_run:
-            return self._plan_upsert(type_id, id_property, items)
+    def upsert(self, obj: str, id_property: str, items: Sequence[Item]) -> Outcome:
+        type_id = self._type(obj)
 
         def send(batch: Sequence[Item]) -> Any:
             inputs = [
@@ -99,211 +133,220 @@ class BatchWriter:
             value = (result.get("properties") or {}).get(id_property)
             return str(value) if value is not None else None
 
-        return self._resolve(items, send, key_of, lambda r: bool(r.get("new")))
+        return self._write(items, send, key_of, lambda r: bool(r.get("new")))
 
-    def update_by_id(self, type_id: str, items: Sequence[Item]) -> Outcome:
-        """Update existing records by HubSpot id (``items[].key``); never creates."""
-        if not items:
-            return Outcome()
-        if self.dry_run:
-            found = self.read_ids(type_id, [it.key for it in items])
-            return Outcome(
-                written=[Written(it.key, it.key, False) for it in items if it.key in found],
-                rejected=[
-                    Rejected(it.key, "OBJECT_NOT_FOUND", f"no HubSpot record with id {it.key}")
-                    for it in items
-                    if it.key not in found
-                ],
-            )
+    def update_by_id(self, obj: str, items: Sequence[Item]) -> Outcome:
+        type_id = self._type(obj)
 
         def send(batch: Sequence[Item]) -> Any:
             inputs = [{"id": it.key, "properties": it.properties} for it in batch]
             return self.client.post(f"/crm/v3/objects/{type_id}/batch/update", {"inputs": inputs})
 
-        return self._resolve(items, send, lambda r: str(r.get("id")), lambda r: False)
+        return self._write(items, send, lambda r: str(r.get("id")), lambda r: False)
 
-    def _resolve(
+    def _write(
         self,
         items: Sequence[Item],
         send: Callable[[Sequence[Item]], Any],
         key_of: Callable[[Mapping[str, Any]], str | None],
         created: Callable[[Mapping[str, Any]], bool],
     ) -> Outcome:
-        try:
-            answer = send(items)
-        except HubSpotError as error:
-            if error.status not in RECORD_LEVEL_STATUSES or _is_model_level(error):
-                raise
-            if len(items) == 1:
-                return Outcome(rejected=[_rejection(items[0].key, error)])
-            middle = len(items) // 2
-            return self._resolve(items[:middle], send, key_of, created) + self._resolve(
-                items[middle:], send, key_of, created
-            )
-        results = list((answer or {}).get("results") or [])
-        errors = list((answer or {}).get("errors") or [])
-        if not results and not errors:
-            raise HubSpotError(
-                status=200,
-                message="HubSpot answered a batch write with neither results nor errors",
-                category="EMPTY_BATCH_RESPONSE",
-            )
-        by_key = {key_of(r): r for r in results}
-        outcome = Outcome()
-        missing: list[Item] = []
-        for item in items:
-            result = by_key.get(item.key)
-            if result is None:
-                missing.append(item)
-            else:
-                outcome.written.append(Written(item.key, str(result["id"]), created(result)))
-        if not missing:
-            return outcome
-        if len(missing) == 1 and len(items) == 1:
-            reason = errors[0] if errors else {"message": "HubSpot did not write this record"}
-            outcome.rejected.append(
-                Rejected(missing[0].key, str(reason.get("category") or "ERROR"), _message(reason))
-            )
-            return outcome
-        # Errors in a 207 rarely say which input they belong to: ask again, one by one.
-        for item in missing:
-            outcome = outcome + self._resolve([item], send, key_of, created)
-        return outcome
-
-    def _plan_upsert(self, type_id: str, id_property: str, items: Sequence[Item]) -> Outcome:
-        existing = self.read_by_property(type_id, id_property, [it.key for it in items], [])
-        return Outcome(
-            written=[
-                Written(
-                    it.key,
-                    str(existing[it.key]["id"])
-                    if it.key in existing
-                    else DRY_RUN_ID_PREFIX + it.key,
-                    it.key not in existing,
+        def attempt(batch: Sequence[Item]) -> Outcome:
+            results, errors = _results_and_errors(send(batch), "write")
+            by_key = {key_of(r): r for r in results}
+            outcome = Outcome()
+            missing: list[Item] = []
+            for item in batch:
+                result = by_key.get(item.key)
+                if result is None:
+                    missing.append(item)
+                else:
+                    outcome.written.append(Written(item.key, str(result["id"]), created(result)))
+            if not missing:
+                return outcome
+            if len(batch) == 1:
+                error = HubSpotError.from_body(
+                    207, errors[0] if errors else {"message": "HubSpot did not write this record"}
                 )
-                for it in items
-            ]
-        )
+                return outcome + Outcome(rejected=[_rejection(batch[0].key, error)])
+            # Errors in a 207 rarely say which input they belong to: ask again, one by one.
+            for item in missing:
+                outcome = outcome + _split_on_refusal([item], attempt, _refused_item)
+            return outcome
+
+        if not items:
+            return Outcome()
+        return _split_on_refusal(items, attempt, _refused_item)
 
     # -- reads ----------------------------------------------------------------------
 
-    def read_by_property(
-        self, type_id: str, id_property: str, values: Sequence[str], properties: Sequence[str]
+    def read(
+        self,
+        obj: str,
+        values: Sequence[str],
+        id_property: str | None = None,
+        properties: Sequence[str] = (),
     ) -> dict[str, dict[str, Any]]:
-        """Existing records whose ``id_property`` is one of ``values``, keyed by that value."""
+        type_id = self._type(obj)
         found: dict[str, dict[str, Any]] = {}
-        if type_id.startswith(DRY_RUN_ID_PREFIX):
-            return found  # dry run: the object itself does not exist yet
         wanted = list(dict.fromkeys(values))
+        base: dict[str, Any] = {"properties": sorted(set(properties)), "propertiesWithHistory": []}
+        if id_property is not None:
+            base = {"idProperty": id_property, **base}
+            base["properties"] = sorted({id_property, *properties})
         for start in range(0, len(wanted), MAX_INPUTS):
-            chunk = wanted[start : start + MAX_INPUTS]
-            body = {
-                "idProperty": id_property,
-                "properties": sorted({id_property, *properties}),
-                "propertiesWithHistory": [],
-                "inputs": [{"id": value} for value in chunk],
-            }
+            body = {**base, "inputs": [{"id": v} for v in wanted[start : start + MAX_INPUTS]]}
             try:
                 answer = self.client.post(f"/crm/v3/objects/{type_id}/batch/read", body)
             except HubSpotError as error:
                 if error.status == 404:  # none of them exists
                     continue
-                if self.dry_run and error.status == 400 and _is_model_level(error):
-                    return found  # dry run: the id property is not deployed yet
                 raise
             for result in (answer or {}).get("results") or []:
+                if id_property is None:
+                    found[str(result.get("id"))] = result
+                    continue
                 value = (result.get("properties") or {}).get(id_property)
                 if value is not None:
                     found[str(value)] = result
         return found
 
-    def read_ids(self, type_id: str, ids: Sequence[str]) -> set[str]:
-        found: set[str] = set()
-        wanted = list(dict.fromkeys(ids))
-        for start in range(0, len(wanted), MAX_INPUTS):
-            chunk = wanted[start : start + MAX_INPUTS]
-            body = {
-                "properties": [],
-                "propertiesWithHistory": [],
-                "inputs": [{"id": i} for i in chunk],
-            }
-            try:
-                answer = self.client.post(f"/crm/v3/objects/{type_id}/batch/read", body)
-            except HubSpotError as error:
-                if error.status == 404:
-                    continue
-                raise
-            found.update(str(r.get("id")) for r in (answer or {}).get("results") or [])
-        return found
-
     # -- associations ---------------------------------------------------------------
 
-    def associate(self, from_type: str, to_type: str, pairs: Sequence[Pair]) -> AssociationOutcome:
-        """Default (unlabeled) associations; HubSpot makes them idempotently."""
+    def associate(self, from_obj: str, to_obj: str, pairs: Sequence[Pair]) -> AssociationOutcome:
         pairs = list(dict.fromkeys(pairs))
-        if self.dry_run or not pairs:
-            return AssociationOutcome(made=pairs)
+        if not pairs:
+            return AssociationOutcome()
+        from_type, to_type = self._type(from_obj), self._type(to_obj)
         path = f"/crm/v4/associations/{from_type}/{to_type}/batch/associate/default"
-        body = {"inputs": [{"from": {"id": f}, "to": {"id": t}} for f, t in pairs]}
+
+        def attempt(batch: Sequence[Pair]) -> AssociationOutcome:
+            body = {"inputs": [{"from": {"id": f}, "to": {"id": t}} for f, t in batch]}
+            results, errors = _results_and_errors(self.client.post(path, body), "association")
+            made = {
+                (str((r.get("from") or {}).get("id")), str((r.get("to") or {}).get("id")))
+                for r in results
+            }
+            reason = (
+                refusal_reason(HubSpotError.from_body(207, errors[0]))
+                if errors
+                else "HubSpot did not make this association"
+            )
+            return AssociationOutcome(
+                made=[p for p in batch if p in made],
+                failed=[(p, reason) for p in batch if p not in made],
+            )
+
+        def refused(pair: Pair, error: HubSpotError) -> AssociationOutcome:
+            return AssociationOutcome(failed=[(pair, refusal_reason(error))])
+
+        return _split_on_refusal(pairs, attempt, refused)
+
+
+class PlanWriter:
+    """The dry run's writer: reads what exists, writes nothing, and answers the plan.
+
+    A record that would be created is :class:`Written` with ``hubspot_id`` None; an object
+    or id property the model has not deployed yet reads as empty."""
+
+    def __init__(self, reader: BatchWriter) -> None:
+        self.reader = reader
+
+    def read(
+        self,
+        obj: str,
+        values: Sequence[str],
+        id_property: str | None = None,
+        properties: Sequence[str] = (),
+    ) -> dict[str, dict[str, Any]]:
+        if not self.reader.deployed(obj):
+            return {}  # the object itself would be created by the deployment
         try:
-            answer = self.client.post(path, body)
+            return self.reader.read(obj, values, id_property, properties)
         except HubSpotError as error:
-            if error.status not in RECORD_LEVEL_STATUSES:
-                raise
-            if len(pairs) == 1:
-                return AssociationOutcome(failed=[(pairs[0], _reason(error))])
-            middle = len(pairs) // 2
-            return self.associate(from_type, to_type, pairs[:middle]) + self.associate(
-                from_type, to_type, pairs[middle:]
-            )
-        results = (answer or {}).get("results") or []
-        errors = (answer or {}).get("errors") or []
-        if not results and not errors:
-            raise HubSpotError(
-                status=200,
-                message="HubSpot answered a batch association with neither results nor errors",
-                category="EMPTY_BATCH_RESPONSE",
-            )
-        made = {
-            (str((r.get("from") or {}).get("id")), str((r.get("to") or {}).get("id")))
-            for r in results
-        }
-        outcome = AssociationOutcome(made=[p for p in pairs if p in made])
-        reason = _message(errors[0]) if errors else "HubSpot did not make this association"
-        outcome.failed = [(p, reason) for p in pairs if p not in made]
+            if error.status == 400 and as_model_problem(error) is not None:
+                return {}  # the id property would be created by the deployment
+            raise
+
+    def upsert(self, obj: str, id_property: str, items: Sequence[Item]) -> Outcome:
+        existing = self.read(obj, [it.key for it in items], id_property)
+        return Outcome(
+            written=[
+                Written(it.key, _id_of(existing.get(it.key)), it.key not in existing)
+                for it in items
+            ]
+        )
+
+    def update_by_id(self, obj: str, items: Sequence[Item]) -> Outcome:
+        found = self.read(obj, [it.key for it in items])
+        outcome = Outcome(
+            written=[Written(it.key, it.key, False) for it in items if it.key in found]
+        )
+        for it in items:
+            if it.key not in found:
+                message = f"no HubSpot record with id {it.key}"
+                error = HubSpotError(status=404, message=message, category="OBJECT_NOT_FOUND")
+                outcome.rejected.append(_rejection(it.key, error))
         return outcome
 
+    def associate(self, from_obj: str, to_obj: str, pairs: Sequence[Pair]) -> AssociationOutcome:
+        return AssociationOutcome(made=list(pairs))
 
-def _is_model_level(error: HubSpotError) -> bool:
-    """Errors about the request's shape, not its records: splitting would not help.
 
-    A property deleted after deployment fails every record the same way; bisecting it
-    would cost two calls per record and reject them all.
-    """
-    text = error.message.lower()
-    if "non-unique" in text:
-        return True
-    if "property_doesnt_exist" in text or "does not exist" in text and "property" in text:
-        error.hint = (
-            "A property this connector deployed is missing in HubSpot (deleted meanwhile?). "
-            "Run the sync again: it redeploys the model before writing."
+# -- one batch, answered -------------------------------------------------------------
+
+T = TypeVar("T")
+
+
+class _Summable(Protocol):
+    def __add__(self, other: Self) -> Self: ...
+
+
+Summed = TypeVar("Summed", bound=_Summable)
+
+
+def _split_on_refusal(
+    inputs: Sequence[T],
+    attempt: Callable[[Sequence[T]], Summed],
+    refused: Callable[[T, HubSpotError], Summed],
+) -> Summed:
+    """Send ``inputs``; when HubSpot refuses the whole batch for what one input may cause,
+    split it in halves until the offending inputs stand alone (then ``refused``)."""
+    try:
+        return attempt(inputs)
+    except HubSpotError as error:
+        if error.status not in RECORD_LEVEL_STATUSES:
+            raise
+        problem = as_model_problem(error)
+        if problem is not None:
+            raise problem from None
+        if len(inputs) == 1:
+            return refused(inputs[0], error)
+    middle = len(inputs) // 2
+    return _split_on_refusal(inputs[:middle], attempt, refused) + _split_on_refusal(
+        inputs[middle:], attempt, refused
+    )
+
+
+def _results_and_errors(answer: Any, what: str) -> tuple[list[Any], list[Any]]:
+    results = list((answer or {}).get("results") or [])
+    errors = list((answer or {}).get("errors") or [])
+    if not results and not errors:
+        raise HubSpotError(
+            status=200,
+            message=f"HubSpot answered a batch {what} with neither results nor errors",
+            category="EMPTY_BATCH_RESPONSE",
         )
-        return True
-    return False
+    return results, errors
+
+
+def _refused_item(item: Item, error: HubSpotError) -> Outcome:
+    return Outcome(rejected=[_rejection(item.key, error)])
 
 
 def _rejection(key: str, error: HubSpotError) -> Rejected:
-    return Rejected(key, error.category or f"HTTP_{error.status}", _reason(error))
+    return Rejected(key, error.category or f"HTTP_{error.status}", refusal_reason(error), error)
 
 
-def _reason(error: HubSpotError) -> str:
-    details = [e.get("message") for e in error.errors if e.get("message")]
-    text = error.message
-    if details and not any(str(d) in text for d in details):
-        text += " (" + "; ".join(str(d) for d in details[:3]) + ")"
-    return text[:1000]
-
-
-def _message(error: Mapping[str, Any]) -> str:
-    text = str(error.get("message") or json.dumps(error)[:300])
-    return text[:1000]
+def _id_of(record: Mapping[str, Any] | None) -> str | None:
+    return str(record["id"]) if record is not None else None

@@ -12,24 +12,32 @@ Three cases need more than an upsert by ``lago_customer_id``:
 * **Emails HubSpot refuses** (invalid, or taken by a concurrent write): the contact is
   written once more without the email instead of being rejected.
 
-Every customer handed in comes back exactly once, written or rejected.
+Two halves, split by thread. :class:`CustomerClaims` decides who may use an email or a
+HubSpot record; it is the pipeline's state, touched by the message loop only. A link
+claims its record as soon as the customer is read, so links outrank adoption by email;
+an adoption claims its contact when the loop decides it from the holders read.
+:class:`CustomerWrites` does the HTTP work on a worker and returns results; it keeps
+nothing. Every customer handed in comes back exactly once, written or rejected.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
-from .batches import BatchWriter, Item, Outcome, Rejected, Written
+from .batches import Item, Outcome, Rejected, Writer, Written
+from .hubspot.errors import is_conflict, is_not_found, refuses_email
 from .mapping import CustomerUpsert
 from .model import MODEL
 
 logger = logging.getLogger("airbyte")
 
 SINGULAR = {"companies": "company", "contacts": "contact"}
-CONFLICT_CATEGORIES = frozenset({"CONFLICT", "OBJECT_ALREADY_EXISTS", "HTTP_409"})
+
+Holders = dict[str, dict[str, Any]]  # email -> the HubSpot contact holding it
+Adoptions = dict[str, CustomerUpsert]  # HubSpot contact id -> the customer adopting it
 
 
 @dataclass(frozen=True)
@@ -40,77 +48,40 @@ class CustomerResult:
     adopted: bool = False
 
 
-class CustomerWriter:
-    def __init__(self, writer: BatchWriter) -> None:
-        self.writer = writer
-        self._lock = threading.Lock()
-        self._email_owner: dict[str, str] = {}  # email -> Lago customer id, this sync
-        # (object, HubSpot id) -> the one Lago customer that may write that record this sync:
-        # by a link in Lago (reserved as soon as the record is read) or by email adoption.
+class CustomerClaims:
+    """Which Lago customer may use an email or a HubSpot record this sync (loop thread)."""
+
+    def __init__(self) -> None:
+        self._email_owner: dict[str, str] = {}  # email -> Lago customer id
+        # (object, HubSpot id) -> the one Lago customer that may write that record
         self._record_owner: dict[tuple[str, str], str] = {}
 
     def reserve_link(self, customer: CustomerUpsert) -> None:
-        """Called when a linked customer is read, before any batch runs: links outrank
-        adoption by email, whatever order the records arrive in."""
+        """Called when a linked customer is read: the record is its own from now on."""
         if customer.hubspot_id:
-            self._claim_record(customer.object_key, customer.hubspot_id, customer.lago_id)
-
-    def _claim_record(self, obj: str, hubspot_id: str, lago_id: str) -> str:
-        with self._lock:
-            return self._record_owner.setdefault((obj, hubspot_id), lago_id)
-
-    def write(
-        self, obj: str, type_id: str, linked: bool, customers: Sequence[CustomerUpsert]
-    ) -> list[CustomerResult]:
-        if linked:
-            if obj == "contacts":
-                customers = [self._claim_email(c) for c in customers]
-            return self._update_linked(obj, type_id, customers)
-        results: list[CustomerResult] = []
-        upserts = list(customers)
-        if obj == "contacts":
-            upserts = [self._claim_email(c) for c in upserts]
-            upserts, adopted = self._adopt_by_email(type_id, upserts)
-            if adopted:
-                done, retry = self._update_adopted(type_id, adopted)
-                results += done
-                upserts += [_without_email(c) for c in retry]
-        results += self._upsert(obj, type_id, upserts)
-        return results
-
-    # -- upserts by lago_customer_id ----------------------------------------------------
-
-    def _upsert(
-        self, obj: str, type_id: str, customers: Sequence[CustomerUpsert], retried: bool = False
-    ) -> list[CustomerResult]:
-        id_property = MODEL.companies.id_property
-        outcome = self.writer.upsert(
-            type_id, id_property, [Item(c.lago_id, c.properties) for c in customers]
-        )
-        results = _results(customers, outcome, key=lambda c: c.lago_id)
-        if obj != "contacts" or retried:
-            return results
-        # An email HubSpot refuses must not cost the whole contact: write it without.
-        retry = [
-            r.customer for r in results if r.rejected and _email_problem(r) and r.customer.email
-        ]
-        if not retry:
-            return results
-        for customer in retry:
-            logger.warning(
-                "Contact for Lago customer %s is written without its email: HubSpot refused it.",
-                customer.lago_id,
+            self._record_owner.setdefault(
+                (customer.object_key, customer.hubspot_id), customer.lago_id
             )
-        kept = [r for r in results if r.customer not in retry]
-        return kept + self._upsert(obj, type_id, [_without_email(c) for c in retry], retried=True)
 
-    # -- emails -----------------------------------------------------------------------
+    def link_conflict(self, customer: CustomerUpsert) -> Rejected | None:
+        """A linked customer whose record another Lago customer claimed first."""
+        obj, hubspot_id = customer.object_key, customer.hubspot_id or ""
+        owner = self._record_owner.get((obj, hubspot_id))
+        if owner == customer.lago_id:
+            return None
+        return Rejected(
+            customer.lago_id,
+            "LINK_CONFLICT",
+            f"Lago customers {owner} and {customer.lago_id} are both linked to "
+            f"HubSpot {SINGULAR[obj]} {hubspot_id}, which can carry one Lago Customer Id "
+            "only. Link one of them to another record in Lago, then sync again",
+        )
 
-    def _claim_email(self, customer: CustomerUpsert) -> CustomerUpsert:
+    def claim_email(self, customer: CustomerUpsert) -> CustomerUpsert:
+        """The customer as it may be written: without an email another customer uses."""
         if not customer.email:
             return customer
-        with self._lock:
-            owner = self._email_owner.setdefault(customer.email, customer.lago_id)
+        owner = self._email_owner.setdefault(customer.email, customer.lago_id)
         if owner == customer.lago_id:
             return customer
         logger.warning(
@@ -119,17 +90,14 @@ class CustomerWriter:
             customer.lago_id,
             owner,
         )
-        return _without_email(customer)
+        return without_email(customer)
 
-    def _adopt_by_email(
-        self, type_id: str, customers: list[CustomerUpsert]
-    ) -> tuple[list[CustomerUpsert], dict[str, CustomerUpsert]]:
-        emails = [c.email for c in customers if c.email]
-        if not emails:
-            return customers, {}
-        holders = self.writer.read_by_property(type_id, "email", emails, ["lago_customer_id"])
+    def adopt(
+        self, customers: Sequence[CustomerUpsert], holders: Holders
+    ) -> tuple[list[CustomerUpsert], Adoptions]:
+        """Split contacts into upserts and adoptions of the contacts holding their emails."""
         upserts: list[CustomerUpsert] = []
-        adopted: dict[str, CustomerUpsert] = {}
+        adopted: Adoptions = {}
         for customer in customers:
             holder = holders.get(customer.email or "")
             if holder is None:
@@ -138,7 +106,7 @@ class CustomerWriter:
             hubspot_id = str(holder["id"])
             owner = (holder.get("properties") or {}).get("lago_customer_id") or ""
             if owner in ("", customer.lago_id) and hubspot_id not in adopted:
-                claimant = self._claim_record("contacts", hubspot_id, customer.lago_id)
+                claimant = self._record_owner.setdefault(("contacts", hubspot_id), customer.lago_id)
                 if claimant == customer.lago_id:
                     adopted[hubspot_id] = customer
                     continue
@@ -150,76 +118,93 @@ class CustomerWriter:
                 hubspot_id,
                 f" for Lago customer {owner}" if owner else "",
             )
-            upserts.append(_without_email(customer))
+            upserts.append(without_email(customer))
         return upserts, adopted
 
+
+class CustomerWrites:
+    """The HTTP half: stateless, safe on any worker thread."""
+
+    def __init__(self, writer: Writer) -> None:
+        self.writer = writer
+
+    def email_holders(self, customers: Sequence[CustomerUpsert]) -> Holders:
+        emails = [c.email for c in customers if c.email]
+        return self.writer.read("contacts", emails, "email", ["lago_customer_id"])
+
+    def upsert(
+        self, obj: str, customers: Sequence[CustomerUpsert], adopted: Adoptions
+    ) -> list[CustomerResult]:
+        """Upsert by ``lago_customer_id``; update adopted contacts by id first."""
+        results: list[CustomerResult] = []
+        upserts = list(customers)
+        if adopted:
+            done, retry = self._update_adopted(adopted)
+            results += done
+            upserts += [without_email(c) for c in retry]
+        return results + self._written_without_refused_email(obj, upserts, self._upsert, "written")
+
+    def update_linked(self, obj: str, customers: Sequence[CustomerUpsert]) -> list[CustomerResult]:
+        results = self._written_without_refused_email(obj, customers, self._by_link, "updated")
+        return [replace(r, rejected=_explain_link(obj, r)) if r.rejected else r for r in results]
+
+    def _upsert(self, obj: str, customers: Sequence[CustomerUpsert]) -> list[CustomerResult]:
+        items = [Item(c.lago_id, c.properties) for c in customers]
+        outcome = self.writer.upsert(obj, MODEL.companies.id_property, items)
+        return _results(customers, outcome, key=lambda c: c.lago_id)
+
+    def _by_link(self, obj: str, customers: Sequence[CustomerUpsert]) -> list[CustomerResult]:
+        outcome = self.writer.update_by_id(
+            obj, [Item(c.hubspot_id or "", c.properties) for c in customers]
+        )
+        return _results(customers, outcome, key=lambda c: c.hubspot_id or "")
+
+    def _written_without_refused_email(
+        self,
+        obj: str,
+        customers: Sequence[CustomerUpsert],
+        write: Callable[[str, Sequence[CustomerUpsert]], list[CustomerResult]],
+        verb: str,
+    ) -> list[CustomerResult]:
+        """An email HubSpot refuses must not cost the whole contact: write it once more
+        without the email."""
+        results = write(obj, customers) if customers else []
+        retry = [
+            r.customer
+            for r in results
+            if obj == "contacts"
+            and r.customer.email
+            and r.rejected is not None
+            and r.rejected.error is not None
+            and refuses_email(r.rejected.error)
+        ]
+        if not retry:
+            return results
+        for customer in retry:
+            logger.warning(
+                "Contact for Lago customer %s is %s without its email: HubSpot refused it.",
+                customer.lago_id,
+                verb,
+            )
+        kept = [r for r in results if r.customer not in retry]
+        return kept + write(obj, [without_email(c) for c in retry])
+
     def _update_adopted(
-        self, type_id: str, adopted: dict[str, CustomerUpsert]
+        self, adopted: Adoptions
     ) -> tuple[list[CustomerResult], list[CustomerUpsert]]:
         """Update adopted contacts; a unique-value clash (the customer already has its own
         contact, e.g. its email changed in Lago) falls back to an upsert without email."""
         items = [Item(hubspot_id, c.properties) for hubspot_id, c in adopted.items()]
-        outcome = self.writer.update_by_id(type_id, items)
+        outcome = self.writer.update_by_id("contacts", items)
         results = _results(list(adopted.values()), outcome, key=_key_in(adopted))
         done = [replace(r, adopted=True) for r in results if not _conflict(r)]
         retry = [r.customer for r in results if _conflict(r)]
         return done, retry
 
-    # -- linked customers -------------------------------------------------------------
 
-    def _update_linked(
-        self, obj: str, type_id: str, customers: Sequence[CustomerUpsert]
-    ) -> list[CustomerResult]:
-        results: list[CustomerResult] = []
-        claimed: list[CustomerUpsert] = []
-        for customer in customers:
-            owner = self._claim_record(obj, customer.hubspot_id or "", customer.lago_id)
-            if owner != customer.lago_id:
-                results.append(
-                    CustomerResult(
-                        customer,
-                        rejected=Rejected(
-                            customer.lago_id,
-                            "LINK_CONFLICT",
-                            f"Lago customers {owner} and {customer.lago_id} are both linked to "
-                            f"HubSpot {SINGULAR[obj]} {customer.hubspot_id}, which can carry "
-                            "one Lago Customer Id only. Link one of them to another record in "
-                            "Lago, then sync again",
-                        ),
-                    )
-                )
-            else:
-                claimed.append(customer)
-        if not claimed:
-            return results
-        return results + self._update_by_link(obj, type_id, claimed)
-
-    def _update_by_link(
-        self, obj: str, type_id: str, customers: Sequence[CustomerUpsert], retried: bool = False
-    ) -> list[CustomerResult]:
-        items = [Item(c.hubspot_id or "", c.properties) for c in customers]
-        outcome = self.writer.update_by_id(type_id, items)
-        results = _results(customers, outcome, key=lambda c: c.hubspot_id or "")
-        retry = [
-            r.customer
-            for r in results
-            if obj == "contacts" and not retried and r.customer.email and _email_problem(r)
-        ]
-        for customer in retry:
-            logger.warning(
-                "Contact for Lago customer %s is updated without its email: HubSpot refused it.",
-                customer.lago_id,
-            )
-        kept = [
-            replace(r, rejected=_explain_link(obj, r)) if r.rejected is not None else r
-            for r in results
-            if r.customer not in retry
-        ]
-        if not retry:
-            return kept
-        return kept + self._update_by_link(
-            obj, type_id, [_without_email(c) for c in retry], retried=True
-        )
+def without_email(customer: CustomerUpsert) -> CustomerUpsert:
+    props = {k: v for k, v in customer.properties.items() if k != "email"}
+    return replace(customer, properties=props, email=None)
 
 
 def _results(
@@ -245,29 +230,14 @@ def _results(
     return results
 
 
-def _key_in(adopted: dict[str, CustomerUpsert]) -> Callable[[CustomerUpsert], str]:
+def _key_in(adopted: Mapping[str, CustomerUpsert]) -> Callable[[CustomerUpsert], str]:
     by_customer = {id(c): hubspot_id for hubspot_id, c in adopted.items()}
     return lambda c: by_customer[id(c)]
 
 
-def _without_email(customer: CustomerUpsert) -> CustomerUpsert:
-    props = {k: v for k, v in customer.properties.items() if k != "email"}
-    return replace(customer, properties=props, email=None)
-
-
 def _conflict(result: CustomerResult) -> bool:
-    return result.rejected is not None and result.rejected.category in CONFLICT_CATEGORIES
-
-
-def _email_problem(result: CustomerResult) -> bool:
-    if result.rejected is None:
-        return False
-    text = f"{result.rejected.category} {result.rejected.message}".upper()
-    return (
-        "INVALID_EMAIL" in text
-        or (_conflict(result) and "EMAIL" in text)
-        or ("CONTACT_EXISTS" in text or "CONTACT ALREADY EXISTS" in text)
-    )
+    error = result.rejected.error if result.rejected is not None else None
+    return error is not None and is_conflict(error)
 
 
 def _explain_link(obj: str, result: CustomerResult) -> Rejected:
@@ -275,12 +245,13 @@ def _explain_link(obj: str, result: CustomerResult) -> Rejected:
     assert rejected is not None
     customer = result.customer
     record = f"HubSpot {SINGULAR[obj]} {customer.hubspot_id}"
-    if rejected.category == "OBJECT_NOT_FOUND":
+    error = rejected.error
+    if error is not None and is_not_found(error):
         message = (
             f"Lago links this customer to {record}, which HubSpot does not have (deleted or "
             "merged?). Correct or remove the HubSpot link on the customer in Lago, then sync again"
         )
-    elif rejected.category in CONFLICT_CATEGORIES:
+    elif error is not None and is_conflict(error):
         message = (
             f"Lago links this customer to {record}, but another HubSpot {SINGULAR[obj]} already "
             f"carries Lago Customer Id {customer.lago_id} (written before the customer was "
@@ -289,4 +260,4 @@ def _explain_link(obj: str, result: CustomerResult) -> Rejected:
         )
     else:
         return rejected
-    return Rejected(rejected.key, rejected.category, message)
+    return replace(rejected, message=message)

@@ -1,12 +1,12 @@
 """What a sync did: counters, rejected records, progress lines and the final summary.
 
 Logs carry Lago ids and HubSpot's reasons, never record contents (PII) or secrets.
+The report belongs to the pipeline's message loop: only that thread changes it.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -31,12 +31,11 @@ class Rejection:
 
 
 class SyncReport:
-    """Thread-safe counters for one write."""
+    """Counters for one write (message loop thread only)."""
 
     def __init__(self, dry_run: bool = False) -> None:
         self.dry_run = dry_run
         self.started = time.monotonic()
-        self._lock = threading.Lock()
         self.received: Counter[str] = Counter()  # per stream kind
         self.skipped: Counter[str] = Counter()
         self.created: Counter[str] = Counter()  # per HubSpot object
@@ -48,35 +47,25 @@ class SyncReport:
         self.rejections: list[Rejection] = []
         self.missing_associations: list[tuple[str, str, str]] = []  # (stream, lago id, why)
 
-    def count(self, counter: Counter[str], key: str, n: int = 1) -> None:
-        with self._lock:
-            counter[key] += n
-
-    def add(self, counter_name: str, n: int) -> None:
-        """Add to a plain counter such as ``associations`` or ``adopted_contacts``."""
-        with self._lock:
-            setattr(self, counter_name, getattr(self, counter_name) + n)
+    def wrote(self, obj: str, created: bool) -> None:
+        (self.created if created else self.updated)[obj] += 1
 
     def reject(self, stream: str, obj: str, lago_id: str, category: str, message: str) -> None:
         rejection = Rejection(stream, lago_id, category, message)
-        with self._lock:
-            self.rejected[obj] += 1
-            self.rejections.append(rejection)
-            logged = len(self.rejections) <= MAX_LOGGED_REJECTIONS
-        if logged:
+        self.rejected[obj] += 1
+        self.rejections.append(rejection)
+        if len(self.rejections) <= MAX_LOGGED_REJECTIONS:
             logger.error("Rejected %s", rejection.line())
 
     def reject_association(self, stream: str, lago_id: str, reason: str) -> None:
         """HubSpot refused an association: the record is written, its link is not."""
         rejection = Rejection(stream, lago_id, "ASSOCIATION_FAILED", reason)
-        with self._lock:
-            self.rejections.append(rejection)
-            self.failed_associations += 1
+        self.rejections.append(rejection)
+        self.failed_associations += 1
         logger.error("Association refused for %s", rejection.line())
 
     def missing_association(self, stream: str, lago_id: str, why: str) -> None:
-        with self._lock:
-            self.missing_associations.append((stream, lago_id, why))
+        self.missing_associations.append((stream, lago_id, why))
 
     @property
     def written(self) -> int:

@@ -185,6 +185,17 @@ def test_sustained_burst_429s_are_absorbed():
         assert p.client.stats.rate_limited == 4
 
 
+def test_a_429_lowers_the_budget_every_thread_shares():
+    with make_emulator() as emu:
+        p, _ = pipeline(emu)
+        before = p.client.pacer.budget
+        emu.inject_fault(status=429, method="POST", path_regex=r"/batch/upsert$", times=1)
+        run_all(p, [record("customers", customer(1)), stream_state("customers", 1)])
+        assert "c1" in lago_ids(emu, "companies", "lago_customer_id")
+        # One pacer below every worker: the 429 paused it and lowered its share.
+        assert p.client.pacer.budget[0] < before[0]
+
+
 @pytest.mark.parametrize("linked_first", [True, False])
 def test_a_linked_contact_is_never_adopted_by_another_customer(emu, linked_first):
     held = emu.store.create_object("contacts", {"email": "x@acme.example"})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import time
 from collections import Counter
 
 import pytest
@@ -53,10 +54,11 @@ def invoice(i, customer_id, **kw):
     }
 
 
-def pipeline(emu, **config):
+def pipeline(emu, tuning=None, **config):
+    """A pipeline against ``emu``; ``tuning``: WritePipeline's batch_size, flush_interval …"""
     parsed = DestinationConfig.parse(private_app_config(emu.url, **config))
     client, deployment = prepare(parsed)
-    return WritePipeline(parsed, client, deployment), deployment
+    return WritePipeline(parsed, client, deployment, **(tuning or {})), deployment
 
 
 def run_all(p, lines):
@@ -310,7 +312,7 @@ def test_a_2xx_without_results_or_errors_fails_the_sync_before_the_state(emu):
 
 def test_connection_resets_and_timeouts_are_absorbed(emu):
     p, deployment = pipeline(emu)
-    p.client._timeout = (5.0, 1.0)  # read timeout short enough for the test
+    p.client.transport.timeout = (5.0, 1.0)  # read timeout short enough for the test
     emu.inject_fault(status="reset", method="POST", path_regex=r"/batch/upsert$", times=2)
     emu.inject_fault(
         status="timeout", method="POST", path_regex=r"/batch/associate/default$", times=1, delay=2.0
@@ -327,21 +329,21 @@ def test_connection_resets_and_timeouts_are_absorbed(emu):
     assert p.client.stats.retries >= 3
 
 
-def test_buffers_are_flushed_on_time_even_without_a_state(emu, monkeypatch):
-    import destination_hubspot_lago.pipeline as pipeline_module
-
-    monkeypatch.setattr(pipeline_module, "FLUSH_INTERVAL_SECONDS", 0.0)
-    p, _ = pipeline(emu)
+def test_buffers_are_flushed_on_time_even_without_a_state(emu):
+    p, _ = pipeline(emu, tuning={"flush_interval": 0.0})
     seen_before_end = []
 
     def lines():
         yield record("customers", customer(1))
         yield record("customers", customer(2))  # its arrival lets the timer flush c1
-        p._wait_all()
-        seen_before_end.append(set(lago_ids(emu, "companies", "lago_customer_id")))
+        deadline = time.monotonic() + 20  # a flushed c1 lands within ms; unflushed, never
+        while "c1" not in lago_ids(emu, "companies", "lago_customer_id"):
+            assert time.monotonic() < deadline, "c1 was not flushed before the input ended"
+            time.sleep(0.02)
+        seen_before_end.append(True)
 
     list(p.run(parse_lines(lines())))
-    assert {"c1"} <= seen_before_end[0]
+    assert seen_before_end == [True]
 
 
 def test_a_blank_lago_value_never_clears_a_hubspot_value(emu):
@@ -361,11 +363,8 @@ def test_a_blank_lago_value_never_clears_a_hubspot_value(emu):
     assert (props["phone"], props["city"]) == ("+1 555", "Paris")
 
 
-def test_long_writes_log_progress_and_end_with_a_summary(emu, monkeypatch, caplog):
-    import destination_hubspot_lago.pipeline as pipeline_module
-
-    monkeypatch.setattr(pipeline_module, "PROGRESS_INTERVAL_SECONDS", 0.0)
-    p, _ = pipeline(emu)
+def test_long_writes_log_progress_and_end_with_a_summary(emu, caplog):
+    p, _ = pipeline(emu, tuning={"progress_interval": 0.0})
     lines = [record("customers", customer(i)) for i in range(5)] + [stream_state("customers", 1)]
     with caplog.at_level("INFO", logger="airbyte"):
         run_all(p, lines)
@@ -389,11 +388,8 @@ def test_long_writes_log_progress_and_end_with_a_summary(emu, monkeypatch, caplo
     assert not any("Customer 1" in r.getMessage() for r in caplog.records)
 
 
-def test_the_last_version_of_a_record_is_the_one_hubspot_keeps(emu, monkeypatch):
-    import destination_hubspot_lago.pipeline as pipeline_module
-
-    monkeypatch.setattr(pipeline_module, "BATCH_SIZE", 1)  # every version in its own batch
-    p, deployment = pipeline(emu)
+def test_the_last_version_of_a_record_is_the_one_hubspot_keeps(emu):
+    p, deployment = pipeline(emu, tuning={"batch_size": 1})  # every version in its own batch
     # The first version's batch is slow: without ordering, later versions would land first.
     emu.inject_fault(
         status="timeout", method="POST", path_regex=r"/batch/upsert$", times=1, delay=0.5
@@ -402,3 +398,79 @@ def test_the_last_version_of_a_record_is_the_one_hubspot_keeps(emu, monkeypatch)
     run_all(p, versions + [stream_state("invoices", 1)])
     (inv,) = emu.store.objects(deployment.object_type_ids["invoices"])
     assert inv["properties"]["lago_invoice_number"] == "V4"
+
+
+def test_inputs_a_207_leaves_unaccounted_are_asked_again_one_by_one(emu):
+    p, _ = pipeline(emu)
+    partial = {
+        "status": "COMPLETE",
+        "results": [],
+        "errors": [
+            {
+                "status": "error",
+                "category": "VALIDATION_ERROR",
+                "message": "Something went wrong for one input",
+                "context": {},
+                "errors": [],
+                "links": {},
+            }
+        ],
+        "startedAt": "x",
+        "completedAt": "x",
+    }
+    emu.inject_fault(status=207, method="POST", path_regex=r"/batch/upsert$", times=1, body=partial)
+    emu.clear_log()
+    lines = [record("customers", customer(i)) for i in range(3)] + [stream_state("customers", 1)]
+    assert len(run_all(p, lines)) == 1
+    assert set(lago_ids(emu, "companies", "lago_customer_id")) == {"c0", "c1", "c2"}
+    assert p.report.rejections == []
+    sizes = [len(r["body"]["inputs"]) for r in emu.requests if r["path"].endswith("/batch/upsert")]
+    assert sizes == [3, 1, 1, 1]  # the batch, then each unaccounted input on its own
+
+
+def test_a_dry_run_on_a_fresh_portal_plans_every_write_and_makes_none(emu):
+    p, deployment = pipeline(emu, dry_run=True)
+    assert deployment.object_type_ids.get("invoices") is None  # not deployed: only planned
+    emu.clear_log()
+    lines = [
+        record("customers", customer(1)),
+        record("invoices", invoice(1, "c1")),
+        record("invoices", invoice(2, "c1")),
+        stream_state("invoices", 1),
+    ]
+    assert len(run_all(p, lines)) == 1
+    assert emu.mutating_requests() == []
+    assert p.report.created == {"companies": 1, "invoices": 2}
+    assert p.report.associations == 2  # planned, one per invoice
+    assert p.report.rejections == [] and p.report.missing_associations == []
+
+
+def test_no_more_jobs_are_in_flight_than_twice_the_workers(emu):
+    p, _ = pipeline(emu, tuning={"batch_size": 1, "workers": 2})  # at most 4 jobs in flight
+    emu.latency_seconds = 0.5  # every answer takes this long from now on
+    written_when_asked = []
+
+    def lines():
+        for i in range(6):
+            # Asked for record i once records 0..i-1 are in jobs: the fifth job needed a
+            # free place, so an earlier job had to come back first.
+            written_when_asked.append(len(emu.store.objects("companies")))
+            yield record("customers", customer(i))
+        yield stream_state("customers", 1)
+
+    assert len(run_all(p, lines())) == 1
+    assert written_when_asked[5] >= 1
+
+
+def test_a_stream_is_complete_when_a_state_covered_its_last_record(emu):
+    p, _ = pipeline(emu)
+    lines = [
+        record("customers", customer(1)),
+        stream_state("customers", 1),
+        record("invoices", invoice(1, "c1")),
+        stream_state("invoices", 2),
+        record("invoices", invoice(2, "c1")),  # after the last invoices state: incomplete
+        record("subscriptions", subscription(1, "c1")),  # no state at all
+    ]
+    run_all(p, lines)
+    assert p.completed_streams == {(None, "customers")}

@@ -4,7 +4,6 @@ import json
 import time
 
 import pytest
-from tenacity import RetryCallState
 
 from destination_hubspot_lago.hubspot import (
     ConnectionFailed,
@@ -15,6 +14,7 @@ from destination_hubspot_lago.hubspot import (
     PrivateAppAuth,
 )
 from destination_hubspot_lago.hubspot.auth import OAuthAuth
+from destination_hubspot_lago.hubspot.client import daily_reset_hint
 
 
 def error(status, body=b"", retry_after=None):
@@ -112,22 +112,16 @@ def client(kind="private"):
     ],
 )
 def test_what_is_retried(exc, retry):
-    assert client()._retryable(exc) is retry
+    assert client().policy.retryable(exc) is retry
 
 
 def test_expired_token_is_retried_only_with_oauth():
-    assert client("oauth")._retryable(error(401, EXPIRED))
-    assert not client("private")._retryable(error(401, EXPIRED))
+    assert client("oauth").policy.retryable(error(401, EXPIRED))
+    assert not client("private").policy.retryable(error(401, EXPIRED))
 
 
 def waits(c, exc, attempts=6):
-    out = []
-    for n in range(1, attempts + 1):
-        state = RetryCallState(None, None, (), {})
-        state.attempt_number = n
-        state.set_exception((type(exc), exc, None))
-        out.append(c._backoff(state))
-    return out
+    return [c.policy.wait(exc, n) for n in range(1, attempts + 1)]
 
 
 def test_backoff_grows_with_jitter_and_is_capped():
@@ -150,11 +144,9 @@ def test_expired_token_retries_immediately():
 
 
 def test_daily_limit_message_names_the_reset_time():
-    c = client()
-    c.portal_timezone = "US/Eastern"
-    with pytest.raises(HubSpotError) as info:
-        c._raise(error(429, DAILY))
-    assert "US/Eastern" in str(info.value) and "UTC" in str(info.value)
+    hint = daily_reset_hint("US/Eastern")
+    assert "US/Eastern" in hint and "UTC" in hint
+    assert "midnight UTC" in daily_reset_hint("Not/AZone")
 
 
 # -- pacing ---------------------------------------------------------------------------
@@ -212,43 +204,41 @@ def test_burst_429_waits_start_short_and_grow_to_a_window():
 
 
 def test_burst_429_gets_minutes_not_a_fixed_number_of_tries():
-    c = client()
-    state = RetryCallState(None, None, (), {})
-    state.attempt_number = 50
-    state.set_exception((HubSpotError, error(429, BURST), None))
-    assert c._stop(state) is False  # 50 tries, but not yet the patience in seconds
-    state.set_exception((HubSpotError, error(503), None))
-    assert c._stop(state) is True
+    policy = client().policy
+    # 50 tries, but not yet the patience in seconds
+    assert policy.gives_up(error(429, BURST), attempt=50, elapsed=10.0) is False
+    assert policy.gives_up(error(429, BURST), attempt=50, elapsed=301.0) is True
+    assert policy.gives_up(error(503), attempt=50, elapsed=10.0) is True
 
 
 def test_a_proxy_from_the_environment_is_used_unless_no_proxy_says_otherwise(monkeypatch):
     import urllib3
 
-    from destination_hubspot_lago.hubspot.client import _connection_pool
+    from destination_hubspot_lago.hubspot.transport import connection_pool
 
     monkeypatch.setenv("HTTPS_PROXY", "http://proxy.internal:3128")
     monkeypatch.delenv("NO_PROXY", raising=False)
     monkeypatch.delenv("no_proxy", raising=False)
-    assert isinstance(_connection_pool("https://api.hubapi.com", 4), urllib3.ProxyManager)
+    assert isinstance(connection_pool("https://api.hubapi.com", 4), urllib3.ProxyManager)
     monkeypatch.setenv("NO_PROXY", "api.hubapi.com")
-    pool = _connection_pool("https://api.hubapi.com", 4)
+    pool = connection_pool("https://api.hubapi.com", 4)
     assert not isinstance(pool, urllib3.ProxyManager)
 
 
 def test_proxy_credentials_become_a_header_and_a_missing_scheme_is_added(monkeypatch):
     import urllib3
 
-    from destination_hubspot_lago.hubspot.client import _connection_pool
+    from destination_hubspot_lago.hubspot.transport import connection_pool
 
     monkeypatch.delenv("NO_PROXY", raising=False)
     monkeypatch.delenv("no_proxy", raising=False)
     monkeypatch.setenv("HTTPS_PROXY", "http://user:s3cret@proxy.internal:3128")
-    pool = _connection_pool("https://api.hubapi.com", 4)
+    pool = connection_pool("https://api.hubapi.com", 4)
     assert isinstance(pool, urllib3.ProxyManager)
     assert pool.proxy_headers["proxy-authorization"].startswith("Basic ")
     assert "s3cret" not in str(pool.proxy)
     monkeypatch.setenv("HTTPS_PROXY", "proxy.internal:3128")
-    assert _connection_pool("https://api.hubapi.com", 4).proxy.scheme == "http"
+    assert connection_pool("https://api.hubapi.com", 4).proxy.scheme == "http"
 
 
 def test_a_429_seen_by_many_threads_costs_one_penalty_and_the_share_recovers(monkeypatch):
@@ -267,3 +257,168 @@ def test_a_429_seen_by_many_threads_costs_one_penalty_and_the_share_recovers(mon
         {"X-HubSpot-RateLimit-Max": "190", "X-HubSpot-RateLimit-Interval-Milliseconds": "10000"}
     )
     assert p.budget[0] == full
+
+
+# -- errors are values; decisions come from structured fields ------------------------
+
+
+def test_an_error_never_changes_after_construction():
+    import dataclasses
+
+    e = error(429, DAILY)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        e.hint = "something else"
+    explained = dataclasses.replace(e, hint="Wait until midnight.")
+    assert explained.hint == "Wait until midnight." and e.hint != explained.hint
+    assert explained.failure is e.failure is Failure.TRANSIENT
+
+
+def property_error(code, name, message):
+    return body(
+        category="VALIDATION_ERROR",
+        message=message,
+        errors=[{"message": message, "code": code, "context": {"propertyName": [name]}}],
+    )
+
+
+def test_a_missing_property_is_a_model_problem_from_its_code_or_the_embedded_list():
+    from destination_hubspot_lago.hubspot.errors import as_model_problem
+
+    coded = error(400, property_error("PROPERTY_DOESNT_EXIST", "x", "Property x is gone"))
+    legacy = error(
+        400,
+        body(
+            category="VALIDATION_ERROR",
+            message='Property values were not valid: [{"isValid":false,"message":"Property '
+            '\\"x\\" does not exist","error":"PROPERTY_DOESNT_EXIST","name":"x"}]',
+        ),
+    )
+    for e in (coded, legacy):
+        explained = as_model_problem(e)
+        assert explained is not None and "redeploys the model" in explained.hint
+    bad_value = error(400, property_error("INVALID_OPTION", "x", "weekly was not one of …"))
+    assert as_model_problem(bad_value) is None
+
+
+def test_email_refusals_are_recognised_from_structured_fields():
+    from destination_hubspot_lago.hubspot.errors import refuses_email
+
+    assert refuses_email(error(400, property_error("INVALID_EMAIL", "email", "bad")))
+    contact_exists = body(
+        category="OBJECT_ALREADY_EXISTS",
+        message="Contact already exists. Existing ID: 1",
+        error="CONTACT_EXISTS",
+    )
+    assert refuses_email(error(409, contact_exists))
+    other_unique = body(
+        category="CONFLICT",
+        message="A contact with lago_customer_external_id 'e' already exists",
+        context={"propertyName": ["lago_customer_external_id"]},
+    )
+    assert not refuses_email(error(409, other_unique))
+
+
+# -- the transport decides what can heal ---------------------------------------------
+
+
+@pytest.fixture
+def tls_server_with_an_untrusted_certificate(tmp_path):
+    import datetime
+    import http.server
+    import ssl
+    import threading
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(1)
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .sign(key, hashes.SHA256())
+    )
+    pem = tmp_path / "cert.pem"
+    pem.write_bytes(
+        cert.public_bytes(serialization.Encoding.PEM)
+        + key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), http.server.BaseHTTPRequestHandler)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(pem)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"https://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+def test_a_certificate_that_fails_verification_is_not_retried(
+    tls_server_with_an_untrusted_certificate,
+):
+    c = HubSpotClient(
+        tls_server_with_an_untrusted_certificate, PrivateAppAuth("pat-x"), Pacer(), max_attempts=4
+    )
+    with pytest.raises(ConnectionFailed) as info:
+        c.get("/account-info/v3/details")
+    assert c.stats.calls == 1 and c.stats.retries == 0
+    assert not info.value.retryable and info.value.failure is Failure.CONFIG
+    assert "certificate" in str(info.value)
+
+
+def test_a_refused_connection_is_retried():
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # closed again: nothing listens there
+    c = HubSpotClient(
+        f"http://127.0.0.1:{port}",
+        PrivateAppAuth("pat-x"),
+        Pacer(),
+        max_attempts=2,
+        max_backoff_seconds=0.01,
+    )
+    with pytest.raises(ConnectionFailed) as info:
+        c.get("/account-info/v3/details")
+    assert c.stats.calls == 2 and info.value.retryable
+
+
+def test_plain_http_on_an_https_url_is_not_retried():
+    import http.server
+    import threading
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), http.server.BaseHTTPRequestHandler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        c = HubSpotClient(
+            f"https://127.0.0.1:{server.server_address[1]}",
+            PrivateAppAuth("pat-x"),
+            Pacer(),
+            max_attempts=4,
+        )
+        with pytest.raises(ConnectionFailed) as info:
+            c.get("/account-info/v3/details")
+    finally:
+        server.shutdown()
+    assert c.stats.calls == 1 and not info.value.retryable
+    assert "TLS handshake failed" in str(info.value)
+
+
+def test_the_search_limit_waits_a_second_not_a_window():
+    secondly = error(
+        429, body(message="You have reached your secondly limit.", policyName="SECONDLY")
+    )
+    assert secondly.is_secondly_limit and not error(429, BURST).is_secondly_limit
+    assert max(waits(client(), secondly, attempts=8)) <= 1.0

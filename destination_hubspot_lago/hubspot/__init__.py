@@ -4,6 +4,7 @@ from .auth import Auth, OAuthAuth, PrivateAppAuth
 from .client import ClientStats, HubSpotClient
 from .errors import ConnectionFailed, Failure, HubSpotError
 from .pacing import Pacer
+from .retry import RetryPolicy
 
 __all__ = [
     "Auth",
@@ -15,4 +16,5 @@ __all__ = [
     "OAuthAuth",
     "Pacer",
     "PrivateAppAuth",
+    "RetryPolicy",
 ]

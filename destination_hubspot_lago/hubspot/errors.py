@@ -1,15 +1,25 @@
-"""HubSpot's errors as one exception type, and what each means for a sync.
+"""HubSpot's errors as immutable values, and every decision about what one means.
 
 HubSpot answers every failure with the same JSON envelope (``status``, ``message``,
 ``correlationId``, ``category``, optional ``errors[]``, ``context``, ``subCategory``;
-429s add ``policyName``). :class:`HubSpotError` carries those fields as they came, so
-callers decide on HubSpot's own words, never on parsed message text.
+429s add ``policyName``, a contact 409 adds ``error``). :class:`HubSpotError` carries
+those fields as they came and never changes after construction: who can fix it
+(:attr:`HubSpotError.failure`) and what to do (``hint``) are settled once, when it is
+made. A caller that knows better (the daily quota's reset time) makes a new value with
+:func:`dataclasses.replace`.
+
+Every decision on an error's content is a function of this module, made from those
+structured fields (:func:`codes`). Message text is read in one place only,
+:func:`_codes_in_message_text`, as a documented last resort for answers that carry
+their meaning nowhere else.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
@@ -22,7 +32,7 @@ class Failure(StrEnum):
     SYSTEM = "system_error"  # us: a bug or an answer we do not understand
 
 
-@dataclass(eq=False)
+@dataclass(frozen=True, eq=False)
 class HubSpotError(Exception):
     """A non-success answer from HubSpot (or no answer at all: ``status`` 0)."""
 
@@ -32,14 +42,18 @@ class HubSpotError(Exception):
     correlation_id: str = ""
     sub_category: str = ""
     policy_name: str = ""
-    errors: list[dict[str, Any]] = field(default_factory=list)
-    context: dict[str, Any] = field(default_factory=dict)
+    code: str = ""  # the top-level ``error`` field (a contact 409: ``CONTACT_EXISTS``)
+    errors: tuple[Mapping[str, Any], ...] = ()
+    context: Mapping[str, Any] = field(default_factory=dict)
     operation: str = ""  # e.g. "POST /crm/v3/objects/2-1/batch/upsert" (never carries a token)
     retry_after: float | None = None
-    hint: str = ""  # what the user should do; filled by classify()
+    hint: str = ""  # what the user should do; when not given, the default for this answer
+    failure: Failure = field(init=False, default=Failure.SYSTEM)
 
     def __post_init__(self) -> None:
-        classify(self)  # fills in the hint
+        failure, hint = _assess(self)
+        object.__setattr__(self, "failure", failure)
+        object.__setattr__(self, "hint", self.hint or hint)
         super().__init__(str(self))
 
     def __str__(self) -> str:
@@ -60,17 +74,30 @@ class HubSpotError(Exception):
             data = {}
         if not isinstance(data, dict):
             data = {}
-        message = str(data.get("message") or text.strip()[:300] or _reason(status))
+        if not data.get("message"):
+            data = {**data, "message": text.strip()[:300] or _reason(status)}
+        return cls.from_body(status, data, operation, retry_after)
+
+    @classmethod
+    def from_body(
+        cls,
+        status: int,
+        data: Mapping[str, Any],
+        operation: str = "",
+        retry_after: float | None = None,
+    ) -> HubSpotError:
+        """One error envelope (a whole answer, or one item of a 207's ``errors[]``)."""
         context = data.get("context")
         return cls(
             status=status,
-            message=message,
+            message=str(data.get("message") or json.dumps(data)[:300]),
             category=str(data.get("category") or data.get("errorType") or ""),
             correlation_id=str(data.get("correlationId") or ""),
             sub_category=str(data.get("subCategory") or ""),
             policy_name=str(data.get("policyName") or ""),
-            errors=[e for e in data.get("errors") or [] if isinstance(e, dict)],
-            context=context if isinstance(context, dict) else {},
+            code=str(data.get("error") or ""),
+            errors=tuple(e for e in data.get("errors") or [] if isinstance(e, Mapping)),
+            context=context if isinstance(context, Mapping) else {},
             operation=operation,
             retry_after=retry_after,
         )
@@ -84,6 +111,11 @@ class HubSpotError(Exception):
     @property
     def is_burst_limit(self) -> bool:
         return self.status == 429 and not self.is_daily_limit
+
+    @property
+    def is_secondly_limit(self) -> bool:
+        """The search endpoints' own limit (5 requests a second, no rate-limit headers)."""
+        return self.status == 429 and "SECONDLY" in codes(self)
 
     @property
     def is_expired_token(self) -> bool:
@@ -101,13 +133,15 @@ class HubSpotError(Exception):
                         found.append(scope)
         return found
 
-    @property
-    def failure(self) -> Failure:
-        return classify(self)
 
-
+@dataclass(frozen=True, eq=False)
 class ConnectionFailed(HubSpotError):
-    """HubSpot could not be reached or did not answer in time (after retries)."""
+    """HubSpot could not be reached or did not answer in time.
+
+    ``retryable`` is decided where the transport caught the cause: a reset or a timeout
+    may heal by waiting, a certificate that fails verification never does."""
+
+    retryable: bool = True
 
     def __str__(self) -> str:
         where = f" for {self.operation}" if self.operation else ""
@@ -115,45 +149,149 @@ class ConnectionFailed(HubSpotError):
         return f"Could not reach HubSpot{where}: {self.message}.{hint}"
 
 
-def classify(error: HubSpotError) -> Failure:
-    """Map a HubSpot error to who can fix it, and attach a hint saying how."""
+# -- decisions on an error's content ------------------------------------------------
+
+CONFLICT_CATEGORIES = frozenset({"CONFLICT", "OBJECT_ALREADY_EXISTS"})
+
+
+def codes(error: HubSpotError) -> frozenset[str]:
+    """HubSpot's machine-readable words for this error, wherever the envelope puts them:
+    ``category``, ``subCategory``, ``policyName``, the top-level ``error``, and the
+    ``code``/``subCategory``/``error`` of each ``errors[]`` item; then, as a last resort,
+    what :func:`_codes_in_message_text` finds."""
+    found = {error.category, error.sub_category, error.policy_name.upper(), error.code}
+    for item in error.errors:
+        for key in ("code", "subCategory", "error"):
+            value = item.get(key)
+            if isinstance(value, str):
+                found.add(value)
+    found |= _codes_in_message_text(error.message)
+    found.discard("")
+    return frozenset(found)
+
+
+def is_conflict(error: HubSpotError) -> bool:
+    """A unique value (an email, a Lago id) already belongs to another record."""
+    return error.status == 409 or error.category in CONFLICT_CATEGORIES
+
+
+def is_not_found(error: HubSpotError) -> bool:
+    return error.status == 404 or error.category == "OBJECT_NOT_FOUND"
+
+
+def refuses_email(error: HubSpotError) -> bool:
+    """HubSpot refused a contact because of its email: malformed, or another contact's."""
+    found = codes(error)
+    if "INVALID_EMAIL" in found or "CONTACT_EXISTS" in found:
+        return True
+    return is_conflict(error) and "email" in _named_properties(error)
+
+
+def as_model_problem(error: HubSpotError) -> HubSpotError | None:
+    """The error, explained, when it is about the request's shape rather than its records
+    (splitting the batch would not help); None when one record may be the cause.
+
+    A property deleted after deployment fails every record the same way; bisecting it
+    would cost two calls per record and reject them all."""
+    found = codes(error)
+    if "PROPERTY_DOESNT_EXIST" in found:
+        return replace(
+            error,
+            hint=(
+                "A property this connector deployed is missing in HubSpot (deleted meanwhile?). "
+                "Run the sync again: it redeploys the model before writing."
+            ),
+        )
+    if "NON_UNIQUE_ID_PROPERTY" in found:
+        return error
+    return None
+
+
+def refusal_reason(error: HubSpotError) -> str:
+    """HubSpot's reason for refusing a record, its item details included (≤ 1000 chars)."""
+    details = [str(e.get("message")) for e in error.errors if e.get("message")]
+    text = error.message
+    if details and not any(d in text for d in details):
+        text += " (" + "; ".join(details[:3]) + ")"
+    return text[:1000]
+
+
+def _named_properties(error: HubSpotError) -> set[str]:
+    """Properties the error names: ``errors[].in`` and ``context.propertyName``."""
+    names: set[str] = set()
+    for ctx in (error.context, *[e.get("context") or {} for e in error.errors]):
+        names.update(str(n) for n in ctx.get("propertyName") or [])
+    names.update(str(e["in"]) for e in error.errors if e.get("in"))
+    return names
+
+
+_EMBEDDED_CODE = re.compile(r'"error"\s*:\s*"([A-Z_]+)"')
+
+
+def _codes_in_message_text(message: str) -> frozenset[str]:
+    """LAST RESORT, and the only place message text is read: answers that carry their
+    meaning nowhere else.
+
+    * "Property values were not valid: [{…"error":"PROPERTY_DOESNT_EXIST"…}]" — older
+      answers put the per-property codes only inside the message, as JSON.
+    * "Unable to perform update/upsert by non-unique … property …" — a 400
+      ``VALIDATION_ERROR`` with no code of its own (``NON_UNIQUE_ID_PROPERTY`` here).
+    * "Contact already exists. Existing ID: …" — older contact 409s without ``error``.
+    * "You have reached your secondly limit." — search 429s without ``policyName``.
+    """
+    found = set(_EMBEDDED_CODE.findall(message))
+    text = message.lower()
+    if "non-unique" in text:
+        found.add("NON_UNIQUE_ID_PROPERTY")
+    if "contact already exists" in text:
+        found.add("CONTACT_EXISTS")
+    if "your secondly limit" in text:
+        found.add("SECONDLY")
+    return frozenset(found)
+
+
+# -- who can fix it -------------------------------------------------------------------
+
+
+def _assess(error: HubSpotError) -> tuple[Failure, str]:
+    """Who can fix a HubSpot error, and the default hint saying how."""
     status, category = error.status, error.category
     if status == 0:
-        error.hint = error.hint or (
+        if not getattr(error, "retryable", True):  # e.g. a certificate that fails verification
+            return Failure.CONFIG, (
+                "Check that api_base_url is right and that nothing between this machine and "
+                "HubSpot intercepts TLS (a proxy presenting its own certificate)."
+            )
+        return Failure.TRANSIENT, (
             "Check that api_base_url is right and that this machine can reach it; "
             "the sync can be retried."
         )
-        return Failure.TRANSIENT
     if status == 401:
-        error.hint = error.hint or (
+        return Failure.CONFIG, (
             "The HubSpot credentials were refused: paste a valid Private App access token, "
             "or re-authenticate the OAuth connection."
         )
-        return Failure.CONFIG
     if status == 403:
         if category == "MISSING_SCOPES" or error.missing_scopes:
             scopes = ", ".join(error.missing_scopes) or "the scopes listed in the connector docs"
-            error.hint = error.hint or (
+            return Failure.CONFIG, (
                 f"Grant these scopes to the Private App or OAuth app, then retry: {scopes}."
             )
-        else:
-            error.hint = error.hint or (
-                "HubSpot refused access: check that the portal's plan allows this (custom "
-                "objects need an Enterprise plan) and, for OAuth, that the user who authorized "
-                "the app may edit the portal's settings (e.g. a Super Admin)."
-            )
-        return Failure.CONFIG
+        return Failure.CONFIG, (
+            "HubSpot refused access: check that the portal's plan allows this (custom "
+            "objects need an Enterprise plan) and, for OAuth, that the user who authorized "
+            "the app may edit the portal's settings (e.g. a Super Admin)."
+        )
     if status == 429:
         if error.is_daily_limit:
-            error.hint = error.hint or (
+            return Failure.TRANSIENT, (
                 "The portal's daily API quota is used up; it resets at midnight in the "
                 "portal's time zone. The sync can be retried then."
             )
-        return Failure.TRANSIENT
+        return Failure.TRANSIENT, ""
     if status in (423, 477) or status >= 500:
-        error.hint = error.hint or "HubSpot is unavailable right now; the sync can be retried."
-        return Failure.TRANSIENT
-    return Failure.SYSTEM
+        return Failure.TRANSIENT, "HubSpot is unavailable right now; the sync can be retried."
+    return Failure.SYSTEM, ""
 
 
 def _reason(status: int) -> str:

@@ -114,8 +114,3 @@ def _person_name(customer: Mapping[str, Any]) -> tuple[str | None, str | None]:
         return None, None
     head, _, tail = name.partition(" ")
     return head, tail.strip() or None
-
-
-def _joined(customer: Mapping[str, Any], *keys: str) -> str | None:
-    parts = [p for p in (v.text(customer.get(k)) for k in keys) if p]
-    return ", ".join(parts) or None

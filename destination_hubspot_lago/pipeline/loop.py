@@ -1,0 +1,313 @@
+"""The message loop: route records to their stream's sink, run jobs, fold outcomes, checkpoint.
+
+One thread — the one reading stdin — owns all sync state: the sinks' buffers, the
+customer claims, the Lago-customer -> HubSpot-id index and waiting associations, the
+report's counters. Worker threads run a job's ``work`` (HTTP only) and return its
+outcome; the finished future is handed back through a queue and the loop folds it.
+
+Rules the loop keeps:
+
+* Concurrency and memory: at most ``2 x workers`` jobs in flight (a job's second step
+  takes its first step's place); buffers hold at most ``batch_size`` records or 2 MB.
+* Ordering: a job holding a newer version of a record waits until the job holding its
+  older one is folded, so the last version received is the last one written.
+* Checkpoints: on every STATE, drain every sink and fold every job, look up unknown
+  customers, make the pending associations, fold again — then echo the state. A failed
+  job stops the loop before the next state is echoed. Buffers also flush on a timer.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import time
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import date
+from typing import Any
+
+from airbyte_cdk.models import (
+    AirbyteMessage,
+    AirbyteStateMessage,
+    AirbyteStateStats,
+    AirbyteStateType,
+    ConfiguredAirbyteCatalog,
+    Type,
+)
+
+from ..batches import BatchWriter, PlanWriter, Writer
+from ..config import DestinationConfig
+from ..customer_writes import CustomerClaims
+from ..deployment import Deployment
+from ..hubspot import HubSpotClient
+from ..mapping import MappingSettings
+from ..report import MAX_LOGGED_REJECTIONS, Rejection, SyncReport
+from .associations import Associations
+from .jobs import Job, RecordKey, StreamKey
+from .sinks import SINKS, Sink, SinkContext, stream_kind
+
+logger = logging.getLogger("airbyte")
+
+BATCH_SIZE = 100
+FLUSH_INTERVAL_SECONDS = 300.0  # a state never waits longer than this for a flush
+PROGRESS_INTERVAL_SECONDS = 10.0
+WORKERS = 8
+
+
+class RecordsRejected(Exception):
+    """Raised after everything else was written and checkpointed."""
+
+
+class WritePipeline:
+    def __init__(
+        self,
+        config: DestinationConfig,
+        client: HubSpotClient,
+        deployment: Deployment,
+        catalog: ConfiguredAirbyteCatalog | None = None,
+        bad_input_lines: list[int] | None = None,
+        *,
+        workers: int = WORKERS,
+        batch_size: int = BATCH_SIZE,
+        flush_interval: float = FLUSH_INTERVAL_SECONDS,
+        progress_interval: float = PROGRESS_INTERVAL_SECONDS,
+    ) -> None:
+        self.config = config
+        self.catalog = catalog
+        self.client = client
+        self.report = SyncReport(dry_run=config.dry_run)
+        self.bad_input_lines = bad_input_lines if bad_input_lines is not None else []
+        real = BatchWriter(client, deployment.object_type_ids)
+        writer: Writer = PlanWriter(real) if config.dry_run else real
+        self.associations = Associations(writer, self.report, batch_size)
+        self._context = SinkContext(
+            writer=writer,
+            report=self.report,
+            settings=MappingSettings(
+                default_targeted_object=config.default_targeted_object,
+                connection_code=config.connection_code,
+                lago_front_url=config.lago_front_url,
+                lago_organization_slug=config.lago_organization_slug,
+                today=date.today(),
+            ),
+            associations=self.associations,
+            claims=CustomerClaims(),
+            batch_size=batch_size,
+        )
+        self._sinks: dict[StreamKey, Sink | None] = {}  # None: a stream this sync skips
+        self._flush_interval = flush_interval
+        self._progress_interval = progress_interval
+
+        self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="hubspot")
+        self._max_in_flight = workers * 2  # bounds memory in flight
+        self._in_flight: dict[Future[Any], Job] = {}
+        self._finished: queue.SimpleQueue[Future[Any]] = queue.SimpleQueue()
+        self._ready: list[Job] = []  # answered by folds, submitted by the loop
+        self._key_jobs: dict[RecordKey, Future[Any]] = {}  # record -> the job writing it
+
+        self._records_since_state: Counter[StreamKey] = Counter()
+        self._stated: set[StreamKey] = set()  # streams a STATE covered (see completed_streams)
+        self._last_flush = time.monotonic()
+        self._last_progress = time.monotonic()
+
+    # -- the message loop -----------------------------------------------------------
+
+    def run(self, messages: Iterable[AirbyteMessage]) -> Iterator[AirbyteMessage]:
+        for configured in self.catalog.streams if self.catalog else []:
+            stream = configured.stream
+            self._sink((stream.namespace, stream.name))
+        try:
+            for message in messages:
+                if message.type == Type.RECORD and message.record is not None:
+                    record = message.record
+                    key = (record.namespace, record.stream)
+                    self._records_since_state[key] += 1
+                    sink = self._sinks[key] if key in self._sinks else self._sink(key)
+                    if sink is not None:
+                        for job in sink.process_record(record.data):
+                            self._submit(job)
+                elif message.type == Type.STATE and message.state is not None:
+                    self._checkpoint()
+                    self._attach_stats(message.state)
+                    yield message
+                self._tick()
+            self._checkpoint(final=True)
+            self._post_sync()
+        finally:
+            self._executor.shutdown(wait=True, cancel_futures=True)
+        logger.info(self.report.summary(self.client.stats))
+        self._finish()
+
+    def _sink(self, stream: StreamKey) -> Sink | None:
+        """The stream's sink, opened on first sight; None (logged once) for a skipped one."""
+        name = stream[1]
+        kind = stream_kind(name)
+        sink = None
+        if kind is not None and SINKS[kind].enabled(self.config):
+            sink = SINKS[kind](stream, self._context)
+        elif stream not in self._sinks:
+            why = "is not one this destination writes" if kind is None else "is switched off"
+            logger.info("Skipping stream %s: it %s.", name, why)
+        self._sinks[stream] = sink
+        return sink
+
+    def _tick(self) -> None:
+        if not self._finished.empty():
+            self._fold_finished()
+        if self._ready:
+            self._submit_ready()
+        now = time.monotonic()
+        if now - self._last_flush >= self._flush_interval:
+            self._flush()
+        if now - self._last_progress >= self._progress_interval:
+            self._log_progress()
+
+    def _log_progress(self) -> None:
+        self._last_progress = time.monotonic()
+        logger.info(self.report.progress_line(self.client.stats, self.client.pacer))
+
+    # -- checkpoints ----------------------------------------------------------------
+
+    def _checkpoint(self, final: bool = False) -> None:
+        """Return only when everything received so far is in HubSpot (or rejected)."""
+        self._flush()
+        self._wait_all()
+        self._submit_all(self.associations.lookup(final))
+        self._wait_all()
+        self._submit_all(self.associations.drain())
+        self._wait_all()
+        if final:
+            self.associations.report_missing()
+
+    def _flush(self) -> None:
+        self._last_flush = time.monotonic()
+        for sink in self._open_sinks():
+            self._submit_all(sink.drain())
+
+    def _attach_stats(self, state: AirbyteStateMessage) -> None:
+        if state.type == AirbyteStateType.STREAM and state.stream is not None:
+            descriptor = state.stream.stream_descriptor
+            stream = (descriptor.namespace, descriptor.name)
+            count = self._records_since_state.pop(stream, 0)
+            self._stated.add(stream)
+        else:
+            count = sum(self._records_since_state.values())
+            self._stated.update(self._sinks)
+            self._records_since_state.clear()
+        state.destinationStats = AirbyteStateStats(recordCount=float(count))
+
+    @property
+    def completed_streams(self) -> frozenset[StreamKey]:
+        """Streams a STATE (theirs, or a global one) covered after their last record."""
+        return frozenset(s for s in self._stated if not self._records_since_state.get(s))
+
+    def _post_sync(self) -> None:
+        """After the final checkpoint: what sinks derive from complete streams."""
+        completed = self.completed_streams
+        for sink in self._open_sinks():
+            self._submit_all(sink.finish(sink.stream in completed))
+        self._wait_all()
+
+    def _open_sinks(self) -> list[Sink]:
+        return [sink for sink in self._sinks.values() if sink is not None]
+
+    # -- jobs -----------------------------------------------------------------------
+
+    def _submit_all(self, jobs: Sequence[Job]) -> None:
+        for job in jobs:
+            self._submit(job)
+
+    def _submit_ready(self) -> None:
+        while self._ready:
+            ready, self._ready = self._ready, []
+            self._submit_all(ready)
+
+    def _submit(self, job: Job) -> None:
+        # A record's newer version waits for the job carrying its older one: jobs
+        # otherwise finish in any order.
+        while any(key in self._key_jobs for key in job.keys):
+            self._fold_next()
+        while len(self._in_flight) >= self._max_in_flight:
+            self._fold_next()
+        self._start(job)
+
+    def _start(self, job: Job) -> None:
+        future = self._executor.submit(job.work)
+        self._in_flight[future] = job
+        for key in job.keys:
+            self._key_jobs[key] = future
+        # The only thing a worker thread does for the loop: hand the finished future back.
+        future.add_done_callback(self._finished.put)
+
+    def _fold_next(self) -> None:
+        """Wait for the next job to finish and fold it (log progress while waiting)."""
+        while True:
+            try:
+                future = self._finished.get(timeout=max(self._progress_interval, 0.1))
+            except queue.Empty:
+                self._log_progress()
+                continue
+            self._fold(future)
+            return
+
+    def _fold_finished(self) -> None:
+        while True:
+            try:
+                future = self._finished.get_nowait()
+            except queue.Empty:
+                return
+            self._fold(future)
+
+    def _fold(self, future: Future[Any]) -> None:
+        job = self._in_flight.pop(future)
+        for key in job.keys:
+            if self._key_jobs.get(key) is future:
+                del self._key_jobs[key]
+        outcome = future.result()  # a worker's failure is raised here, on the loop thread
+        for answered in job.fold(outcome):
+            if answered.keys:
+                self._start(answered)  # the next step of the same records takes its place
+            else:
+                self._ready.append(answered)
+
+    def _wait_all(self) -> None:
+        while self._in_flight or self._ready:
+            self._submit_ready()
+            if self._in_flight:
+                self._fold_next()
+                if time.monotonic() - self._last_progress >= self._progress_interval:
+                    self._log_progress()
+
+    # -- the end --------------------------------------------------------------------
+
+    def _finish(self) -> None:
+        report = self.report
+        for stream, lago_id, why in report.missing_associations[:MAX_LOGGED_REJECTIONS]:
+            logger.warning("No association for %s %s: %s", stream, lago_id, why)
+        if self.bad_input_lines:
+            lines = ", ".join(str(n) for n in self.bad_input_lines[:10])
+            count = len(self.bad_input_lines)
+            unreadable = Rejection(
+                "input", f"lines {lines}", "INVALID_MESSAGE", f"{count} unreadable line(s)"
+            )
+            logger.error("Rejected %s", unreadable.line())
+            report.rejections.insert(0, unreadable)  # the most basic problem comes first
+        if report.rejections:
+            first = "; ".join(r.line() for r in report.rejections[:5])
+            more = len(report.rejections) - 5
+            if self.config.dry_run:
+                head = (
+                    f"Dry run: {len(report.rejections)} record(s) would not be written to "
+                    "HubSpot (nothing was written)."
+                )
+            else:
+                head = (
+                    f"{len(report.rejections)} record(s) were not written to HubSpot; every "
+                    "other record was written and checkpointed."
+                )
+            raise RecordsRejected(
+                f"{head} First: {first}"
+                + (f" (and {more} more, listed in the log)" if more > 0 else "")
+                + ". Fix what each reason names (in Lago, or in HubSpot) and run the sync again."
+            )
