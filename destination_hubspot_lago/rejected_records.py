@@ -23,7 +23,6 @@ Use::
 from __future__ import annotations
 
 import tempfile
-import threading
 import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -59,7 +58,7 @@ def open_store(storage: S3ObjectStorage | None, **kwargs: Any) -> S3RejectedReco
 class S3RejectedRecords:
     """Collects rejected records per stream and writes them to the bucket at the end.
 
-    ``add`` may be called from any thread; ``flush`` once, from the main thread.
+    Owned by the message loop (as all sync state is): ``add`` and ``flush`` run on its thread.
     """
 
     def __init__(
@@ -73,7 +72,6 @@ class S3RejectedRecords:
         self.sync_started = (sync_started or datetime.now(UTC)).astimezone(UTC)
         self.run_id = run_id or uuid.uuid4().hex[:8]
         self._client = client or make_client(storage)
-        self._lock = threading.Lock()
         self._files: dict[str, IO[bytes]] = {}
         self._counts: dict[str, int] = {}
 
@@ -111,26 +109,23 @@ class S3RejectedRecords:
             "sync_started_at": self.sync_started.isoformat(timespec="seconds"),
         }
         data = filter_secrets(orjson.dumps(line).decode()).encode() + b"\n"
-        with self._lock:
-            handle = self._files.get(stream)
-            if handle is None:
-                handle = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115
-                self._files[stream] = handle
-            handle.write(data)
-            self._counts[stream] = self._counts.get(stream, 0) + 1
+        handle = self._files.get(stream)
+        if handle is None:
+            handle = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115
+            self._files[stream] = handle
+        handle.write(data)
+        self._counts[stream] = self._counts.get(stream, 0) + 1
 
     @property
     def counts(self) -> dict[str, int]:
         """Rejected records collected so far, per stream."""
-        with self._lock:
-            return dict(self._counts)
+        return dict(self._counts)
 
     # -- writing --------------------------------------------------------------------------
 
     def flush(self) -> list[str]:
         """Upload each stream's object; return the keys written. Raises StorageProblem."""
-        with self._lock:
-            files, self._files = self._files, {}
+        files, self._files = self._files, {}
         written = []
         try:
             for stream, handle in sorted(files.items()):
