@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .hubspot import HubSpotClient, HubSpotError
+from .hubspot.errors import item_reason, rejection_reason
 
 MAX_INPUTS = 100
 # Whole-batch answers that can be caused by one input (a bad value, a unique-value clash).
@@ -93,7 +94,9 @@ class BatchWriter:
                 {"idProperty": id_property, "id": it.key, "properties": it.properties}
                 for it in batch
             ]
-            return self.client.post(f"/crm/v3/objects/{type_id}/batch/upsert", {"inputs": inputs})
+            return self.client.post(
+                self.client.paths.objects(type_id, "batch/upsert"), {"inputs": inputs}
+            )
 
         def key_of(result: Mapping[str, Any]) -> str | None:
             value = (result.get("properties") or {}).get(id_property)
@@ -118,7 +121,9 @@ class BatchWriter:
 
         def send(batch: Sequence[Item]) -> Any:
             inputs = [{"id": it.key, "properties": it.properties} for it in batch]
-            return self.client.post(f"/crm/v3/objects/{type_id}/batch/update", {"inputs": inputs})
+            return self.client.post(
+                self.client.paths.objects(type_id, "batch/update"), {"inputs": inputs}
+            )
 
         return self._resolve(items, send, lambda r: str(r.get("id")), lambda r: False)
 
@@ -162,7 +167,9 @@ class BatchWriter:
         if len(missing) == 1 and len(items) == 1:
             reason = errors[0] if errors else {"message": "HubSpot did not write this record"}
             outcome.rejected.append(
-                Rejected(missing[0].key, str(reason.get("category") or "ERROR"), _message(reason))
+                Rejected(
+                    missing[0].key, str(reason.get("category") or "ERROR"), item_reason(reason)
+                )
             )
             return outcome
         # Errors in a 207 rarely say which input they belong to: ask again, one by one.
@@ -204,7 +211,7 @@ class BatchWriter:
                 "inputs": [{"id": value} for value in chunk],
             }
             try:
-                answer = self.client.post(f"/crm/v3/objects/{type_id}/batch/read", body)
+                answer = self.client.post(self.client.paths.objects(type_id, "batch/read"), body)
             except HubSpotError as error:
                 if error.status == 404:  # none of them exists
                     continue
@@ -228,7 +235,7 @@ class BatchWriter:
                 "inputs": [{"id": i} for i in chunk],
             }
             try:
-                answer = self.client.post(f"/crm/v3/objects/{type_id}/batch/read", body)
+                answer = self.client.post(self.client.paths.objects(type_id, "batch/read"), body)
             except HubSpotError as error:
                 if error.status == 404:
                     continue
@@ -238,13 +245,35 @@ class BatchWriter:
 
     # -- associations ---------------------------------------------------------------
 
-    def associate(self, from_type: str, to_type: str, pairs: Sequence[Pair]) -> AssociationOutcome:
-        """Default (unlabeled) associations; HubSpot makes them idempotently."""
+    def associate(
+        self,
+        from_type: str,
+        to_type: str,
+        pairs: Sequence[Pair],
+        type_id: int | None = None,
+    ) -> AssociationOutcome:
+        """Associate each pair, idempotently.
+
+        With ``type_id`` (the association type the deployment resolved for this pair of
+        objects): a typed ``batch/create`` with that ``USER_DEFINED`` type, which does not
+        depend on HubSpot having a default association for custom objects. Without it: the
+        default (unlabeled) association.
+        """
         pairs = list(dict.fromkeys(pairs))
         if self.dry_run or not pairs:
             return AssociationOutcome(made=pairs)
-        path = f"/crm/v4/associations/{from_type}/{to_type}/batch/associate/default"
-        body = {"inputs": [{"from": {"id": f}, "to": {"id": t}} for f, t in pairs]}
+        paths = self.client.paths
+        if type_id is None:
+            path = paths.associations(from_type, to_type, "batch/associate/default")
+            body: dict[str, Any] = {
+                "inputs": [{"from": {"id": f}, "to": {"id": t}} for f, t in pairs]
+            }
+        else:
+            path = paths.associations(from_type, to_type, "batch/create")
+            types = [{"associationCategory": "USER_DEFINED", "associationTypeId": type_id}]
+            body = {
+                "inputs": [{"from": {"id": f}, "to": {"id": t}, "types": types} for f, t in pairs]
+            }
         try:
             answer = self.client.post(path, body)
         except HubSpotError as error:
@@ -253,8 +282,8 @@ class BatchWriter:
             if len(pairs) == 1:
                 return AssociationOutcome(failed=[(pairs[0], _reason(error))])
             middle = len(pairs) // 2
-            return self.associate(from_type, to_type, pairs[:middle]) + self.associate(
-                from_type, to_type, pairs[middle:]
+            return self.associate(from_type, to_type, pairs[:middle], type_id) + self.associate(
+                from_type, to_type, pairs[middle:], type_id
             )
         results = (answer or {}).get("results") or []
         errors = (answer or {}).get("errors") or []
@@ -264,14 +293,18 @@ class BatchWriter:
                 message="HubSpot answered a batch association with neither results nor errors",
                 category="EMPTY_BATCH_RESPONSE",
             )
-        made = {
-            (str((r.get("from") or {}).get("id")), str((r.get("to") or {}).get("id")))
-            for r in results
-        }
+        made = {_pair_of(r) for r in results}
         outcome = AssociationOutcome(made=[p for p in pairs if p in made])
         reason = _message(errors[0]) if errors else "HubSpot did not make this association"
         outcome.failed = [(p, reason) for p in pairs if p not in made]
         return outcome
+
+
+def _pair_of(result: Mapping[str, Any]) -> Pair:
+    """(from id, to id) of a default (``from``/``to``) or typed (``fromObjectId``) result."""
+    if "fromObjectId" in result:
+        return str(result.get("fromObjectId")), str(result.get("toObjectId"))
+    return str((result.get("from") or {}).get("id")), str((result.get("to") or {}).get("id"))
 
 
 def _is_model_level(error: HubSpotError) -> bool:
@@ -293,7 +326,7 @@ def _is_model_level(error: HubSpotError) -> bool:
 
 
 def _rejection(key: str, error: HubSpotError) -> Rejected:
-    return Rejected(key, error.category or f"HTTP_{error.status}", _reason(error))
+    return Rejected(key, error.category or f"HTTP_{error.status}", rejection_reason(error))
 
 
 def _reason(error: HubSpotError) -> str:

@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .hubspot import Auth, OAuthAuth, PrivateAppAuth
+from .hubspot.api import API_VERSIONS, Api
 
 DEFAULT_API_BASE_URL = "https://api.hubapi.com"
 DEFAULT_LAGO_FRONT_URL = "https://app.getlago.com"
@@ -31,8 +32,15 @@ class OAuthCredentials(BaseModel):
 
 
 class PrivateAppCredentials(BaseModel):
+    """A static token: a Service Key, or a legacy Private App token (same bearer use).
+
+    ``credentials_title`` stays ``Private App Credentials`` in spec.json so configurations
+    saved before Service Keys existed keep working; ``Service Key Credentials`` is accepted
+    too, for hand-written configurations.
+    """
+
     model_config = ConfigDict(extra="ignore")
-    credentials_title: Literal["Private App Credentials"]
+    credentials_title: Literal["Private App Credentials", "Service Key Credentials"]
     access_token: str = Field(min_length=1)
 
     def auth(self) -> Auth:
@@ -57,6 +65,13 @@ class DestinationConfig(BaseModel):
     dry_run: bool = False
     api_base_url: str = DEFAULT_API_BASE_URL
     max_requests_per_10_seconds: int | None = Field(default=None, ge=1, le=1000)
+    # hubspot/api.py's API_VERSIONS (a unit test keeps the two and spec.json equal).
+    hubspot_api_version: Literal["2026-09", "2026-03"] = "2026-09"
+
+    @property
+    def api(self) -> Api:
+        """The path builders of the configured HubSpot API version."""
+        return Api(self.hubspot_api_version)
 
     @field_validator("connection_code", "lago_organization_slug", mode="before")
     @classmethod
@@ -128,12 +143,15 @@ def _explain(exc: ValidationError) -> str:
         if kind == "union_tag_invalid" or kind == "union_tag_not_found":
             msg = (
                 "choose an authentication method: credentials_title must be "
-                "'OAuth Credentials' or 'Private App Credentials'"
+                "'Private App Credentials' (a Service Key or legacy Private App token) or "
+                "'OAuth Credentials'"
             )
         elif kind == "missing":
             msg = "is required"
         elif kind == "literal_error" and field == "default_targeted_object":
             msg = "must be 'companies' or 'contacts'"
+        elif kind == "literal_error" and field == "hubspot_api_version":
+            msg = "must be one of " + ", ".join(f"'{v}'" for v in API_VERSIONS)
         else:
             msg = err["msg"].removeprefix("Value error, ")
         problems.append(f"{field}: {msg}")

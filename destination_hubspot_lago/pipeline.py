@@ -429,7 +429,10 @@ class WritePipeline:
     def _associate(self, obj: str, customer_obj: str, batch: list[tuple[str, str, str]]) -> None:
         pairs = [(record_id, customer_id) for record_id, customer_id, _ in batch]
         planned = [p for p in pairs if not p[0].startswith(DRY_RUN_ID_PREFIX)]
-        outcome = self.writer.associate(self._type_id(obj), self._type_id(customer_obj), planned)
+        type_id = self.deployment.association_type_ids.get((obj, customer_obj))
+        outcome = self.writer.associate(
+            self._type_id(obj), self._type_id(customer_obj), planned, type_id
+        )
         made = len(outcome.made) + (len(pairs) - len(planned))
         self.report.add("associations", made)
         lago_ids = {(r, c): lago for r, c, lago in batch}

@@ -32,6 +32,7 @@ from airbyte_cdk.utils.airbyte_secrets_utils import filter_secrets
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
 from .. import __version__
+from .api import Api
 from .auth import Auth
 from .errors import ConnectionFailed, HubSpotError
 from .pacing import Pacer
@@ -39,7 +40,6 @@ from .pacing import Pacer
 logger = logging.getLogger("airbyte")
 
 RETRYABLE_STATUSES = {423, 429, 477, 500, 502, 503, 504, 521, 522, 523, 524}
-TOKEN_PATH = "/oauth/v1/token"
 MAX_RETRY_AFTER_SECONDS = 300.0  # beyond this, waiting inside one sync makes no sense
 # Burst 429s mean the app's budget is shared with someone else: keep trying this long.
 BURST_LIMIT_PATIENCE_SECONDS = 300.0
@@ -85,8 +85,10 @@ class HubSpotClient:
         max_attempts: int = 8,
         max_backoff_seconds: float = 60.0,
         pool_size: int = 16,
+        api: Api | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        self.paths = api or Api()  # every path we call, for one API version (hubspot/api.py)
         self.auth = auth
         self.pacer = pacer or Pacer()
         self.stats = ClientStats()
@@ -225,8 +227,8 @@ class HubSpotClient:
             error.hint = self._daily_reset_hint()
         raise error
 
-    def _exchange_token(self, form: dict[str, str]) -> Mapping[str, Any]:
-        """POST the OAuth token endpoint through the same retry policy (no pacing, no auth)."""
+    def post_form(self, path: str, form: Mapping[str, str]) -> dict[str, Any]:
+        """POST a form without bearer auth (HubSpot's OAuth endpoints); outages are retried."""
         retrying = Retrying(
             stop=stop_after_attempt(4),
             wait=self._backoff,
@@ -236,14 +238,16 @@ class HubSpotClient:
             before_sleep=self._before_retry,
             reraise=True,
         )
+        for attempt in retrying:
+            with attempt:
+                result = self._send_once("POST", path, None, form, None, frozenset({200}), False)
+                return dict(result or {})
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _exchange_token(self, form: dict[str, str]) -> Mapping[str, Any]:
+        """POST the OAuth token endpoint through the same retry policy (no pacing, no auth)."""
         try:
-            for attempt in retrying:
-                with attempt:
-                    result = self._send_once(
-                        "POST", TOKEN_PATH, None, form, None, frozenset({200}), False
-                    )
-                    self.stats.count_refresh()
-                    return dict(result or {})
+            result = self.post_form(self.paths.token, form)
         except HubSpotError as error:
             if error.status in (400, 401):
                 error.hint = (
@@ -252,7 +256,8 @@ class HubSpotClient:
                     "client ID and client secret."
                 )
             raise
-        raise AssertionError("unreachable")  # pragma: no cover
+        self.stats.count_refresh()
+        return result
 
     # -- retry decisions --------------------------------------------------------------
 

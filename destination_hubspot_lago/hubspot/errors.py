@@ -9,6 +9,7 @@ callers decide on HubSpot's own words, never on parsed message text.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -172,3 +173,103 @@ def _reason(status: int) -> str:
         503: "Service Unavailable",
         504: "Gateway Timeout",
     }.get(status, "HTTP error")
+
+
+# -- why HubSpot refused one record ------------------------------------------------------
+
+_INVALID_VALUES_PREFIX = "Property values were not valid:"
+_REQUIRED_CODES = frozenset({"REQUIRED", "REQUIRED_FIELD", "REQUIRED_PROPERTY", "MISSING_REQUIRED"})
+_MAX_REASON = 1000
+
+
+def rejection_reason(error: HubSpotError) -> str:
+    """The reason a whole-request refusal gives for the one record it was about."""
+    return explain_rejection(
+        error.category, error.sub_category, error.message, error.context, error.errors
+    )
+
+
+def item_reason(item: Mapping[str, Any]) -> str:
+    """The reason one ``errors[]`` item of a batch answer gives for its record."""
+    context = item.get("context")
+    details = item.get("errors")
+    return explain_rejection(
+        str(item.get("category") or ""),
+        str(item.get("subCategory") or ""),
+        str(item.get("message") or json.dumps(item)[:300]),
+        context if isinstance(context, dict) else {},
+        [e for e in details if isinstance(e, dict)] if isinstance(details, list) else [],
+    )
+
+
+def explain_rejection(
+    category: str,
+    sub_category: str,
+    message: str,
+    context: Mapping[str, Any],
+    errors: list[dict[str, Any]],
+) -> str:
+    """HubSpot's own words, plus — for a ``VALIDATION_ERROR`` — each refused property and
+    what to change (a portal's admin-configured validation rules are enforced on writes
+    from API version 2026-09). Pure: built from the structured fields of the answer (and
+    the JSON list HubSpot embeds after "Property values were not valid:")."""
+    text = message
+    details = [str(e["message"]) for e in errors if e.get("message")]
+    if details and not any(d in text for d in details):
+        text += " (" + "; ".join(details[:3]) + ")"
+    if category != "VALIDATION_ERROR":
+        return text[:_MAX_REASON]
+    refused = _refused_properties(sub_category, message, context, errors)
+    if not refused:
+        return text[:_MAX_REASON]
+    required = [name for name, code in refused if code in _REQUIRED_CODES]
+    other = [name for name, code in refused if code not in _REQUIRED_CODES]
+    advice = []
+    if required:
+        names = ", ".join(f"'{n}'" for n in required)
+        advice.append(
+            f"HubSpot requires {names} on this record (a validation rule or required "
+            "property set by a HubSpot admin). Either give the record a value for it in Lago, "
+            f"or have an admin relax the rule in HubSpot (Settings > Properties > {required[0]} "
+            "> Rules, or Settings > Objects > the object > Record creation)."
+        )
+    if other:
+        names = ", ".join(f"'{n}'" for n in other)
+        codes = sorted({code for name, code in refused if name in other and code})
+        kind = f" ({', '.join(codes)})" if codes else ""
+        advice.append(
+            f"HubSpot refused the value of {names}{kind}. Correct the value in Lago, or have a "
+            f"HubSpot admin change the property's validation rule (Settings > Properties > "
+            f"{other[0]} > Rules)."
+        )
+    return (text[: _MAX_REASON // 2] + " — " + " ".join(advice))[:_MAX_REASON]
+
+
+def _refused_properties(
+    sub_category: str, message: str, context: Mapping[str, Any], errors: list[dict[str, Any]]
+) -> list[tuple[str, str]]:
+    """(property name, error code) pairs named by the answer, in order, without repeats."""
+    found: list[tuple[str, str]] = []
+
+    def add(name: Any, code: Any) -> None:
+        if isinstance(name, str) and name and all(n != name for n, _ in found):
+            found.append((name, str(code or sub_category or "").upper()))
+
+    for item in errors:
+        ctx = item.get("context") if isinstance(item.get("context"), dict) else {}
+        names = (ctx or {}).get("propertyName") or []
+        for name in names if isinstance(names, list) else [names]:
+            add(name, item.get("code") or item.get("subCategory"))
+        if not names and item.get("in"):
+            add(item.get("in"), item.get("code") or item.get("subCategory"))
+    if message.startswith(_INVALID_VALUES_PREFIX):
+        try:
+            listed = json.loads(message[len(_INVALID_VALUES_PREFIX) :].strip())
+        except ValueError:
+            listed = []
+        for entry in listed if isinstance(listed, list) else []:
+            if isinstance(entry, dict):
+                add(entry.get("name"), entry.get("error"))
+    for name in context.get("propertyName") or [] if isinstance(context, Mapping) else []:
+        add(name, sub_category)
+    return found
