@@ -71,6 +71,10 @@ class HubSpotEmulator:
         fault_seed: int = 0,
         fault_statuses: Sequence[int] = (502, 503, 504, 423),
         search_per_second: int = 5,
+        service_keys: dict[str, list[str]] | None = None,
+        introspection_lists_scopes: bool = True,
+        required_on_create: dict[str, list[str]] | None = None,
+        refuse_default_custom_associations: bool = False,
         host: str = "127.0.0.1",
         port: int = 0,
     ) -> None:
@@ -83,7 +87,12 @@ class HubSpotEmulator:
             refresh_tokens or {},
             access_token_ttl_seconds,
             rotate_refresh_tokens,
+            service_keys,
+            introspection_lists_scopes,
         )
+        for object_type, names in (required_on_create or {}).items():
+            self.store.require_on_create(object_type, *names)
+        self.store.refuse_default_custom_associations = refuse_default_custom_associations
         self.limiter = RateLimiter(
             rate_limit_max, rate_limit_interval_ms, daily_limit, search_per_second
         )
