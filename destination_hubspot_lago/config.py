@@ -34,13 +34,13 @@ class OAuthCredentials(BaseModel):
 class PrivateAppCredentials(BaseModel):
     """A static token: a Service Key, or a legacy Private App token (same bearer use).
 
-    ``credentials_title`` stays ``Private App Credentials`` in spec.json so configurations
-    saved before Service Keys existed keep working; ``Service Key Credentials`` is accepted
-    too, for hand-written configurations.
+    ``credentials_title`` stays ``Private App Credentials`` (spec.json's const) so
+    configurations saved before Service Keys existed keep working unchanged; only the
+    option's title and help in the UI say "Service Key".
     """
 
     model_config = ConfigDict(extra="ignore")
-    credentials_title: Literal["Private App Credentials", "Service Key Credentials"]
+    credentials_title: Literal["Private App Credentials"]
     access_token: str = Field(min_length=1)
 
     def auth(self) -> Auth:
