@@ -192,7 +192,7 @@ def test_oauth_sync_survives_tokens_expiring_mid_sync():
         messages = read_lago(dataset)
         run = run_connector("write", oauth_config(emu.url), with_state_ids(messages))
         assert run.returncode == 0, run.stdout[-3000:]
-        refreshes = [r for r in emu.requests if r["path"] == "/oauth/v1/token"]
+        refreshes = [r for r in emu.requests if r["path"] == "/oauth/2026-09/token"]
         assert len(refreshes) >= 2
         assert len(run.states) == sum(1 for m in messages if m["type"] == "STATE")
         for secret in SECRETS:
