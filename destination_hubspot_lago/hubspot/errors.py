@@ -135,7 +135,8 @@ def classify(error: HubSpotError) -> Failure:
         if category == "MISSING_SCOPES" or error.missing_scopes:
             scopes = ", ".join(error.missing_scopes) or "the scopes listed in the connector docs"
             error.hint = error.hint or (
-                f"Grant these scopes to the Service Key, Private App or OAuth app, then retry: {scopes}."
+                "Grant these scopes to the Service Key, Private App or OAuth app, then "
+                f"retry: {scopes}."
             )
         else:
             error.hint = error.hint or (
