@@ -149,7 +149,7 @@ def test_a_refused_association_is_reported(emu):
     emu.inject_fault(
         status=400,
         method="POST",
-        path_regex=r"/batch/associate/default$",
+        path_regex=r"/crm/associations/[^/]+/[^/]+/[^/]+/batch/create$",
         times=1,
         body={
             "status": "error",

@@ -313,7 +313,11 @@ def test_connection_resets_and_timeouts_are_absorbed(emu):
     p.client._timeout = (5.0, 1.0)  # read timeout short enough for the test
     emu.inject_fault(status="reset", method="POST", path_regex=r"/batch/upsert$", times=2)
     emu.inject_fault(
-        status="timeout", method="POST", path_regex=r"/batch/associate/default$", times=1, delay=2.0
+        status="timeout",
+        method="POST",
+        path_regex=r"/crm/associations/[^/]+/[^/]+/[^/]+/batch/create$",
+        times=1,
+        delay=2.0,
     )
     lines = [
         record("customers", customer(1)),
