@@ -71,7 +71,7 @@ def lago_ids(emu, type_id, prop):
 
 def calls(emu, suffix):
     return Counter(
-        r["path"].split("/")[-3] if "associations" in r["path"] else r["path"].split("/")[4]
+        r["path"].split("/")[4]  # /crm/{objects|associations}/{version}/{from type}/…
         for r in emu.mutating_requests()
         if r["path"].endswith(suffix)
     )
@@ -129,8 +129,8 @@ def test_calls_are_batched_by_one_hundred(emu):
     upserts = calls(emu, "/batch/upsert")
     assert upserts[sub_type] == upserts[inv_type] == math.ceil(n / 100)
     assert upserts["0-2"] == 1
-    associations = calls(emu, "/batch/associate/default")
-    assert associations[sub_type] + associations[inv_type] <= 2 * math.ceil(n / 100) + 2
+    associations = calls(emu, "/batch/create")  # typed associations (objects use upsert)
+    assert 0 < associations[sub_type] + associations[inv_type] <= 2 * math.ceil(n / 100) + 2
     assert len(emu.mutating_requests()) <= 2 * math.ceil(n / 100) * 2 + 4
 
 
