@@ -129,3 +129,18 @@ def test_the_validator_catches_a_malformed_body():
     )
     assert problems
     assert CATALOG.find("POST", "/crm/v3/objects/2-1/batch/upsert") is None
+
+
+def test_scope_refusals_and_validation_rule_answers_conform_too():
+    lacking = [s for s in ALL_SCOPES if s not in ("oauth", "crm.objects.contacts.read")]
+    with make_emulator(
+        service_keys={SERVICE_KEY: lacking}, required_on_create={"companies": ["industry"]}
+    ) as emu:
+        lines = _full_sync_lines(emu)
+        check = run_connector("check", private_app_config(emu.url, token=SERVICE_KEY))
+        assert check.status["status"] == "FAILED"
+        run = run_connector("write", private_app_config(emu.url), lines)
+        assert any("industry" in e["message"] for e in run.errors)
+        statuses = {r["status"] for r in emu.requests}
+        assert {400, 403} <= statuses, statuses
+        assert problems_in(emu) == []
