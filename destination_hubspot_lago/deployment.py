@@ -25,7 +25,7 @@ from .model import (
     PropertySpec,
     StandardObjectSpec,
 )
-from .preflight import Portal, PreflightProblem, missing_scopes_message, probe_record_reads
+from .preflight import Portal, PreflightProblem, missing_scopes_message, probe_record_access
 
 logger = logging.getLogger("airbyte")
 
@@ -96,8 +96,12 @@ def deploy_model(
     naming the scopes HubSpot asked for."""
     try:
         deployment = _deploy(client, portal, model, dry_run)
-        custom_ids = [deployment.object_type_ids.get(spec.key) for spec in model.custom]
-        probe_record_reads(client, [t for t in custom_ids if t])
+        custom_ids = [t for s in model.custom if (t := deployment.object_type_ids.get(s.key))]
+        standard_ids = [s.object_type_id for s in model.standard]
+        # Record scopes of a Service Key: reads of the custom objects (the standard ones were
+        # read by the preflight), writes of every object unless this is a dry run.
+        writes = [] if dry_run else [*standard_ids, *custom_ids]
+        probe_record_access(client, reads=custom_ids, writes=writes)
     except HubSpotError as error:
         if error.status == 403 and error.missing_scopes:
             raise PreflightProblem(missing_scopes_message([error.missing_scopes])) from None

@@ -5,7 +5,9 @@ Scopes are verified by what HubSpot answers. An OAuth token is introspected
 form we know. A Service Key (or legacy Private App token) has no introspection on the
 date-based API: its read scopes are probed with harmless reads (one record of companies,
 contacts and each custom object), its schema scopes by the deployment's own reads and
-writes, and its record-write scopes by the first write. Every 403 ``MISSING_SCOPES`` names
+writes, its record-write scopes by an empty ``batch/update`` per object (nothing to write;
+UNVERIFIED whether HubSpot checks scopes before it looks at the empty input — if it does
+not, the first real write's 403 stops the sync instead). Every 403 ``MISSING_SCOPES`` names
 the scopes HubSpot wanted (``errors[].context.requiredGranularScopes``); a scope HubSpot
 did not refuse is never reported missing.
 
@@ -15,8 +17,9 @@ to do; only HubSpot outages propagate as :class:`HubSpotError`.
 
 from __future__ import annotations
 
+import functools
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -108,17 +111,38 @@ def run_preflight(client: HubSpotClient) -> Portal:
     return portal
 
 
-def probe_record_reads(client: HubSpotClient, type_ids: Iterable[str]) -> None:
-    """Read one record of each object: a 403 names the read scope the token lacks."""
-    wanted = list(dict.fromkeys(type_ids))
-    if not wanted:
+def probe_record_access(
+    client: HubSpotClient, reads: Iterable[str] = (), writes: Iterable[str] = ()
+) -> None:
+    """Read one record of each of ``reads``; send an empty ``batch/update`` to each of
+    ``writes`` (it cannot change anything). A 403 names the scope the token lacks; any other
+    answer to the empty write (200, or a 400 about the empty input) proves nothing missing."""
+    paths = client.paths
+    calls: list[Callable[[], Any]] = [
+        functools.partial(client.get, paths.objects(t), params={"limit": "1"})
+        for t in dict.fromkeys(reads)
+    ]
+    calls += [
+        functools.partial(client.post, paths.objects(t, "batch/update"), {"inputs": []})
+        for t in dict.fromkeys(writes)
+    ]
+    if not calls:
         return
-    with ThreadPoolExecutor(max_workers=min(4, len(wanted))) as pool:
-        futures = [
-            pool.submit(_read, client, client.paths.objects(t), {"limit": "1"}) for t in wanted
-        ]
-        answers = [f.result() for f in futures]
+    with ThreadPoolExecutor(max_workers=min(4, len(calls))) as pool:
+        answers = [f.result() for f in [pool.submit(_probe, call) for call in calls]]
     _raise_refusals(client, answers)
+
+
+def _probe(call: Callable[[], Any]) -> Answer:
+    try:
+        call()
+    except HubSpotError as error:
+        if error.status in (401, 403):
+            return None, error
+        if 400 <= error.status < 500:
+            return None, None  # e.g. "inputs must not be empty": the scope was not refused
+        raise
+    return None, None
 
 
 Answer = tuple[dict[str, Any] | None, HubSpotError | None]

@@ -97,21 +97,51 @@ def test_with_default_associations_refused_every_subscription_and_invoice_is_ass
             assert not [r for r in emu.requests if r["path"].endswith("/associate/default")]
 
 
-def test_a_write_scope_refused_on_the_first_write_is_a_config_error_and_no_state_passes_it():
+def test_a_service_key_lacking_a_write_scope_fails_check_naming_it_and_writes_nothing():
     granted = [s for s in ALL_SCOPES if s not in ("oauth", "crm.objects.companies.write")]
     with make_emulator(service_keys={SERVICE_KEY: granted}) as emu:
         dataset = linked_sample(emu.store)
         config = private_app_config(emu.url, token=SERVICE_KEY)
-        # A Service Key's write scopes cannot be read anywhere: check cannot see this one.
-        assert run_connector("check", config).status["status"] == "SUCCEEDED"
+        check = run_connector("check", config)
+        assert check.status["status"] == "FAILED"
+        assert "crm.objects.companies.write" in check.status["message"]
+        assert "crm.objects.contacts.write" not in check.status["message"]
+        before = {t: emu.store.objects(t) for t in ("companies", "contacts")}
         run = run_connector("write", config, sync_lines(dataset))
+        assert run.states == [] and run.errors[0]["failure_type"] == "config_error"
+        assert "crm.objects.companies.write" in run.errors[0]["message"]
+        assert {t: emu.store.objects(t) for t in ("companies", "contacts")} == before
+        assert SERVICE_KEY not in run.stdout + run.stderr
+
+
+MISSING_WRITE_SCOPE = {
+    "status": "error",
+    "message": "This app hasn't been granted all required scopes to make this call.",
+    "correlationId": "00000000-0000-0000-0000-000000000000",
+    "category": "MISSING_SCOPES",
+    "errors": [
+        {
+            "message": "One or more of the following scopes are required.",
+            "context": {"requiredGranularScopes": ["crm.objects.companies.write"]},
+        }
+    ],
+}
+
+
+def test_a_write_scope_refused_on_the_first_write_is_a_config_error_and_no_state_passes_it():
+    # When HubSpot does not refuse the empty probe write, the first real write's 403 decides.
+    with make_emulator() as emu:
+        dataset = linked_sample(emu.store)
+        emu.inject_fault(
+            status=403, method="POST", path_regex=r"/0-2/batch/upsert$", body=MISSING_WRITE_SCOPE
+        )
+        run = run_connector("write", private_app_config(emu.url), sync_lines(dataset))
         assert run.returncode != 0
         assert run.states == []
         error = run.errors[0]
         assert error["failure_type"] == "config_error"
         assert "crm.objects.companies.write" in error["message"]
         assert "crm.objects.contacts.write" not in error["message"]
-        assert SERVICE_KEY not in run.stdout + run.stderr
 
 
 def test_oauth_sync_refreshes_on_the_date_based_token_endpoint():

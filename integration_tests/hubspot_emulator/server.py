@@ -197,7 +197,12 @@ class HubSpotEmulator:
     def mutating_requests(self) -> list[dict[str, Any]]:
         with self._log_lock:
             entries = list(self.requests)
-        return [e for e in entries if is_mutating(e["method"], e["path"])]
+        # A batch with no inputs cannot change anything (the connector's write-scope probe).
+        return [
+            e
+            for e in entries
+            if is_mutating(e["method"], e["path"]) and e["body"] != {"inputs": []}
+        ]
 
     # --------------------------------------------------------------------- internals ---
 
