@@ -180,3 +180,13 @@ def _with_associations(spec, keys):
     import dataclasses
 
     return dataclasses.replace(spec, associated_with=keys)
+
+
+def test_the_previous_api_version_is_selectable_and_used_for_every_call():
+    with make_emulator(required_on_create={"companies": ["industry"]}) as emu:
+        dataset = linked_sample(emu.store)
+        config = private_app_config(emu.url, hubspot_api_version="2026-03")
+        assert run_connector("check", config).status["status"] == "SUCCEEDED"
+        run = run_connector("write", config, sync_lines(dataset))
+        assert run.states and not run.errors  # 2026-03 does not enforce admin rules
+        assert all("/2026-03/" in r["path"] for r in emu.requests)
