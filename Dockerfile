@@ -15,5 +15,5 @@ COPY --from=builder /usr/local /usr/local
 ENV AIRBYTE_ENTRYPOINT="destination-hubspot-lago"
 ENTRYPOINT ["destination-hubspot-lago"]
 LABEL io.airbyte.name=airbyte/destination-hubspot-lago
-LABEL io.airbyte.version=0.1.0
+LABEL io.airbyte.version=0.2.0
 USER airbyte

@@ -1,6 +1,6 @@
 """Airbyte destination: Lago billing data (customers, subscriptions, invoices) into HubSpot CRM."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 from .destination import DestinationHubspotLago  # noqa: E402
 

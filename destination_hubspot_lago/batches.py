@@ -98,8 +98,11 @@ class Writer(Protocol):
         keyed by that value."""
         ...
 
-    def associate(self, from_obj: str, to_obj: str, pairs: Sequence[Pair]) -> AssociationOutcome:
-        """Default (unlabeled) associations; HubSpot makes them idempotently."""
+    def associate(
+        self, from_obj: str, to_obj: str, pairs: Sequence[Pair], type_id: int | None = None
+    ) -> AssociationOutcome:
+        """Associate each pair, idempotently: typed (``USER_DEFINED`` ``type_id``, the one the
+        deployment resolved) when given, else HubSpot's default association."""
         ...
 
 
@@ -127,7 +130,9 @@ class BatchWriter:
                 {"idProperty": id_property, "id": it.key, "properties": it.properties}
                 for it in batch
             ]
-            return self.client.post(f"/crm/v3/objects/{type_id}/batch/upsert", {"inputs": inputs})
+            return self.client.post(
+                self.client.paths.objects(type_id, "batch/upsert"), {"inputs": inputs}
+            )
 
         def key_of(result: Mapping[str, Any]) -> str | None:
             value = (result.get("properties") or {}).get(id_property)
@@ -140,7 +145,9 @@ class BatchWriter:
 
         def send(batch: Sequence[Item]) -> Any:
             inputs = [{"id": it.key, "properties": it.properties} for it in batch]
-            return self.client.post(f"/crm/v3/objects/{type_id}/batch/update", {"inputs": inputs})
+            return self.client.post(
+                self.client.paths.objects(type_id, "batch/update"), {"inputs": inputs}
+            )
 
         return self._write(items, send, lambda r: str(r.get("id")), lambda r: False)
 
@@ -197,7 +204,7 @@ class BatchWriter:
         for start in range(0, len(wanted), MAX_INPUTS):
             body = {**base, "inputs": [{"id": v} for v in wanted[start : start + MAX_INPUTS]]}
             try:
-                answer = self.client.post(f"/crm/v3/objects/{type_id}/batch/read", body)
+                answer = self.client.post(self.client.paths.objects(type_id, "batch/read"), body)
             except HubSpotError as error:
                 if error.status == 404:  # none of them exists
                     continue
@@ -213,20 +220,31 @@ class BatchWriter:
 
     # -- associations ---------------------------------------------------------------
 
-    def associate(self, from_obj: str, to_obj: str, pairs: Sequence[Pair]) -> AssociationOutcome:
+    def associate(
+        self, from_obj: str, to_obj: str, pairs: Sequence[Pair], type_id: int | None = None
+    ) -> AssociationOutcome:
+        """With ``type_id``: a typed ``batch/create`` (``USER_DEFINED``), which does not depend
+        on HubSpot making default associations for custom objects (unverified); else the
+        default association. Both are idempotent."""
         pairs = list(dict.fromkeys(pairs))
         if not pairs:
             return AssociationOutcome()
         from_type, to_type = self._type(from_obj), self._type(to_obj)
-        path = f"/crm/v4/associations/{from_type}/{to_type}/batch/associate/default"
+        paths = self.client.paths
+        if type_id is None:
+            path = paths.associations(from_type, to_type, "batch/associate/default")
+            types: list[dict[str, Any]] = []
+        else:
+            path = paths.associations(from_type, to_type, "batch/create")
+            types = [{"associationCategory": "USER_DEFINED", "associationTypeId": type_id}]
 
         def attempt(batch: Sequence[Pair]) -> AssociationOutcome:
-            body = {"inputs": [{"from": {"id": f}, "to": {"id": t}} for f, t in batch]}
-            results, errors = _results_and_errors(self.client.post(path, body), "association")
-            made = {
-                (str((r.get("from") or {}).get("id")), str((r.get("to") or {}).get("id")))
-                for r in results
-            }
+            inputs: list[dict[str, Any]] = [{"from": {"id": f}, "to": {"id": t}} for f, t in batch]
+            if types:
+                inputs = [{**pair, "types": types} for pair in inputs]
+            answer = self.client.post(path, {"inputs": inputs})
+            results, errors = _results_and_errors(answer, "association")
+            made = {_pair_of(r) for r in results}
             reason = (
                 refusal_reason(HubSpotError.from_body(207, errors[0]))
                 if errors
@@ -289,7 +307,9 @@ class PlanWriter:
                 outcome.rejected.append(_rejection(it.key, error))
         return outcome
 
-    def associate(self, from_obj: str, to_obj: str, pairs: Sequence[Pair]) -> AssociationOutcome:
+    def associate(
+        self, from_obj: str, to_obj: str, pairs: Sequence[Pair], type_id: int | None = None
+    ) -> AssociationOutcome:
         return AssociationOutcome(made=list(pairs))
 
 
@@ -346,6 +366,13 @@ def _refused_item(item: Item, error: HubSpotError) -> Outcome:
 
 def _rejection(key: str, error: HubSpotError) -> Rejected:
     return Rejected(key, error.category or f"HTTP_{error.status}", refusal_reason(error), error)
+
+
+def _pair_of(result: Mapping[str, Any]) -> Pair:
+    """(from id, to id) of a default (``from``/``to``) or typed (``fromObjectId``) result."""
+    if "fromObjectId" in result:
+        return str(result.get("fromObjectId")), str(result.get("toObjectId"))
+    return str((result.get("from") or {}).get("id")), str((result.get("to") or {}).get("id"))
 
 
 def _id_of(record: Mapping[str, Any] | None) -> str | None:

@@ -18,6 +18,7 @@ from pydantic import (
 )
 
 from .hubspot import Auth, OAuthAuth, PrivateAppAuth
+from .hubspot.api import API_VERSIONS, Api
 
 DEFAULT_API_BASE_URL = "https://api.hubapi.com"
 DEFAULT_LAGO_FRONT_URL = "https://app.getlago.com"
@@ -39,6 +40,13 @@ class OAuthCredentials(BaseModel):
 
 
 class PrivateAppCredentials(BaseModel):
+    """A static token: a Service Key, or a legacy Private App token (same bearer use).
+
+    ``credentials_title`` stays ``Private App Credentials`` (spec.json's const) so
+    configurations saved before Service Keys existed keep working unchanged; only the
+    option's title and help in the UI say "Service Key".
+    """
+
     model_config = ConfigDict(extra="ignore")
     credentials_title: Literal["Private App Credentials"]
     access_token: str = Field(min_length=1)
@@ -153,6 +161,14 @@ class DestinationConfig(BaseModel):
         storage = self.object_storage_config
         return storage if isinstance(storage, S3ObjectStorage) else None
 
+    # hubspot/api.py's API_VERSIONS (a unit test keeps the two and spec.json equal).
+    hubspot_api_version: Literal["2026-09", "2026-03"] = "2026-09"
+
+    @property
+    def api(self) -> Api:
+        """The path builders of the configured HubSpot API version."""
+        return Api(self.hubspot_api_version)
+
     @field_validator("connection_code", "lago_organization_slug", mode="before")
     @classmethod
     def _blank_is_none(cls, value: Any) -> Any:
@@ -266,6 +282,7 @@ _REQUIRED = {
 # What a field must be, whatever was wrong with it (other than a validator's own message).
 _MUST_BE = {
     "default_targeted_object": "must be 'companies' or 'contacts'",
+    "hubspot_api_version": "must be one of " + ", ".join(f"'{v}'" for v in API_VERSIONS),
     "max_requests_per_10_seconds": (
         "must be a whole number from 1 to 1000, or left empty to use what HubSpot reports"
     ),

@@ -8,6 +8,7 @@ and changes nothing. With ``dry_run`` the plan is computed from reads only.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections.abc import Iterable, Mapping
@@ -17,17 +18,16 @@ from typing import Any
 
 from .hubspot import HubSpotClient, HubSpotError
 from .model import (
+    ASSOCIATED_OBJECT_NAMES,
     MODEL,
     CustomObjectSpec,
     HubSpotModel,
     PropertySpec,
     StandardObjectSpec,
 )
-from .preflight import Portal
+from .preflight import Portal, PreflightProblem, missing_scopes_message, probe_record_access
 
 logger = logging.getLogger("airbyte")
-
-SCHEMAS_PATH = "/crm-object-schemas/v3/schemas"
 
 
 class ModelConflict(Exception):
@@ -41,7 +41,8 @@ class Deployment:
     dry_run: bool = False
     portal_id: int | None = None
     object_type_ids: dict[str, str | None] = field(default_factory=dict)
-    # (custom object key, customer object key) -> association type id, custom -> customer
+    # (from object key, to object key) -> association type id from -> to, for every pair a
+    # custom object's ``associated_with`` names (standard objects or other custom objects)
     association_type_ids: dict[tuple[str, str], int] = field(default_factory=dict)
     created_objects: list[str] = field(default_factory=list)
     adopted_objects: list[str] = field(default_factory=list)
@@ -91,6 +92,26 @@ def deploy_model(
     model: HubSpotModel = MODEL,
     dry_run: bool = False,
 ) -> Deployment:
+    """Deploy ``model``; a 403 ``MISSING_SCOPES`` on any step is a :class:`PreflightProblem`
+    naming the scopes HubSpot asked for."""
+    try:
+        deployment = _deploy(client, portal, model, dry_run)
+        custom_ids = [t for s in model.custom if (t := deployment.object_type_ids.get(s.key))]
+        standard_ids = [s.object_type_id for s in model.standard]
+        # Record scopes of a Service Key: reads of the custom objects (the standard ones were
+        # read by the preflight), writes of every object unless this is a dry run.
+        writes = [] if dry_run else [*standard_ids, *custom_ids]
+        probe_record_access(client, reads=custom_ids, writes=writes)
+    except HubSpotError as error:
+        if error.status == 403 and error.missing_scopes:
+            raise PreflightProblem(missing_scopes_message([error.missing_scopes])) from None
+        raise
+    return deployment
+
+
+def _deploy(
+    client: HubSpotClient, portal: Portal | None, model: HubSpotModel, dry_run: bool
+) -> Deployment:
     deployment = Deployment(dry_run=dry_run)
     for standard in model.standard:
         deployment.object_type_ids[standard.key] = standard.object_type_id
@@ -99,8 +120,9 @@ def deploy_model(
     missing = [spec for spec in model.custom if _find_schema(schemas, spec) is None]
     _check_capacity(portal, missing)
     reads = _Reads(client)
-    reads.prefetch(_expected_reads(schemas, model))
+    reads.prefetch(_expected_reads(client, schemas, model))
 
+    deployed: dict[str, Mapping[str, Any]] = {}
     for spec in model.custom:
         schema = _find_schema(schemas, spec)
         if schema is None:
@@ -114,8 +136,12 @@ def deploy_model(
             deployment.adopted_objects.append(f"{spec.name} ({schema['objectTypeId']})")
         type_id = str(schema["objectTypeId"])
         deployment.object_type_ids[spec.key] = type_id
+        deployed[spec.key] = schema
         _ensure_properties(reads, deployment, spec, type_id, spec.properties, None)
-        _ensure_associations(reads, deployment, spec, schema, model)
+    # After every object exists: an association may join two custom objects.
+    for spec in model.custom:
+        if spec.key in deployed:
+            _ensure_associations(reads, deployment, spec, deployed[spec.key], deployed)
 
     for standard in model.standard:
         _ensure_properties(
@@ -149,29 +175,33 @@ class _Reads:
         return future.result() if future is not None else self.client.get(path)
 
 
-def _expected_reads(schemas: list[dict[str, Any]], model: HubSpotModel) -> list[str]:
-    """Property lists of every existing object, association labels of existing schemas."""
-    paths = [f"/crm/v3/properties/{s.object_type_id}" for s in model.standard]
+def _expected_reads(
+    client: HubSpotClient, schemas: list[dict[str, Any]], model: HubSpotModel
+) -> list[str]:
+    """Property lists of every existing object, association labels of existing pairs."""
+    paths = [client.paths.properties(s.object_type_id) for s in model.standard]
+    existing: dict[str, str] = {
+        spec.key: str(schema["objectTypeId"])
+        for spec in model.custom
+        if (schema := _find_schema(schemas, spec)) is not None
+    }
+    standard: dict[str, str] = {s.key: s.object_type_id for s in model.standard}
     for spec in model.custom:
-        schema = _find_schema(schemas, spec)
-        if schema is None:
+        if spec.key not in existing:
             continue
-        type_id = schema["objectTypeId"]
-        paths.append(f"/crm/v3/properties/{type_id}")
-        for customer in (model.companies, model.contacts):
-            paths.append(_labels_path(type_id, customer.object_type_id))
+        paths.append(client.paths.properties(existing[spec.key]))
+        for other in spec.associated_with:
+            other_id = standard.get(other) or existing.get(other)
+            if other_id is not None:
+                paths.append(client.paths.association_labels(existing[spec.key], other_id))
     return paths
-
-
-def _labels_path(from_id: str, to_id: str) -> str:
-    return f"/crm/associations/v4/{from_id}/{to_id}/labels"
 
 
 # -- custom object schemas ------------------------------------------------------------
 
 
 def _list_schemas(client: HubSpotClient) -> list[dict[str, Any]]:
-    answer = client.get(SCHEMAS_PATH, params={"includeAssociationDefinitions": "true"})
+    answer = client.get(client.paths.schemas(), params={"includeAssociationDefinitions": "true"})
     return list((answer or {}).get("results") or [])
 
 
@@ -208,7 +238,7 @@ def _check_capacity(portal: Portal | None, missing: list[CustomObjectSpec]) -> N
 
 def _create_schema(client: HubSpotClient, spec: CustomObjectSpec) -> dict[str, Any]:
     try:
-        created = client.post(SCHEMAS_PATH, spec.create_body())
+        created = client.post(client.paths.schemas(), _schema_body(spec))
     except HubSpotError as error:
         if error.status != 409:
             if error.status == 403 and not error.missing_scopes:
@@ -229,11 +259,21 @@ def _create_schema(client: HubSpotClient, spec: CustomObjectSpec) -> dict[str, A
     for delay in (0.0, 0.5, 1.0, 2.0, 4.0):
         time.sleep(delay)
         try:
-            return dict(client.get(f"{SCHEMAS_PATH}/{created['objectTypeId']}"))
+            return dict(client.get(client.paths.schemas(str(created["objectTypeId"]))))
         except HubSpotError as error:
             if error.status not in (400, 404):
                 raise
     return dict(created)
+
+
+def _schema_body(spec: CustomObjectSpec) -> dict[str, Any]:
+    """The ``ObjectSchemaEgg``: associations to standard objects are made with the schema,
+    those to other custom objects afterwards (the other may not exist yet). Version 2026-09
+    requires ``allowsSensitiveProperties``."""
+    standard_only = tuple(k for k in spec.associated_with if k in ASSOCIATED_OBJECT_NAMES)
+    body = dataclasses.replace(spec, associated_with=standard_only).create_body()
+    body.setdefault("allowsSensitiveProperties", False)
+    return body
 
 
 def _ensure_associations(
@@ -241,43 +281,57 @@ def _ensure_associations(
     deployment: Deployment,
     spec: CustomObjectSpec,
     schema: Mapping[str, Any],
-    model: HubSpotModel,
+    deployed: Mapping[str, Mapping[str, Any]],
 ) -> None:
-    custom_id = str(schema["objectTypeId"])
+    """Make sure ``spec`` can be associated with each object its ``associated_with`` names
+    (a standard object key, or another custom object's key) and record the type ids."""
+    client = reads.client
+    own_id = str(schema["objectTypeId"])
     definitions = list(schema.get("associations") or [])
-    for customer_key in spec.associated_with:
-        if customer_key not in ("companies", "contacts"):
-            continue  # custom <-> custom (invoices <-> subscriptions): not deployed here yet
-        customer_id = model.companies.object_type_id
-        if customer_key == "contacts":
-            customer_id = model.contacts.object_type_id
+    for other_key in spec.associated_with:
+        other_id = deployment.object_type_ids.get(other_key)
+        pair = f"{spec.name}\u2194{other_key}"
+        if other_id is None:
+            if other_key not in deployment.object_type_ids:
+                raise ModelConflict(  # a model bug, caught by the unit tests
+                    f"{spec.name} is declared associated with unknown object '{other_key}'."
+                )
+            deployment.created_associations.append(pair)  # dry run: the other is not there yet
+            continue
+        other_schema = deployed.get(other_key) or {}
         linked = any(
-            {str(d.get("fromObjectTypeId")), str(d.get("toObjectTypeId"))}
-            == {custom_id, customer_id}
-            for d in definitions
+            {str(d.get("fromObjectTypeId")), str(d.get("toObjectTypeId"))} == {own_id, other_id}
+            for d in [*definitions, *(other_schema.get("associations") or [])]
         )
-        pair = f"{spec.name}\u2194{customer_key}"
+        if not linked and (other_key, spec.key) in deployment.association_type_ids:
+            linked = True  # made a moment ago from the other side
         if not linked:
             if deployment.dry_run:
                 deployment.created_associations.append(pair)
                 continue
-            reads.client.post(
-                f"{SCHEMAS_PATH}/{custom_id}/associations",
+            client.post(
+                client.paths.schemas(own_id, "associations"),
                 {
-                    "fromObjectTypeId": custom_id,
-                    "toObjectTypeId": customer_id,
-                    "name": f"{spec.name.lower()}_to_{customer_key.rstrip('s')}",
+                    "fromObjectTypeId": own_id,
+                    "toObjectTypeId": other_id,
+                    "name": f"{spec.name.lower()}_to_{other_key.rstrip('s')}",
                 },
             )
             deployment.created_associations.append(pair)
-        type_id = _association_type_id(reads, custom_id, customer_id, fresh=not linked)
+        path = client.paths.association_labels(own_id, other_id)
+        type_id = _association_type_id(reads, path, fresh=not linked)
         if type_id is not None:
-            deployment.association_type_ids[(spec.key, customer_key)] = type_id
+            deployment.association_type_ids[(spec.key, other_key)] = type_id
+        if other_key not in ASSOCIATED_OBJECT_NAMES:  # custom <-> custom: both directions
+            back = client.paths.association_labels(other_id, own_id)
+            back_id = _association_type_id(reads, back, fresh=not linked)
+            if back_id is not None:
+                deployment.association_type_ids[(other_key, spec.key)] = back_id
 
 
-def _association_type_id(reads: _Reads, from_id: str, to_id: str, fresh: bool) -> int | None:
-    """The unlabeled (default) association type from ``from_id`` to ``to_id``, if any."""
-    answer = reads.get(_labels_path(from_id, to_id), fresh=fresh)
+def _association_type_id(reads: _Reads, labels_path: str, fresh: bool) -> int | None:
+    """The unlabeled (default) association type of a pair's labels, if any."""
+    answer = reads.get(labels_path, fresh=fresh)
     labels = list((answer or {}).get("results") or [])
     unlabeled = [lbl for lbl in labels if not lbl.get("label")]
     chosen = (unlabeled or labels or [None])[0]
@@ -296,7 +350,7 @@ def _ensure_properties(
     group_name: str | None,
 ) -> None:
     client = reads.client
-    answer = reads.get(f"/crm/v3/properties/{type_id}")
+    answer = reads.get(client.paths.properties(type_id))
     existing = {p["name"]: p for p in (answer or {}).get("results") or [] if "name" in p}
     conflicts: list[str] = []
     to_create: list[PropertySpec] = []
@@ -314,7 +368,7 @@ def _ensure_properties(
             deployment.updated_properties.setdefault(owner.label, []).append(spec.name)
             if not deployment.dry_run:
                 options = list(current.get("options") or []) + missing_options
-                client.patch(f"/crm/v3/properties/{type_id}/{spec.name}", {"options": options})
+                client.patch(client.paths.properties(type_id, spec.name), {"options": options})
     if conflicts:
         raise ModelConflict(
             "HubSpot already has properties this connector cannot use: "
@@ -329,7 +383,7 @@ def _ensure_properties(
         return
     group = group_name or _group_of(existing.get(owner.id_property)) or _default_group(owner)
     inputs = [spec.create_body(group) for spec in to_create]
-    answer = client.post(f"/crm/v3/properties/{type_id}/batch/create", {"inputs": inputs})
+    answer = client.post(client.paths.properties(type_id, "batch/create"), {"inputs": inputs})
     errors = [e for e in (answer or {}).get("errors") or [] if not _already_exists(e)]
     if errors:
         first = errors[0]

@@ -70,6 +70,7 @@ def open_client(
         auth,
         Pacer(config.max_requests_per_10_seconds),
         max_attempts=max_attempts,
+        api=config.api,
     )
 
 

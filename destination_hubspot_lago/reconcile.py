@@ -55,15 +55,15 @@ READ_WORKERS = 4
 SUMMARY_IDS = 20  # Lago ids a dry run's summary line names (the log line names them all)
 
 
-# -- HubSpot paths (the only place this module spells them) -----------------------------------
+# -- HubSpot paths (the client's API version; hubspot/api.py builds them) --------------------
 
 
-def _objects_batch_path(type_id: str, verb: str) -> str:
-    return f"/crm/v3/objects/{type_id}/batch/{verb}"
+def _objects_batch_path(client: Any, type_id: str, verb: str) -> str:
+    return str(client.paths.objects(type_id, f"batch/{verb}"))
 
 
-def _associations_read_path(from_type: str, to_type: str) -> str:
-    return f"/crm/v4/associations/{from_type}/{to_type}/batch/read"
+def _associations_read_path(client: Any, from_type: str, to_type: str) -> str:
+    return str(client.paths.associations(from_type, to_type, "batch/read"))
 
 
 # -- the plan (pure) ---------------------------------------------------------------------------
@@ -268,7 +268,7 @@ def _customer_records(client: Any, type_id: str, customer_ids: Sequence[str]) ->
     body = {"idProperty": CUSTOMER_ID, "properties": [CUSTOMER_ID], "propertiesWithHistory": []}
     for result in _post_read(
         client,
-        _objects_batch_path(type_id, "read"),
+        _objects_batch_path(client, type_id, "read"),
         {**body, "inputs": [{"id": c} for c in customer_ids]},
     ):
         value = str((result.get("properties") or {}).get(CUSTOMER_ID) or "")
@@ -283,7 +283,7 @@ def _associated(
     """from id -> ids of the ``to_type`` records it is associated with (every page)."""
     linked: dict[str, set[str]] = {}
     pending: list[dict[str, str]] = [{"id": i} for i in ids]
-    path = _associations_read_path(from_type, to_type)
+    path = _associations_read_path(client, from_type, to_type)
     while pending:
         inputs, pending = pending[:BATCH], pending[BATCH:]
         for result in _post_read(client, path, {"inputs": inputs}):
@@ -302,7 +302,7 @@ def _subscription_records(client: Any, type_id: str, ids: Sequence[str]) -> list
     # lago_customer_id may not exist on older models: HubSpot leaves unknown names out of reads.
     return _post_read(
         client,
-        _objects_batch_path(type_id, "read"),
+        _objects_batch_path(client, type_id, "read"),
         {
             "properties": [STATUS, SUBSCRIPTION_ID, CUSTOMER_ID],
             "propertiesWithHistory": [],
@@ -375,7 +375,9 @@ def _update_chunk(
     inputs = [{"id": r.hubspot_id, "properties": dict(properties)} for r in chunk]
     result = MarkResult()
     try:
-        answer = client.post(_objects_batch_path(type_id, "update"), {"inputs": inputs}) or {}
+        answer = (
+            client.post(_objects_batch_path(client, type_id, "update"), {"inputs": inputs}) or {}
+        )
     except HubSpotError as error:
         result.refused = [(r.lago_subscription_id, str(error)) for r in chunk]
         return result

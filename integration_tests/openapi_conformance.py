@@ -2,7 +2,8 @@
 
 The specs are not part of this repository. They are read from the directory named by the
 environment variable ``HUBSPOT_OPENAPI_DIR``, or by default from
-``<repo>/../shared/reference/hubspot-openapi``.
+``<repo>/../shared/reference/hubspot-openapi``: the legacy v1/v3/v4 specs at its top, the
+date-based ones in a folder per version (``OpenApiCatalog.load_version("2026-09")``).
 
 Typical use (for example in a fake HubSpot server, or around recorded traffic)::
 
@@ -97,6 +98,12 @@ class OpenApiCatalog:
         self.operations = operations
         self._validators: dict[tuple[str, ...], Draft7Validator] = {}
         self._components: dict[str, dict[str, Any]] = {}  # spec file -> converted schemas
+
+    @classmethod
+    def load_version(cls, version: str, directory: Path | None = None) -> OpenApiCatalog:
+        """The specs of one date-based API version (``<spec dir>/<version>/*.json``)."""
+        base = Path(directory) if directory is not None else default_spec_dir()
+        return cls.load(base / version)
 
     @classmethod
     def load(cls, directory: Path | None = None) -> OpenApiCatalog:

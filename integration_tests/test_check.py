@@ -70,7 +70,7 @@ def test_second_check_makes_no_mutating_call(emulator):
 def test_check_with_oauth_refreshes_and_deploys(emulator):
     run = run_connector("check", oauth_config(emulator.url))
     assert run.status["status"] == "SUCCEEDED", run.status
-    token_calls = [r for r in emulator.requests if r["path"] == "/oauth/v1/token"]
+    token_calls = [r for r in emulator.requests if r["path"] == "/oauth/2026-09/token"]
     assert len(token_calls) == 1
     assert token_calls[0]["body"]["grant_type"] == "refresh_token"
     assert token_calls[0]["body"]["client_id"] == OAUTH_CLIENT_ID
@@ -80,7 +80,7 @@ def test_check_with_oauth_refreshes_and_deploys(emulator):
 def test_bad_private_app_token_fails_with_what_to_do(emulator):
     run = run_connector("check", private_app_config(emulator.url, token="pat-na1-wrong-token"))
     assert run.status["status"] == "FAILED"
-    assert "Private App access token" in run.status["message"]
+    assert "Service Key / Private App access token" in run.status["message"]
     assert "paste it" in run.status["message"]
     assert "pat-na1-wrong-token" not in run.stdout
     assert emulator.mutating_requests() == []
@@ -93,17 +93,94 @@ def test_bad_refresh_token_fails_with_what_to_do(emulator):
     assert "revoked-refresh-token" not in run.stdout + run.stderr
 
 
-def test_missing_scopes_are_named():
+def test_missing_scopes_are_named_from_oauth_introspection():
     granted = [
         s for s in ALL_SCOPES if s not in ("crm.schemas.custom.write", "crm.objects.contacts.write")
     ]
-    with make_emulator(private_app_tokens={"pat-na1-few-scopes": granted}) as emu:
-        run = run_connector("check", private_app_config(emu.url, token="pat-na1-few-scopes"))
+    refresh = {"few-scopes-refresh": (OAUTH_CLIENT_ID, granted)}
+    with make_emulator(refresh_tokens=refresh) as emu:
+        run = run_connector("check", oauth_config(emu.url, refresh_token="few-scopes-refresh"))
         assert run.status["status"] == "FAILED"
         message = run.status["message"]
         assert "crm.schemas.custom.write" in message and "crm.objects.contacts.write" in message
         assert "crm.objects.companies.read" not in message
         assert emu.mutating_requests() == []
+
+
+SERVICE_KEY = "sk-na1-00000000-aaaa-bbbb-cccc-000000000000"
+
+
+def service_key_emulator(*lacking: str, **options):
+    granted = [s for s in ALL_SCOPES if s not in lacking and s != "oauth"]
+    return make_emulator(service_keys={SERVICE_KEY: granted}, **options)
+
+
+def test_service_key_with_every_scope_deploys_without_introspection():
+    with service_key_emulator() as emu:
+        run = run_connector("check", private_app_config(emu.url, token=SERVICE_KEY))
+        assert run.status["status"] == "SUCCEEDED", run.status
+        assert {s["name"] for s in emu.store.schemas()} >= {s.name for s in MODEL.custom}
+        assert not [r for r in emu.requests if "/oauth/" in r["path"]]
+        assert SERVICE_KEY not in run.stdout + run.stderr
+
+
+def test_service_key_saved_under_the_old_credentials_title_keeps_working():
+    with service_key_emulator() as emu:
+        config = private_app_config(emu.url, token=SERVICE_KEY)
+        assert config["credentials"]["credentials_title"] == "Private App Credentials"
+        assert run_connector("check", config).status["status"] == "SUCCEEDED"
+
+
+def test_service_key_lacking_the_schema_write_scope_fails_naming_it():
+    with service_key_emulator("crm.schemas.custom.write") as emu:
+        before = emu.store.snapshot()
+        run = run_connector("check", private_app_config(emu.url, token=SERVICE_KEY))
+        assert run.status["status"] == "FAILED"
+        message = run.status["message"]
+        assert "crm.schemas.custom.write" in message
+        assert "Service Key" in message
+        for scope in ALL_SCOPES:  # nothing HubSpot did not refuse
+            if scope != "crm.schemas.custom.write":
+                assert scope not in message.replace("crm.schemas.custom.write", "")
+        assert emu.store.snapshot() == before
+
+
+def test_service_key_lacking_a_read_scope_fails_naming_it():
+    with service_key_emulator("crm.objects.contacts.read") as emu:
+        run = run_connector("check", private_app_config(emu.url, token=SERVICE_KEY))
+        assert run.status["status"] == "FAILED"
+        message = run.status["message"]
+        assert "crm.objects.contacts.read" in message
+        assert "crm.objects.companies.read" not in message
+        assert "crm.schemas" not in message
+
+
+def test_service_key_lacking_several_read_scopes_names_each():
+    lacking = ("crm.objects.contacts.read", "crm.objects.companies.read")
+    with service_key_emulator(*lacking) as emu:
+        message = run_connector("check", private_app_config(emu.url, token=SERVICE_KEY)).status[
+            "message"
+        ]
+        assert all(scope in message for scope in lacking), message
+
+
+def test_schema_reads_are_accepted_with_the_alternative_object_scope():
+    # HubSpot reads schemas with crm.schemas.custom.read or crm.objects.custom.read.
+    with service_key_emulator("crm.schemas.custom.read") as emu:
+        run = run_connector("check", private_app_config(emu.url, token=SERVICE_KEY))
+        assert run.status["status"] == "SUCCEEDED", run.status
+
+
+def test_oauth_introspection_without_scopes_falls_back_to_what_hubspot_refuses():
+    granted = [s for s in ALL_SCOPES if s != "crm.objects.contacts.read"]
+    refresh = {"no-list-refresh": (OAUTH_CLIENT_ID, granted)}
+    with make_emulator(refresh_tokens=refresh, introspection_lists_scopes=False) as emu:
+        run = run_connector("check", oauth_config(emu.url, refresh_token="no-list-refresh"))
+        assert run.status["status"] == "FAILED"
+        assert "crm.objects.contacts.read" in run.status["message"]
+        assert "crm.schemas.custom.write" not in run.status["message"]
+    with make_emulator(introspection_lists_scopes=False) as emu:
+        assert run_connector("check", oauth_config(emu.url)).status["status"] == "SUCCEEDED"
 
 
 def test_private_app_is_not_asked_for_the_oauth_scope():
@@ -172,12 +249,15 @@ def test_lago_native_model_is_adopted_and_only_missing_properties_added(emulator
     assert sorted(created) == sorted(
         [
             (
-                f"/crm/v3/properties/{ids['LagoSubscriptions']}/batch/create",
+                f"/crm/properties/2026-09/{ids['LagoSubscriptions']}/batch/create",
                 ["lago_subscription_link", *plan_values],
             ),
-            (f"/crm/v3/properties/{ids['LagoInvoices']}/batch/create", ["lago_customer_id"]),
-            ("/crm/v3/properties/0-1/batch/create", ["lago_tax_identification_number", *rollups]),
-            ("/crm/v3/properties/0-2/batch/create", rollups),
+            (f"/crm/properties/2026-09/{ids['LagoInvoices']}/batch/create", ["lago_customer_id"]),
+            (
+                "/crm/properties/2026-09/0-1/batch/create",
+                ["lago_tax_identification_number", *rollups],
+            ),
+            ("/crm/properties/2026-09/0-2/batch/create", rollups),
         ]
     )
     assert all(
@@ -234,9 +314,11 @@ def test_dry_run_check_reports_the_plan_and_mutates_nothing(emulator):
 
 def test_check_survives_transient_faults(emulator):
     emulator.inject_fault(
-        status=503, method="POST", path_regex=r"/crm-object-schemas/v3/schemas$", times=1
+        status=503, method="POST", path_regex=r"/crm-object-schemas/2026-09/schemas$", times=1
     )
-    emulator.inject_fault(status=429, method="GET", path_regex=r"/crm/v3/properties/0-2$", times=1)
+    emulator.inject_fault(
+        status=429, method="GET", path_regex=r"/crm/properties/2026-09/0-2$", times=1
+    )
     run = run_connector("check", private_app_config(emulator.url))
     assert run.status["status"] == "SUCCEEDED", run.status
     assert len(emulator.store.schemas()) == 2
@@ -245,7 +327,7 @@ def test_check_survives_transient_faults(emulator):
 @pytest.mark.parametrize("status", [500, 503])
 def test_check_reports_a_lasting_outage_as_retryable(emulator, status):
     emulator.inject_fault(
-        status=status, method="GET", path_regex=r"/crm-object-schemas/v3/schemas$", times=50
+        status=status, method="GET", path_regex=r"/crm-object-schemas/2026-09/schemas$", times=50
     )
     run = run_connector("check", private_app_config(emulator.url), timeout=120)
     assert run.status["status"] == "FAILED"

@@ -149,7 +149,7 @@ def test_a_refused_association_is_reported(emu):
     emu.inject_fault(
         status=400,
         method="POST",
-        path_regex=r"/batch/associate/default$",
+        path_regex=r"/crm/associations/[^/]+/[^/]+/[^/]+/batch/create$",
         times=1,
         body={
             "status": "error",
@@ -235,7 +235,7 @@ def test_a_token_answer_without_an_access_token_is_a_clear_failure():
 
     with make_emulator() as emulator:
         emulator.inject_fault(
-            status=200, path_regex=r"^/oauth/v1/token$", times=5, body={"token_type": "bearer"}
+            status=200, path_regex=r"^/oauth/2026-09/token$", times=5, body={"token_type": "bearer"}
         )
         run = run_connector("check", oauth_config(emulator.url))
         assert run.status["status"] == "FAILED"

@@ -102,6 +102,8 @@ def make_emulator(**overrides: Any) -> HubSpotEmulator:
         },
         "oauth_clients": {"client-id": "client-secret"},
         "refresh_tokens": {"refresh-good": ("client-id", ALL_SCOPES)},
+        # These tests describe a portal with default custom associations; the switch has its own.
+        "refuse_default_custom_associations": False,
     }
     options.update(overrides)
     return HubSpotEmulator(**options)
@@ -1018,3 +1020,45 @@ def test_standalone_entry_point_serves() -> None:
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def test_the_switch_refusing_default_custom_associations_keeps_typed_ones() -> None:
+    with make_emulator(refuse_default_custom_associations=True) as emu:
+        api = Api(emu.url)
+        invoices = api("POST", "/crm-object-schemas/2026-09/schemas", json=LAGO_INVOICES).json()[
+            "objectTypeId"
+        ]
+        invoice = api.upsert(
+            invoices, [{"idProperty": "lago_invoice_id", "id": "s1", "properties": {}}]
+        ).json()["results"][0]["id"]
+        company = emu.store.create_object("companies", {"name": "Acme"})["id"]
+        contact = emu.store.create_object("contacts", {"email": "s@acme.test"})["id"]
+        pair = f"/crm/associations/2026-09/{invoices}/companies"
+        inputs = [{"from": {"id": invoice}, "to": {"id": company}}]
+        refused = api("POST", f"{pair}/batch/associate/default", json={"inputs": inputs})
+        assert refused.status_code == 200 and refused.json()["numErrors"] == 1
+        assert emu.store.associations(invoices) == []
+        std = f"/crm/objects/2026-09/contacts/{contact}/associations/default/companies/{company}"
+        assert api("PUT", std).status_code == 200  # standard pairs keep their default
+        labels = api("GET", f"{pair}/labels").json()["results"]
+        spec = {"associationCategory": "USER_DEFINED", "associationTypeId": labels[0]["typeId"]}
+        typed = [{**inputs[0], "types": [spec]}]
+        created = api("POST", f"{pair}/batch/create", json={"inputs": typed})
+        assert created.status_code == 200, created.text  # 2026-09: 200, not 201
+        assert len(emu.store.associations(invoices)) == 1
+
+
+def test_date_based_paths_answer_partial_failures_with_200_and_legacy_ones_with_207(
+    api: Api, invoices: str
+) -> None:
+    body = {
+        "idProperty": "lago_invoice_id",
+        "inputs": [{"id": "missing-1"}, {"id": "missing-2"}],
+        "properties": [],
+        "propertiesWithHistory": [],
+    }
+    api.upsert(invoices, [{"idProperty": "lago_invoice_id", "id": "missing-1", "properties": {}}])
+    legacy = api("POST", f"/crm/v3/objects/{invoices}/batch/read", json=body)
+    dated = api("POST", f"/crm/objects/2026-09/{invoices}/batch/read", json=body)
+    assert legacy.status_code == 207
+    assert dated.status_code == 200 and dated.json()["numErrors"] == 1

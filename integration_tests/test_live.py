@@ -1,6 +1,9 @@
-"""Opt-in checks against a real HubSpot portal (never in CI).
+"""Opt-in checks against a real HubSpot portal (never in CI), on the date-based API.
 
-    HUBSPOT_LIVE_TOKEN=pat-… ./scripts/test -m live integration_tests/test_live.py
+    HUBSPOT_LIVE_TOKEN=<Service Key or pat-…> ./scripts/test -m live integration_tests/test_live.py
+
+The token is a Service Key (or a legacy Private App token) with the scopes of the README;
+HUBSPOT_LIVE_API_VERSION picks the API version (default 2026-09).
 
 By default only a dry-run check runs: it reads the portal and changes nothing. With
 HUBSPOT_LIVE_WRITE=1 the model is deployed and two clearly named test records are upserted.
@@ -21,10 +24,15 @@ pytestmark = [
     pytest.mark.skipif(not TOKEN, reason="set HUBSPOT_LIVE_TOKEN to run against a real portal"),
 ]
 API = os.environ.get("HUBSPOT_LIVE_API", "https://api.hubapi.com")
+VERSION = os.environ.get("HUBSPOT_LIVE_API_VERSION", "2026-09")
+
+
+def live_config(**extra):
+    return private_app_config(API, token=TOKEN, hubspot_api_version=VERSION, **extra)
 
 
 def test_live_dry_run_check_reads_the_portal_and_changes_nothing():
-    run = run_connector("check", private_app_config(API, token=TOKEN, dry_run=True))
+    run = run_connector("check", live_config(dry_run=True))
     assert run.status["status"] == "SUCCEEDED", run.status["message"]
     assert TOKEN not in run.stdout + run.stderr
 
@@ -46,7 +54,7 @@ def test_live_write_upserts_test_records_idempotently():
         record("invoices", invoice),
         stream_state("invoices", 1),
     ]
-    config = private_app_config(API, token=TOKEN)
+    config = live_config()
     for _ in range(2):
         run = run_connector("write", config, lines)
         assert run.returncode == 0, run.stdout[-3000:]

@@ -73,7 +73,7 @@ def lago_ids(emu, type_id, prop):
 
 def calls(emu, suffix):
     return Counter(
-        r["path"].split("/")[-3] if "associations" in r["path"] else r["path"].split("/")[4]
+        r["path"].split("/")[4]  # /crm/{objects|associations}/{version}/{from type}/…
         for r in emu.mutating_requests()
         if r["path"].endswith(suffix)
     )
@@ -131,8 +131,8 @@ def test_calls_are_batched_by_one_hundred(emu):
     upserts = calls(emu, "/batch/upsert")
     assert upserts[sub_type] == upserts[inv_type] == math.ceil(n / 100)
     assert upserts["0-2"] == 1
-    associations = calls(emu, "/batch/associate/default")
-    assert associations[sub_type] + associations[inv_type] <= 2 * math.ceil(n / 100) + 2
+    associations = calls(emu, "/batch/create")  # typed associations (objects use upsert)
+    assert 0 < associations[sub_type] + associations[inv_type] <= 2 * math.ceil(n / 100) + 2
     assert len(emu.mutating_requests()) <= 2 * math.ceil(n / 100) * 2 + 4
 
 
@@ -315,7 +315,11 @@ def test_connection_resets_and_timeouts_are_absorbed(emu):
     p.client.transport.timeout = (5.0, 1.0)  # read timeout short enough for the test
     emu.inject_fault(status="reset", method="POST", path_regex=r"/batch/upsert$", times=2)
     emu.inject_fault(
-        status="timeout", method="POST", path_regex=r"/batch/associate/default$", times=1, delay=2.0
+        status="timeout",
+        method="POST",
+        path_regex=r"/crm/associations/[^/]+/[^/]+/[^/]+/batch/create$",
+        times=1,
+        delay=2.0,
     )
     lines = [
         record("customers", customer(1)),

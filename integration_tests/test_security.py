@@ -25,7 +25,7 @@ def issued_access_tokens(emu) -> list[str]:
     return [
         r["response"]["access_token"]
         for r in emu.requests
-        if r["path"] == "/oauth/v1/token" and r["status"] == 200
+        if r["path"] == "/oauth/2026-09/token" and r["status"] == 200
     ]
 
 

@@ -54,12 +54,13 @@ def test_spec_fields_follow_product_defaults_and_order():
         "lago_front_url",
         "lago_organization_slug",
         "sync_subscriptions",
+        "terminated_subscriptions",
         "sync_invoices",
         "dry_run",
-        "api_base_url",
-        "max_requests_per_10_seconds",
-        "terminated_subscriptions",
         "object_storage_config",
+        "api_base_url",
+        "hubspot_api_version",
+        "max_requests_per_10_seconds",
     ]
     assert sorted(props, key=lambda k: props[k]["order"]) == expected
     assert props["default_targeted_object"]["default"] == "companies"
@@ -71,6 +72,35 @@ def test_spec_fields_follow_product_defaults_and_order():
     assert all(p.get("title") and p.get("description") for p in props.values())
 
 
+def test_api_version_is_one_list_in_code_config_and_spec():
+    from typing import get_args
+
+    from destination_hubspot_lago.config import DestinationConfig
+    from destination_hubspot_lago.hubspot.api import API_VERSIONS, DEFAULT_API_VERSION, Api
+
+    field = load_spec()["connectionSpecification"]["properties"]["hubspot_api_version"]
+    annotation = DestinationConfig.model_fields["hubspot_api_version"].annotation
+    assert tuple(field["enum"]) == API_VERSIONS == get_args(annotation)
+    assert field["default"] == DEFAULT_API_VERSION == "2026-09"
+    paths = Api("2026-03")
+    assert paths.objects("0-2", "batch/upsert") == "/crm/objects/2026-03/0-2/batch/upsert"
+    assert paths.token == "/oauth/2026-03/token"
+    assert (
+        Api().schemas("2-1", "associations")
+        == "/crm-object-schemas/2026-09/schemas/2-1/associations"
+    )
+
+
+def test_the_access_token_option_is_presented_as_a_service_key():
+    options = load_spec()["connectionSpecification"]["properties"]["credentials"]["oneOf"]
+    first = options[0]
+    assert first["properties"]["credentials_title"]["const"] == "Private App Credentials"
+    assert (
+        "Service Key" in first["title"]
+        and "Service Key" in first["properties"]["access_token"]["title"]
+    )
+
+
 def test_advanced_auth_points_at_hubspot_with_every_required_scope():
     from destination_hubspot_lago.preflight import REQUIRED_SCOPES
 
@@ -78,7 +108,7 @@ def test_advanced_auth_points_at_hubspot_with_every_required_scope():
     assert auth["predicate_key"] == ["credentials", "credentials_title"]
     assert auth["predicate_value"] == "OAuth Credentials"
     spec = auth["oauth_config_specification"]["oauth_connector_input_specification"]
-    assert spec["access_token_url"] == "https://api.hubapi.com/oauth/v1/token"
+    assert spec["access_token_url"] == "https://api.hubapi.com/oauth/2026-09/token"
     assert set(spec["scope"].split()) == set(REQUIRED_SCOPES)
     out = auth["oauth_config_specification"]["complete_oauth_output_specification"]
     assert out["properties"]["refresh_token"]["path_in_connector_config"] == [

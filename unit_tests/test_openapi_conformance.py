@@ -54,6 +54,23 @@ def test_env_override_is_honoured(monkeypatch, tmp_path):
     assert default_spec_dir() == tmp_path
 
 
+def test_a_date_based_version_loads_from_its_own_folder():
+    try:
+        dated = OpenApiCatalog.load_version("2026-09")
+    except SpecsMissing as missing:
+        pytest.skip(str(missing))
+    upsert = dated.find("POST", "/crm/objects/2026-09/2-1/batch/upsert")
+    assert upsert is not None and upsert.path == "/crm/objects/2026-09/{objectType}/batch/upsert"
+    assert dated.find("POST", "/crm/v3/objects/2-1/batch/upsert") is None  # legacy not mixed in
+    assert dated.find("POST", "/oauth/2026-09/token/introspect") is not None
+    # 2026-09 has no 207: a partial failure is a 200 carrying errors and numErrors.
+    partial = {**upsert_result(), "errors": [], "numErrors": 0}
+    assert (
+        dated.validate_response("POST", "/crm/objects/2026-09/2-1/batch/upsert", 200, partial) == []
+    )
+    assert dated.validate_response("POST", "/crm/objects/2026-09/2-1/batch/upsert", 207, partial)
+
+
 # ---- path matching ----------------------------------------------------------------------------
 
 

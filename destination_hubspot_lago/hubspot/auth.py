@@ -1,4 +1,5 @@
-"""Credentials: a Private App token, or OAuth refreshed before HubSpot's 30-minute expiry.
+"""Credentials: a static token (Service Key or legacy Private App), or OAuth refreshed
+before HubSpot's 30-minute expiry.
 
 Every secret that passes through here is registered with the CDK's log filter
 (``update_secrets``), including access tokens minted at run time, so nothing we or the
@@ -36,6 +37,12 @@ class Auth(Protocol):
 
 
 class PrivateAppAuth:
+    """A static bearer token: a Service Key or a legacy Private App access token.
+
+    Both are sent the same way and never expire; neither has an introspection endpoint on
+    HubSpot's date-based API, so their scopes are learnt from what HubSpot answers.
+    """
+
     kind = "private_app"
 
     def __init__(self, token: str) -> None:
@@ -49,7 +56,7 @@ class PrivateAppAuth:
         return self._token
 
     def on_expired(self, token: str) -> None:
-        # Private App tokens do not expire; a 401 means the token was rotated or revoked.
+        # Static tokens do not expire; a 401 means the key was rotated or revoked.
         return None
 
 
@@ -85,6 +92,15 @@ class OAuthAuth:
     def attach(self, exchange: TokenExchange) -> None:
         self._exchange = exchange
 
+    def introspection_form(self, token: str) -> dict[str, str]:
+        """The form of ``POST /oauth/{version}/token/introspect`` for ``token``."""
+        return {
+            "token": token,
+            "token_type_hint": "access_token",
+            "client_id": self._client_id,
+            "client_secret": self._client_secret,
+        }
+
     def access_token(self) -> str:
         with self._lock:
             if self._token is None or self._clock() >= self._expires_at:
@@ -117,7 +133,7 @@ class OAuthAuth:
             raise HubSpotError(
                 status=200,
                 message="HubSpot's token endpoint answered without an access token",
-                operation="POST /oauth/v1/token",
+                operation="POST the OAuth token endpoint",
                 hint="Re-authenticate the connection; if it persists, HubSpot may be degraded.",
             )
         update_secrets([token])

@@ -19,6 +19,7 @@ from typing import Any
 
 import orjson
 
+from .api import Api
 from .auth import Auth
 from .errors import ConnectionFailed, HubSpotError
 from .pacing import Pacer
@@ -26,8 +27,6 @@ from .retry import RetryPolicy, TokenExchangePolicy
 from .transport import Answer, Request, Transport
 
 logger = logging.getLogger("airbyte")
-
-TOKEN_PATH = "/oauth/v1/token"
 
 
 @dataclass
@@ -70,9 +69,11 @@ class HubSpotClient:
         max_attempts: int = 8,
         max_backoff_seconds: float = 60.0,
         pool_size: int = 16,
+        api: Api | None = None,
     ) -> None:
         self.transport = Transport(base_url, timeout, pool_size)
         self.base_url = self.transport.base_url
+        self.paths = api or Api()  # every path we call, for one API version (hubspot/api.py)
         self.auth = auth
         self.pacer = pacer or Pacer()
         self.stats = ClientStats()
@@ -167,15 +168,19 @@ class HubSpotClient:
             error = replace(error, hint=daily_reset_hint(self.portal_timezone))
         raise error
 
+    def post_form(self, path: str, form: Mapping[str, str]) -> dict[str, Any]:
+        """POST a form without bearer auth (HubSpot's OAuth endpoints), retried on outages only."""
+        request = Request("POST", path, form=dict(form), authenticated=False)
+        for attempt in self._token_policy.retrying(self.stats.count_retry):
+            with attempt:
+                result = self._answer(request, frozenset({200}), self._exchange(request))
+                return dict(result or {})
+        raise AssertionError("unreachable")  # pragma: no cover
+
     def _exchange_token(self, form: dict[str, str]) -> Mapping[str, Any]:
         """POST the OAuth token endpoint (no pacing, no auth), retried on outages only."""
-        request = Request("POST", TOKEN_PATH, form=form, authenticated=False)
         try:
-            for attempt in self._token_policy.retrying(self.stats.count_retry):
-                with attempt:
-                    result = self._answer(request, frozenset({200}), self._exchange(request))
-                    self.stats.count_refresh()
-                    return dict(result or {})
+            result = self.post_form(self.paths.token, form)
         except HubSpotError as error:
             if error.status in (400, 401):
                 raise replace(
@@ -187,7 +192,8 @@ class HubSpotClient:
                     ),
                 ) from None
             raise
-        raise AssertionError("unreachable")  # pragma: no cover
+        self.stats.count_refresh()
+        return result
 
 
 def daily_reset_hint(timezone: str | None) -> str:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
@@ -45,7 +45,7 @@ class HubSpotError(Exception):
     code: str = ""  # the top-level ``error`` field (a contact 409: ``CONTACT_EXISTS``)
     errors: tuple[Mapping[str, Any], ...] = ()
     context: Mapping[str, Any] = field(default_factory=dict)
-    operation: str = ""  # e.g. "POST /crm/v3/objects/2-1/batch/upsert" (never carries a token)
+    operation: str = ""  # e.g. "POST /crm/objects/2026-09/2-1/batch/upsert" (never carries a token)
     retry_after: float | None = None
     hint: str = ""  # what the user should do; when not given, the default for this answer
     failure: Failure = field(init=False, default=Failure.SYSTEM)
@@ -208,12 +208,12 @@ def as_model_problem(error: HubSpotError) -> HubSpotError | None:
 
 
 def refusal_reason(error: HubSpotError) -> str:
-    """HubSpot's reason for refusing a record, its item details included (≤ 1000 chars)."""
-    details = [str(e.get("message")) for e in error.errors if e.get("message")]
-    text = error.message
-    if details and not any(d in text for d in details):
-        text += " (" + "; ".join(details[:3]) + ")"
-    return text[:1000]
+    """HubSpot's reason for refusing a record (a whole answer or one item of a batch's
+    ``errors[]``), its item details included and, under an admin validation rule, the
+    property and what to change (≤ 1000 chars)."""
+    return explain_rejection(
+        error.category, error.sub_category, error.message, error.context, error.errors
+    )
 
 
 def _named_properties(error: HubSpotError) -> set[str]:
@@ -250,6 +250,19 @@ def _codes_in_message_text(message: str) -> frozenset[str]:
     return frozenset(found)
 
 
+def _properties_in_message_text(message: str) -> list[tuple[Any, Any]]:
+    """LAST RESORT too: (name, code) pairs HubSpot embeds as JSON after "Property values were
+    not valid:" when the answer's ``errors[]`` does not name them."""
+    if not message.startswith(_INVALID_VALUES_PREFIX):
+        return []
+    try:
+        listed = json.loads(message[len(_INVALID_VALUES_PREFIX) :].strip())
+    except ValueError:
+        return []
+    entries = listed if isinstance(listed, list) else []
+    return [(e.get("name"), e.get("error")) for e in entries if isinstance(e, dict)]
+
+
 # -- who can fix it -------------------------------------------------------------------
 
 
@@ -275,7 +288,8 @@ def _assess(error: HubSpotError) -> tuple[Failure, str]:
         if category == "MISSING_SCOPES" or error.missing_scopes:
             scopes = ", ".join(error.missing_scopes) or "the scopes listed in the connector docs"
             return Failure.CONFIG, (
-                f"Grant these scopes to the Private App or OAuth app, then retry: {scopes}."
+                "Grant these scopes to the Service Key, Private App or OAuth app, then "
+                f"retry: {scopes}."
             )
         return Failure.CONFIG, (
             "HubSpot refused access: check that the portal's plan allows this (custom "
@@ -310,3 +324,77 @@ def _reason(status: int) -> str:
         503: "Service Unavailable",
         504: "Gateway Timeout",
     }.get(status, "HTTP error")
+
+
+# -- why HubSpot refused one record ------------------------------------------------------
+
+_INVALID_VALUES_PREFIX = "Property values were not valid:"
+_REQUIRED_CODES = frozenset({"REQUIRED", "REQUIRED_FIELD", "REQUIRED_PROPERTY", "MISSING_REQUIRED"})
+_MAX_REASON = 1000
+
+
+def explain_rejection(
+    category: str,
+    sub_category: str,
+    message: str,
+    context: Mapping[str, Any],
+    errors: Sequence[Mapping[str, Any]],
+) -> str:
+    """HubSpot's own words, plus — for a ``VALIDATION_ERROR`` — each refused property and
+    what to change (a portal's admin-configured validation rules are enforced on writes
+    from API version 2026-09). Pure: built from the structured fields of the answer (and
+    the JSON list HubSpot embeds after "Property values were not valid:")."""
+    text = message
+    details = [str(e["message"]) for e in errors if e.get("message")]
+    if details and not any(d in text for d in details):
+        text += " (" + "; ".join(details[:3]) + ")"
+    if category != "VALIDATION_ERROR":
+        return text[:_MAX_REASON]
+    refused = _refused_properties(sub_category, message, context, errors)
+    if not refused:
+        return text[:_MAX_REASON]
+    required = [name for name, code in refused if code in _REQUIRED_CODES]
+    other = [name for name, code in refused if code not in _REQUIRED_CODES]
+    advice = []
+    if required:
+        names = ", ".join(f"'{n}'" for n in required)
+        advice.append(
+            f"HubSpot requires {names} on this record (a validation rule or required "
+            "property set by a HubSpot admin). Either give the record a value for it in Lago, "
+            f"or have an admin relax the rule in HubSpot (Settings > Properties > {required[0]} "
+            "> Rules, or Settings > Objects > the object > Record creation)."
+        )
+    if other:
+        names = ", ".join(f"'{n}'" for n in other)
+        codes = sorted({code for name, code in refused if name in other and code})
+        kind = f" ({', '.join(codes)})" if codes else ""
+        advice.append(
+            f"HubSpot refused the value of {names}{kind}. Correct the value in Lago, or have a "
+            f"HubSpot admin change the property's validation rule (Settings > Properties > "
+            f"{other[0]} > Rules)."
+        )
+    return (text[: _MAX_REASON // 2] + " — " + " ".join(advice))[:_MAX_REASON]
+
+
+def _refused_properties(
+    sub_category: str, message: str, context: Mapping[str, Any], errors: Sequence[Mapping[str, Any]]
+) -> list[tuple[str, str]]:
+    """(property name, error code) pairs named by the answer, in order, without repeats."""
+    found: list[tuple[str, str]] = []
+
+    def add(name: Any, code: Any) -> None:
+        if isinstance(name, str) and name and all(n != name for n, _ in found):
+            found.append((name, str(code or sub_category or "").upper()))
+
+    for item in errors:
+        ctx = item.get("context") if isinstance(item.get("context"), dict) else {}
+        names = (ctx or {}).get("propertyName") or []
+        for name in names if isinstance(names, list) else [names]:
+            add(name, item.get("code") or item.get("subCategory"))
+        if not names and item.get("in"):
+            add(item.get("in"), item.get("code") or item.get("subCategory"))
+    for name, code in _properties_in_message_text(message):
+        add(name, code)
+    for name in context.get("propertyName") or [] if isinstance(context, Mapping) else []:
+        add(name, sub_category)
+    return found

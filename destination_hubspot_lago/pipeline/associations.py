@@ -9,7 +9,7 @@ from this sync's customer writes, or by reading HubSpot at the next checkpoint.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from ..batches import AssociationOutcome, Writer
 from ..report import SyncReport
@@ -22,9 +22,17 @@ Waiting = tuple[str, str | None, str]
 
 
 class Associations:
-    def __init__(self, writer: Writer, report: SyncReport, batch_size: int) -> None:
+    def __init__(
+        self,
+        writer: Writer,
+        report: SyncReport,
+        batch_size: int,
+        type_ids: Mapping[tuple[str, str], int] | None = None,
+    ) -> None:
         self.writer = writer
         self.report = report
+        # (record object, customer object) -> the association type id the deployment resolved
+        self.type_ids = dict(type_ids or {})
         self.batch_size = batch_size
         # Lago customer id -> (HubSpot object key, HubSpot id)
         self._customers: dict[str, tuple[str, str | None]] = {}
@@ -90,7 +98,8 @@ class Associations:
                 self.report.reject_association(obj, lago_ids.get(pair, "?"), reason)
             return NO_JOBS
 
-        return Job((), lambda: self.writer.associate(obj, customer_obj, pairs), fold)
+        type_id = self.type_ids.get((obj, customer_obj))
+        return Job((), lambda: self.writer.associate(obj, customer_obj, pairs, type_id), fold)
 
     def lookup(self, final: bool) -> Sequence[Job]:
         """Find customers of waiting records in HubSpot (written by an earlier sync)."""

@@ -80,7 +80,9 @@ class WritePipeline:
         self.bad_input_lines = bad_input_lines if bad_input_lines is not None else []
         real = BatchWriter(client, deployment.object_type_ids)
         writer: Writer = PlanWriter(real) if config.dry_run else real
-        self.associations = Associations(writer, self.report, batch_size)
+        self.associations = Associations(
+            writer, self.report, batch_size, deployment.association_type_ids
+        )
         self._context = SinkContext(
             writer=writer,
             report=self.report,

@@ -2,8 +2,17 @@
 
     from integration_tests.hubspot_emulator import HubSpotEmulator, ALL_SCOPES
 
-    with HubSpotEmulator(private_app_tokens={"pat-na1-good": ALL_SCOPES}) as emu:
-        requests.get(f"{emu.url}/crm/v3/schemas", headers={"Authorization": "Bearer pat-na1-good"})
+    with HubSpotEmulator(service_keys={"sk-good": ALL_SCOPES}) as emu:
+        requests.get(
+            f"{emu.url}/crm-object-schemas/2026-09/schemas",
+            headers={"Authorization": "Bearer sk-good"},
+        )
+
+It serves HubSpot's date-based paths (``/crm/objects/2026-09/…``, with that version's
+statuses: partial failures are 200s) and still the legacy v1/v3/v4 ones. Switches:
+``service_keys`` (static tokens without introspection), ``introspection_lists_scopes``,
+``required_on_create`` (admin validation rules, enforced from 2026-09),
+``refuse_default_custom_associations`` (or ``HUBSPOT_EMULATOR_REFUSE_DEFAULT_ASSOCIATIONS=1``).
 
 Modules: ``server`` (HTTP, pipeline, faults, log), ``routes`` (routing, scopes, handlers),
 ``auth`` (tokens, OAuth, rate limits), ``store`` (portal state facade) built from ``state``,

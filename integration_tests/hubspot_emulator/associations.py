@@ -147,6 +147,12 @@ class AssociationOps(PortalState):
             raise self._missing_record_error(from_ot, from_id, "from")
         if not self._exists(to_ot, to_id):
             raise self._missing_record_error(to_ot, to_id, "to")
+        custom = from_ot.type_id.startswith("2-") or to_ot.type_id.startswith("2-")
+        if custom and self.refuse_default_custom_associations:
+            raise validation_error(  # UNVERIFIED wording: the switch models "no default type"
+                f"There is no default association type from {from_ot.type_id} to "
+                f"{to_ot.type_id}; create the association with an explicit associationTypeId."
+            )
         definition = self._default_definition(from_ot.type_id, to_ot.type_id)
         self._link(
             from_ot.type_id, from_id, to_ot.type_id, to_id, definition.type_id, definition.category

@@ -1,4 +1,7 @@
-"""Authentication (private-app and OAuth bearer tokens), scopes and rate limits.
+"""Authentication (Service Keys, private-app and OAuth bearer tokens), scopes and rate limits.
+
+Service Keys are static bearer tokens like private-app tokens, but have no introspection
+(the private-app token-info endpoint does not know them, and the date-based API has none).
 
 Private-app tokens never expire.  OAuth access tokens are minted by ``POST /oauth/v1/token``
 from a refresh token, are opaque (never derived from the refresh token) and expire after
@@ -55,7 +58,7 @@ def _stable_id(text: str) -> int:
 @dataclass
 class Principal:
     token: str
-    kind: str  # "private_app" | "oauth"
+    kind: str  # "private_app" | "service_key" | "oauth"
     app_key: str
     scopes: list[str]
 
@@ -82,10 +85,16 @@ class AuthRegistry:
         refresh_tokens: dict[str, tuple[str, list[str]]],
         access_token_ttl_seconds: int,
         rotate_refresh_tokens: bool,
+        service_keys: dict[str, list[str]] | None = None,
+        introspection_lists_scopes: bool = True,
     ) -> None:
         self._lock = threading.Lock()
         self.portal_id = portal_id
         self.private_app_tokens = {t: list(s) for t, s in private_app_tokens.items()}
+        self.service_keys = {t: list(s) for t, s in (service_keys or {}).items()}
+        # False: token introspection answers only {"active": true} (the spec's one required
+        # field), so a client must learn scopes from 403s.
+        self.introspection_lists_scopes = introspection_lists_scopes
         self.oauth_clients = dict(oauth_clients)
         self.refresh_tokens = {t: (c, list(s)) for t, (c, s) in refresh_tokens.items()}
         self.ttl = access_token_ttl_seconds
@@ -103,6 +112,8 @@ class AuthRegistry:
                 return Principal(
                     token, "private_app", f"pat:{token}", self.private_app_tokens[token]
                 )
+            if token in self.service_keys:
+                return Principal(token, "service_key", f"key:{token}", self.service_keys[token])
             issued = self.access_tokens.get(token)
         if issued is None:
             raise ApiError(
@@ -186,6 +197,28 @@ class AuthRegistry:
             "user_id": USER_ID,
             "scopes": list(scopes),
         }
+
+    def introspect(self, form: dict[str, str]) -> dict[str, Any]:
+        """``POST /oauth/{version}/token/introspect`` (RFC 7662 style; the spec requires only
+        ``active``). Client credentials are checked; field names beyond ``active`` UNVERIFIED."""
+        client_id = form.get("client_id", "")
+        with self._lock:
+            if form.get("client_secret") != self.oauth_clients.get(client_id, object()):
+                raise _oauth_error("BAD_CLIENT_ID", "missing or invalid client credentials")
+            issued = self.access_tokens.get(form.get("token", ""))
+        if issued is None or time.time() >= issued.expires_at or issued.client_id != client_id:
+            return {"active": False}
+        answer: dict[str, Any] = {"active": True}
+        if self.introspection_lists_scopes:
+            answer.update(
+                scope=" ".join(issued.scopes),
+                client_id=client_id,
+                hub_id=self.portal_id,
+                user_id=USER_ID,
+                token_type="access_token",
+                exp=int(issued.expires_at),
+            )
+        return answer
 
     def access_token_info(self, token: str) -> dict[str, Any]:
         with self._lock:
@@ -330,7 +363,7 @@ class RateLimiter:
             "X-HubSpot-RateLimit-Remaining": str(max(self.max - used, 0)),
             "X-HubSpot-RateLimit-Interval-Milliseconds": str(self.interval_ms),
         }
-        if principal.kind == "private_app":  # OAuth calls get no daily headers [DOC]
+        if principal.kind != "oauth":  # OAuth calls get no daily headers [DOC]
             headers["X-HubSpot-RateLimit-Daily"] = str(self.daily_limit)
             headers["X-HubSpot-RateLimit-Daily-Remaining"] = str(
                 max(self.daily_limit - self.daily_used, 0)

@@ -16,12 +16,13 @@ from typing import Any
 from .errors import ApiError, missing_json_fields, not_found, validation_error
 from .model import ObjectType, Record, normalise_unique
 from .schemas import batch_response
-from .state import PortalState
+from .state import PortalState, validation_rules_apply
 from .values import (
     comparable,
     missing_required_error,
     normalise_properties,
     property_values_error,
+    validation_rule_error,
 )
 
 MAX_BATCH_INPUTS = 100
@@ -246,6 +247,14 @@ class RecordOps(PortalState):
             missing = self._missing_required(ot, write.values)
             if missing:
                 write.error = missing_required_error(ot, missing)
+            elif validation_rules_apply():
+                ruled = [
+                    n
+                    for n in self.required_on_create.get(ot.type_id, [])
+                    if not write.values.get(n)
+                ]
+                if ruled:
+                    write.error = validation_rule_error(ot, ruled)
 
     def _resolve_outcome(
         self, ot: ObjectType, writes: list[_Write], *, trace_mode: bool

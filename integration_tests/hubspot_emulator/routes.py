@@ -18,7 +18,7 @@ from typing import Any
 from .auth import AuthRegistry, RateLimiter
 from .errors import validation_error
 from .records import split_property_names
-from .store import Store
+from .store import REQUEST_API_VERSION, Store
 
 Groups = list[list[str]]
 
@@ -127,12 +127,42 @@ def _any_custom(store: Store, params: tuple[str, ...]) -> Groups:
 
 
 _SEG = r"([^/]+)"
-_SCHEMAS = r"(?:/crm-object-schemas/v3/schemas|/crm/v3/schemas)"
-_PROPS = rf"/crm/v3/properties/{_SEG}"
-_OBJS = rf"/crm/v3/objects/{_SEG}"
-_V4_OBJ = rf"/crm/v4/objects/{_SEG}/{_SEG}/associations"
-_V4_PAIR = rf"/crm/v4/associations/{_SEG}/{_SEG}"
-_LABELS = rf"(?:/crm/v4/associations|/crm/associations/v4)/{_SEG}/{_SEG}/labels"
+# HubSpot's date-based versions (2026-03, 2026-09, …) put the version where v1/v3/v4 were,
+# after the API's name: /crm/objects/2026-09/… for /crm/v3/objects/…  Both are served.
+_V = r"20\d\d-\d\d"
+DATED_PATH = re.compile(rf"/({_V})(?:/|$)")
+_SCHEMAS = rf"(?:/crm-object-schemas/(?:v3|{_V})/schemas|/crm/v3/schemas)"
+_PROPS = rf"/crm/(?:v3/properties|properties/{_V})/{_SEG}"
+_OBJS = rf"/crm/(?:v3/objects|objects/{_V})/{_SEG}"
+_V4_OBJ = rf"/crm/(?:v4/objects|objects/{_V})/{_SEG}/{_SEG}/associations"
+_V4_PAIR = rf"/crm/(?:v4/associations|associations/{_V})/{_SEG}/{_SEG}"
+_LABELS = rf"/crm/(?:v4/associations|associations/v4|associations/{_V})/{_SEG}/{_SEG}/labels"
+
+# Success statuses the date-based specs declare where the legacy ones differ: partial
+# failures are a 200 (objects' batch/create: 201) carrying ``errors`` and ``numErrors``,
+# and batch creates of properties and associations answer 200 [SPEC 2026-09].
+DATED_STATUS: dict[str, dict[int, int]] = {
+    "batch_create": {207: 201},
+    "batch_read": {207: 200},
+    "batch_update": {207: 200},
+    "batch_upsert": {207: 200},
+    "batch_create_properties": {201: 200, 207: 200},
+    "batch_read_properties": {207: 200},
+    "batch_create_associations": {201: 200, 207: 200},
+    "batch_read_associations": {207: 200},
+}
+
+
+def api_version(path: str) -> str | None:
+    """The date-based version in ``path`` (``2026-09``), None for a v1/v3/v4 path."""
+    found = DATED_PATH.search(path)
+    return found.group(1) if found else None
+
+
+def dated_status(route: Route, path: str, status: int) -> int:
+    if api_version(path) is None:
+        return status
+    return DATED_STATUS.get(route.handler, {}).get(status, status)
 
 
 def _r(method: str, pattern: str, handler: str, **kwargs: Any) -> Route:
@@ -141,15 +171,21 @@ def _r(method: str, pattern: str, handler: str, **kwargs: Any) -> Route:
 
 ROUTES: list[Route] = [
     # OAuth and token info: no bearer header, no rate-limit headers.
-    _r("POST", "/oauth/v1/token", "oauth_token", public=True),
+    _r("POST", rf"/oauth/(?:v1|{_V})/token", "oauth_token", public=True),
+    _r("POST", rf"/oauth/{_V}/token/introspect", "introspect_token", public=True),
     _r("GET", rf"/oauth/v1/access-tokens/{_SEG}", "access_token_info", public=True),
     _r("GET", rf"/oauth/v1/refresh-tokens/{_SEG}", "refresh_token_info", public=True),
     _r("DELETE", rf"/oauth/v1/refresh-tokens/{_SEG}", "revoke_refresh_token", public=True),
     _r("POST", "/oauth/v2/private-apps/get/access-token-info", "private_app_info", public=True),
     # Account and limits.
-    _r("GET", "/account-info/v3/details", "account_details"),
-    _r("GET", "/account-info/v3/api-usage/daily/private-apps", "api_usage"),
-    _r("GET", "/crm/v3/limits/custom-object-types", "custom_object_limits", scopes=_any_custom),
+    _r("GET", rf"/account-info/(?:v3|{_V})/details", "account_details"),
+    _r("GET", rf"/account-info/(?:v3|{_V})/api-usage/daily/private-apps", "api_usage"),
+    _r(
+        "GET",
+        rf"/crm/(?:v3/limits|limits/{_V})/custom-object-types",
+        "custom_object_limits",
+        scopes=_any_custom,
+    ),
     # Schemas.
     _r("GET", _SCHEMAS, "list_schemas", scopes=_schemas("read")),
     _r("POST", _SCHEMAS, "create_schema", mutating=True, scopes=_schemas("write")),
@@ -305,12 +341,21 @@ class Handlers:
 
     def dispatch(self, route: Route, req: Request) -> Result:
         handler: Callable[[Request], Result] = getattr(self, route.handler)
-        return handler(req)
+        marker = REQUEST_API_VERSION.set(api_version(req.path))
+        try:
+            status, body = handler(req)
+        finally:
+            REQUEST_API_VERSION.reset(marker)
+        return dated_status(route, req.path, status), body
 
     # OAuth / account --------------------------------------------------------------------
     def oauth_token(self, req: Request) -> Result:
         form = req.body if isinstance(req.body, dict) else {}
         return 200, self.auth.token({k: str(v) for k, v in form.items()})
+
+    def introspect_token(self, req: Request) -> Result:
+        form = req.body if isinstance(req.body, dict) else {}
+        return 200, self.auth.introspect({k: str(v) for k, v in form.items()})
 
     def access_token_info(self, req: Request) -> Result:
         return 200, self.auth.access_token_info(req.params[0])

@@ -10,6 +10,7 @@ Faulted calls are never applied.  Every answer carries ``x-hubspot-correlation-i
 from __future__ import annotations
 
 import json
+import os
 import random
 import re
 import socket
@@ -31,6 +32,7 @@ from .store import Store
 
 # POST endpoints that only read (excluded from ``mutating_requests``); /oauth/* is public and
 # never mutating for the log's purposes.
+REFUSE_DEFAULT_ASSOCIATIONS_ENV = "HUBSPOT_EMULATOR_REFUSE_DEFAULT_ASSOCIATIONS"
 _READ_ONLY_POST = re.compile(r"/(batch/read|search)/?$|^/oauth/")
 
 
@@ -71,6 +73,10 @@ class HubSpotEmulator:
         fault_seed: int = 0,
         fault_statuses: Sequence[int] = (502, 503, 504, 423),
         search_per_second: int = 5,
+        service_keys: dict[str, list[str]] | None = None,
+        introspection_lists_scopes: bool = True,
+        required_on_create: dict[str, list[str]] | None = None,
+        refuse_default_custom_associations: bool | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
     ) -> None:
@@ -83,7 +89,18 @@ class HubSpotEmulator:
             refresh_tokens or {},
             access_token_ttl_seconds,
             rotate_refresh_tokens,
+            service_keys,
+            introspection_lists_scopes,
         )
+        for object_type, names in (required_on_create or {}).items():
+            self.store.require_on_create(object_type, *names)
+        if refuse_default_custom_associations is None:
+            # The whole suite can run against a portal without default custom associations:
+            # HUBSPOT_EMULATOR_REFUSE_DEFAULT_ASSOCIATIONS=1 ./scripts/test
+            refuse_default_custom_associations = (
+                os.environ.get(REFUSE_DEFAULT_ASSOCIATIONS_ENV, "") == "1"
+            )
+        self.store.refuse_default_custom_associations = refuse_default_custom_associations
         self.limiter = RateLimiter(
             rate_limit_max, rate_limit_interval_ms, daily_limit, search_per_second
         )
@@ -180,7 +197,12 @@ class HubSpotEmulator:
     def mutating_requests(self) -> list[dict[str, Any]]:
         with self._log_lock:
             entries = list(self.requests)
-        return [e for e in entries if is_mutating(e["method"], e["path"])]
+        # A batch with no inputs cannot change anything (the connector's write-scope probe).
+        return [
+            e
+            for e in entries
+            if is_mutating(e["method"], e["path"]) and e["body"] != {"inputs": []}
+        ]
 
     # --------------------------------------------------------------------- internals ---
 

@@ -8,6 +8,7 @@ across all mix-ins.
 
 from __future__ import annotations
 
+import contextvars
 import itertools
 import re
 import threading
@@ -82,9 +83,30 @@ def default_bool_options() -> list[dict[str, Any]]:
     ]
 
 
+# The date-based API version of the request being handled (None on v1/v3/v4 paths); set by
+# the router around each handler call (one thread per connection).
+REQUEST_API_VERSION: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "REQUEST_API_VERSION", default=None
+)
+# Admin-configured validation rules are enforced on writes from this version on [PRODUCT §5].
+VALIDATION_RULES_FROM = "2026-09"
+
+
+def validation_rules_apply() -> bool:
+    version = REQUEST_API_VERSION.get()
+    return version is not None and version >= VALIDATION_RULES_FROM
+
+
 class PortalState:
     def __init__(self, portal_id: int, custom_object_limit: int) -> None:
         self.lock = threading.RLock()
+        # Admin validation rules: object type id -> properties required when a record is
+        # created (Settings > Objects > Record creation; enforced from API 2026-09).
+        self.required_on_create: dict[str, list[str]] = {}
+        # HubSpot may have no default association type between a custom object and
+        # companies/contacts (UNVERIFIED either way): when True, default associations that
+        # involve a custom object are refused and only typed ones work.
+        self.refuse_default_custom_associations = False
         self.portal_id = portal_id
         self.custom_object_limit = custom_object_limit
         self.types: dict[str, ObjectType] = {}

@@ -12,12 +12,21 @@ from typing import Any
 from .associations import AssociationOps
 from .records import RecordOps
 from .schemas import SchemaOps
+from .state import REQUEST_API_VERSION
+
+__all__ = ["REQUEST_API_VERSION", "Store"]
 
 
 class Store(SchemaOps, AssociationOps, RecordOps):
     """All portal state behind one re-entrant lock (``self.lock``)."""
 
     # SchemaOps.create_schema(body) and create_property(object_type, body) are public as-is.
+
+    def require_on_create(self, object_type: str, *properties: str) -> None:
+        """An admin validation rule: ``properties`` are required to create a record."""
+        with self.lock:
+            type_id = self.resolve_type(object_type).type_id
+            self.required_on_create.setdefault(type_id, []).extend(properties)
 
     def schemas(self) -> list[dict[str, Any]]:
         return list(self.list_schemas()["results"])

@@ -182,6 +182,39 @@ def property_values_error(
     )
 
 
+def validation_rule_error(ot: ObjectType, names: list[str]) -> ApiError:
+    """An admin validation rule refused the write (enforced from API 2026-09).
+
+    The envelope is HubSpot's documented property-validation answer (changelog "Property
+    Validations Rules will be enforced for APIs", 2023): 400 ``VALIDATION_ERROR`` with the
+    per-property list in ``message``; ``errors[]`` carries the same per property, as newer
+    answers do. The ``REQUIRED`` code and wording are UNVERIFIED.
+    """
+    problems = [
+        {
+            "isValid": False,
+            "message": f"{(ot.properties.get(n) or {}).get('label', n)} is required",
+            "error": "REQUIRED",
+            "name": n,
+        }
+        for n in names
+    ]
+    return ApiError(
+        400,
+        "VALIDATION_ERROR",
+        f"Property values were not valid: {compact_json(problems)}",
+        errors=[
+            {
+                "message": f"A validation rule of this portal requires '{n}'",
+                "code": "REQUIRED",
+                "in": n,
+                "context": {"propertyName": [n]},
+            }
+            for n in names
+        ],
+    )
+
+
 def missing_required_error(ot: ObjectType, names: list[str]) -> ApiError:
     # supaglue matches "Some required properties were not set"; formie saw
     # "Required field '2-21479350/x' is missing" (notes §3.8).  Combined, UNVERIFIED.
