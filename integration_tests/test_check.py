@@ -260,9 +260,21 @@ def test_lago_native_model_is_adopted_and_only_missing_properties_added(emulator
             ("/crm/properties/2026-09/0-2/batch/create", rollups),
         ]
     )
-    assert all(
-        not r["path"].startswith("/crm-object-schemas") for r in emulator.mutating_requests()
-    )
+    # Lago's objects and their associations with customers are kept; the one schema change is
+    # §6's LagoInvoices <-> LagoSubscriptions definition, which Lago's model does not have.
+    schema_changes = [
+        (r["path"], r["body"])
+        for r in emulator.mutating_requests()
+        if r["path"].startswith("/crm-object-schemas")
+    ]
+    assert [
+        (path, {body["fromObjectTypeId"], body["toObjectTypeId"]}) for path, body in schema_changes
+    ] == [
+        (
+            f"/crm-object-schemas/2026-09/schemas/{ids['LagoInvoices']}/associations",
+            {ids["LagoInvoices"], ids["LagoSubscriptions"]},
+        )
+    ]
     # Lago's own definitions keep their types (string/text link) and nothing was retyped.
     invoice_props = {p["name"]: p for p in emulator.store.properties(ids["LagoInvoices"])}
     assert invoice_props["lago_invoice_url"]["fieldType"] == "text"
