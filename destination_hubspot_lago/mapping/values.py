@@ -30,6 +30,8 @@ def blank(value: Any) -> bool:
 
 def text(value: Any) -> str | None:
     """A string property; numbers (Lago types some ids as integers) become their digits."""
+    if type(value) is str:  # nearly every value: one strip, no other test
+        return value.strip() or None
     if blank(value):
         return None
     if isinstance(value, bool):
@@ -58,23 +60,30 @@ def utc_date(value: Any, field: str) -> str | None:
         return None
     if isinstance(value, bool) or not isinstance(value, str):
         raise InvalidValue(f"{field} must be an ISO 8601 date or timestamp, got {_show(value)}")
+    try:
+        return _utc_date_of(value)
+    except ValueError:
+        raise InvalidValue(f"{field} is not a valid date: {_show(value)}") from None
+
+
+@functools.lru_cache(maxsize=4096)
+def _utc_date_of(value: str) -> str:
+    """Cached: a sync's records share few distinct dates (issuing dates, due dates)."""
     parsed: date | datetime
     try:
         # The standard library parses Lago's usual shapes in well under a microsecond;
         # pendulum covers the rest of ISO 8601 (week dates, ordinal dates, ...).
         parsed = datetime.fromisoformat(value.strip())
     except ValueError:
-        try:
-            parsed = pendulum.parse(value.strip(), strict=False)  # type: ignore[assignment]
-        except ValueError:  # pendulum.parsing.exceptions.ParserError included
-            raise InvalidValue(f"{field} is not a valid date: {_show(value)}") from None
+        # pendulum.parsing.exceptions.ParserError is a ValueError: the caller explains it
+        parsed = pendulum.parse(value.strip(), strict=False)  # type: ignore[assignment]
     if isinstance(parsed, datetime):
         if parsed.tzinfo is None:  # Lago's timestamps are UTC; a naive one is taken as UTC
             parsed = parsed.replace(tzinfo=UTC)
         return parsed.astimezone(UTC).date().isoformat()
     if isinstance(parsed, date):
         return parsed.isoformat()
-    raise InvalidValue(f"{field} is not a date: {_show(value)}")
+    raise ValueError("not a date")
 
 
 @functools.lru_cache(maxsize=512)
@@ -98,6 +107,8 @@ def minor_units(currency: Any) -> int:
 
 def cents(value: Any, field: str) -> int | None:
     """Lago's integer amounts in cents; integral strings and floats are accepted too."""
+    if type(value) is int:  # what Lago sends
+        return value
     if blank(value):
         return None
     if isinstance(value, bool):

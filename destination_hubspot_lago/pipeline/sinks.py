@@ -62,7 +62,7 @@ class Buffer:
         """Add; True when the buffer is full."""
         self.items.pop(key, None)
         self.items[key] = item
-        self.bytes += 64 + sum(len(k) + len(v) for k, v in properties.items())
+        self.bytes += 64 + sum(map(len, properties)) + sum(map(len, properties.values()))
         return len(self.items) >= self.batch_size or self.bytes >= MAX_BATCH_BYTES
 
     def drain(self) -> list[Any]:
