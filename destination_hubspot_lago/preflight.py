@@ -11,9 +11,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from urllib.parse import quote
 
-from airbyte_cdk.utils.airbyte_secrets_utils import update_secrets
-
 from .hubspot import HubSpotClient, HubSpotError
+from .redaction import update_secrets
 
 logger = logging.getLogger("airbyte")
 

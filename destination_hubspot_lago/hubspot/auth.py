@@ -12,8 +12,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
-from airbyte_cdk.utils.airbyte_secrets_utils import update_secrets
-
+from ..redaction import update_secrets
 from .errors import HubSpotError
 
 # Refresh this long before expiry (HubSpot: "refresh proactively"; a 401 is not a signal).

@@ -28,10 +28,10 @@ import certifi
 import orjson
 import requests
 import urllib3
-from airbyte_cdk.utils.airbyte_secrets_utils import filter_secrets
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
 from .. import __version__
+from ..redaction import filter_secrets
 from .auth import Auth
 from .errors import ConnectionFailed, HubSpotError
 from .pacing import Pacer
