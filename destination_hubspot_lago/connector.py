@@ -27,11 +27,10 @@ from .pipeline import RecordsRejected, WritePipeline
 from .preflight import PreflightProblem, run_preflight
 from .protocol import FailureType, TracedError, control_config_message, emit
 from .redaction import config_secrets, filter_secrets, update_secrets
-from .rejected_records import StorageProblem, open_store
 
 logger = logging.getLogger("airbyte")
 
-USER_FIXABLE = (ConfigError, PreflightProblem, ModelConflict, StorageProblem)
+USER_FIXABLE = (ConfigError, PreflightProblem, ModelConflict)
 ISSUES_URL = "https://github.com/destination-hubspot-lago/destination-hubspot-lago/issues"
 
 
@@ -115,6 +114,9 @@ class CheckResult:
 
 def check(config: Mapping[str, Any]) -> CheckResult:
     """Config, rejected-records bucket, credentials, scopes, model: never raises."""
+    # Imported here: boto3 costs some 70 ms of CPU, which a write without a bucket never needs.
+    from .rejected_records import StorageProblem, open_store
+
     try:
         parsed = validate(config)
         store = open_store(parsed.rejected_records_storage)
@@ -122,7 +124,7 @@ def check(config: Mapping[str, Any]) -> CheckResult:
             store.verify()
         # A check is interactive: a few quick retries, not a sync's patience.
         _, deployment = prepare(parsed, max_attempts=3, raw_config=config)
-    except (*USER_FIXABLE, HubSpotError) as problem:
+    except (*USER_FIXABLE, StorageProblem, HubSpotError) as problem:
         return CheckResult(False, filter_secrets(str(problem)))
     except Exception as exc:  # a bug must still answer FAILED, not crash the check
         logger.error(filter_secrets("check failed: " + traceback.format_exc()))

@@ -55,11 +55,11 @@ def parse_lines(
     and appended to ``bad_lines`` so the caller can fail the sync at the end.
     """
     for number, line in enumerate(lines, start=1):
-        if not line or not line.strip():
-            continue
         try:
             message = parse_message(orjson.loads(line))
         except Exception as exc:  # orjson and the shape checks raise several types
+            if not line.strip():  # a blank line: neither a message nor a mistake
+                continue
             logger.error(
                 "Input line %d is not a valid Airbyte message (%s); it was skipped.",
                 number,
