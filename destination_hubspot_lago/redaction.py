@@ -38,6 +38,13 @@ def update_secrets(values: Iterable[Any]) -> None:
             cdk.add_to_secrets(text)
 
 
+def forget_secrets() -> None:
+    """Empty the registry: for a host running several syncs, each with its own secrets, in one
+    process (a test session). A command-line run never needs it."""
+    _registered.clear()
+    _reorder()
+
+
 def filter_secrets(text: str) -> str:
     """``text`` with every registered secret replaced by ``****``."""
     if len(_longest_first) != len(_registered):
