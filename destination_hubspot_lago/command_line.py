@@ -13,7 +13,9 @@ import json
 from pathlib import Path
 from typing import Any, NoReturn
 
-from airbyte_cdk.models import ConfiguredAirbyteCatalog, ConfiguredAirbyteCatalogSerializer
+from airbyte_protocol_dataclasses.models import ConfiguredAirbyteCatalog
+
+from .messages import InputError, parse_catalog
 
 PROGRAM = "destination-hubspot-lago"
 USAGE = (
@@ -107,10 +109,10 @@ def read_catalog(path: str) -> ConfiguredAirbyteCatalog:
             '"streams" list, as Airbyte passes to write.'
         )
     try:
-        return ConfiguredAirbyteCatalogSerializer.load(raw)
-    except Exception as exc:  # the serializer raises several types for a bad shape
+        return parse_catalog(raw)
+    except InputError as problem:
         raise UsageProblem(
-            f"The catalog file {path} is not a configured catalog ({type(exc).__name__}): each "
+            f"The catalog file {path} is not a configured catalog ({problem}): each "
             "stream needs stream.name, stream.json_schema, stream.supported_sync_modes, "
             "sync_mode and destination_sync_mode."
         ) from None

@@ -1,23 +1,45 @@
-"""Airbyte message I/O that keeps what the CDK's models would lose.
+"""Airbyte input (stdin messages, the configured catalog) as the protocol's dataclasses, and
+STATE echo, without the CDK (whose import alone costs seconds of CPU).
 
-The platform adds top-level keys to STATE messages (notably ``id``) that the CDK's
+The platform adds top-level keys to STATE messages (notably ``id``) that the protocol's
 dataclasses drop, and the orchestrator fails a sync whose echoed state lacks them. So
 each STATE keeps its raw JSON, and is echoed from it, with ``destinationStats`` added.
+
+Messages are ``airbyte_protocol_dataclasses.models`` objects, the classes the CDK's own
+models are built on, so the pipeline reads the same attributes whichever way it is run. An
+enum field holding a value the protocol does not know (a newer ``destination_sync_mode``)
+keeps it as a plain string, for ``input_checks`` to warn about instead of failing the sync.
 """
 
 from __future__ import annotations
 
-import copy
+import dataclasses
+import enum
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 import orjson
-from airbyte_cdk.models import AirbyteMessage, AirbyteMessageSerializer, AirbyteRecordMessage, Type
+from airbyte_protocol_dataclasses.models import (
+    AirbyteMessage,
+    AirbyteRecordMessage,
+    AirbyteStateMessage,
+    AirbyteStateType,
+    AirbyteStream,
+    AirbyteStreamState,
+    ConfiguredAirbyteCatalog,
+    ConfiguredAirbyteStream,
+    DestinationSyncMode,
+    StreamDescriptor,
+    SyncMode,
+    Type,
+)
 
 logger = logging.getLogger("airbyte")
 
 _RAW = "_raw_json"
+_TYPES = {kind.value: kind for kind in Type}
+_STATE_TYPES = {kind.value: kind for kind in AirbyteStateType}
 
 
 class InputError(ValueError):
@@ -33,12 +55,11 @@ def parse_lines(
     and appended to ``bad_lines`` so the caller can fail the sync at the end.
     """
     for number, line in enumerate(lines, start=1):
-        if not line or not line.strip():
-            continue
         try:
-            raw = orjson.loads(line)
-            message = _record(raw) or AirbyteMessageSerializer.load(raw)
-        except Exception as exc:  # orjson and serpyco raise several types
+            message = parse_message(orjson.loads(line))
+        except Exception as exc:  # orjson and the shape checks raise several types
+            if not line.strip():  # a blank line: neither a message nor a mistake
+                continue
             logger.error(
                 "Input line %d is not a valid Airbyte message (%s); it was skipped.",
                 number,
@@ -47,44 +68,162 @@ def parse_lines(
             if bad_lines is not None:
                 bad_lines.append(number)
             continue
-        if message.type == Type.STATE and isinstance(raw, dict):
-            setattr(message, _RAW, raw)
         yield message
 
 
-def _record(raw: Any) -> AirbyteMessage | None:
-    """RECORDs are most of the input: build them directly, without the generic deserializer.
+def parse_message(raw: Any) -> AirbyteMessage:
+    """One parsed JSON line as a message: RECORDs and STATEs in full, other types (which a
+    destination ignores) by their type only."""
+    if not isinstance(raw, dict):
+        raise InputError("not a JSON object")
+    kind = raw.get("type")
+    if kind == "RECORD":
+        return _record(raw)
+    if kind == "STATE":
+        return _state(raw)
+    if kind not in _TYPES:
+        raise InputError("unknown message type")
+    return AirbyteMessage(type=_TYPES[kind])
 
-    The generic path walks every nested field of ``data`` (a 2 KB invoice costs ~15 µs);
-    the destination only needs the stream, namespace and the data as parsed JSON.
-    """
-    if not isinstance(raw, dict) or raw.get("type") != "RECORD":
-        return None
+
+def _record(raw: dict[str, Any]) -> AirbyteMessage:
+    """RECORDs are most of the input: only the stream, namespace and data are read."""
     body = raw.get("record")
     if not isinstance(body, dict) or not isinstance(body.get("stream"), str):
         raise InputError("RECORD without a stream")
     data = body.get("data")
     if not isinstance(data, dict):
         raise InputError("RECORD data is not an object")
+    namespace = body.get("namespace")
+    if namespace is not None and not isinstance(namespace, str):
+        raise InputError("RECORD namespace is not a string")
     return AirbyteMessage(
         type=Type.RECORD,
         record=AirbyteRecordMessage(
             stream=body["stream"],
             data=data,
             emitted_at=int(body.get("emitted_at") or 0),
-            namespace=body.get("namespace"),
+            namespace=namespace,
         ),
     )
 
 
-def serialize(message: AirbyteMessage) -> str:
-    """One JSON line; a STATE is its raw input plus ``destinationStats``."""
+def _state(raw: dict[str, Any]) -> AirbyteMessage:
+    body = raw.get("state")
+    if body is None:
+        return AirbyteMessage(type=Type.STATE)  # nothing to checkpoint, nothing to echo
+    if not isinstance(body, dict):
+        raise InputError("STATE is not an object")
+    kind = body.get("type")
+    if kind is not None and kind not in _STATE_TYPES:
+        raise InputError("unknown state type")
+    stream = None
+    if body.get("stream") is not None:
+        if not isinstance(body["stream"], dict):
+            raise InputError("STREAM state is not an object")
+        descriptor = body["stream"].get("stream_descriptor")
+        if not isinstance(descriptor, dict) or not isinstance(descriptor.get("name"), str):
+            raise InputError("STREAM state without a stream descriptor")
+        namespace = descriptor.get("namespace")
+        if namespace is not None and not isinstance(namespace, str):
+            raise InputError("state namespace is not a string")
+        # The stream's own state stays in the raw JSON, echoed as it came.
+        stream = AirbyteStreamState(StreamDescriptor(descriptor["name"], namespace))
+    message = AirbyteMessage(
+        type=Type.STATE,
+        state=AirbyteStateMessage(type=_STATE_TYPES.get(kind) if kind else None, stream=stream),
+    )
+    setattr(message, _RAW, raw)
+    return message
+
+
+def to_json(message: AirbyteMessage) -> dict[str, Any]:
+    """A message as JSON; a STATE is its raw input plus ``destinationStats``."""
     raw = getattr(message, _RAW, None)
     if message.type == Type.STATE and raw is not None and message.state is not None:
-        out: dict[str, Any] = copy.deepcopy(raw)
-        state = out.setdefault("state", {})
+        out = dict(raw)
+        state = out.get("state")
         stats = message.state.destinationStats
         if stats is not None and isinstance(state, dict):
-            state["destinationStats"] = {"recordCount": stats.recordCount}
-        return orjson.dumps(out).decode()
-    return orjson.dumps(AirbyteMessageSerializer.dump(message)).decode()
+            out["state"] = {**state, "destinationStats": {"recordCount": stats.recordCount}}
+        return out
+    return _plain(message)
+
+
+def serialize(message: AirbyteMessage) -> str:
+    """One JSON line (no newline) of :func:`to_json`."""
+    return orjson.dumps(to_json(message)).decode()
+
+
+def _plain(value: Any) -> Any:
+    """A protocol dataclass as the protocol's JSON: enum values, absent fields left out."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        if not dataclasses.fields(value):  # a state blob: its keys are its attributes
+            return _plain(dict(vars(value)))
+        out = {}
+        for field in dataclasses.fields(value):
+            item = getattr(value, field.name)
+            if item is not None:
+                out[field.name.rstrip("_")] = _plain(item)  # global_ is "global"
+        return out
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    return value
+
+
+# -- the configured catalog -------------------------------------------------------------
+
+
+def parse_catalog(raw: Mapping[str, Any]) -> ConfiguredAirbyteCatalog:
+    """A configured catalog from its JSON; :class:`InputError` names what is wrong."""
+    streams = raw.get("streams")
+    if not isinstance(streams, list):
+        raise InputError('no "streams" list')
+    return ConfiguredAirbyteCatalog(
+        streams=[_configured_stream(entry, f"streams[{i}]") for i, entry in enumerate(streams)]
+    )
+
+
+def _configured_stream(entry: Any, where: str) -> ConfiguredAirbyteStream:
+    if not isinstance(entry, dict):
+        raise InputError(f"{where} is not an object")
+    stream = entry.get("stream")
+    if not isinstance(stream, dict):
+        raise InputError(f"{where}.stream is missing")
+    name = stream.get("name")
+    if not isinstance(name, str):
+        raise InputError(f"{where}.stream.name is missing")
+    schema = stream.get("json_schema")
+    if not isinstance(schema, dict):
+        raise InputError(f"{where}.stream.json_schema is missing")
+    supported = stream.get("supported_sync_modes")
+    if not isinstance(supported, list):
+        raise InputError(f"{where}.stream.supported_sync_modes is missing")
+    for key in ("sync_mode", "destination_sync_mode"):
+        if not isinstance(entry.get(key), str):
+            raise InputError(f"{where}.{key} is missing")
+    namespace = stream.get("namespace")
+    return ConfiguredAirbyteStream(
+        stream=AirbyteStream(
+            name=name,
+            json_schema=schema,
+            supported_sync_modes=[_enum(SyncMode, mode) for mode in supported],
+            namespace=namespace if isinstance(namespace, str) else None,
+        ),
+        sync_mode=_enum(SyncMode, entry["sync_mode"]),
+        destination_sync_mode=_enum(DestinationSyncMode, entry["destination_sync_mode"]),
+        cursor_field=entry.get("cursor_field"),
+        primary_key=entry.get("primary_key"),
+    )
+
+
+def _enum(kind: type[enum.Enum], value: Any) -> Any:
+    """The enum member, or the value itself when this protocol version does not know it."""
+    try:
+        return kind(value)
+    except ValueError:
+        return value

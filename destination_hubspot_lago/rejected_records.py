@@ -30,7 +30,6 @@ from typing import IO, Any
 
 import boto3
 import orjson
-from airbyte_cdk.utils.airbyte_secrets_utils import filter_secrets
 from botocore.config import Config
 from botocore.exceptions import (
     BotoCoreError,
@@ -41,6 +40,7 @@ from botocore.exceptions import (
 )
 
 from .config import S3ObjectStorage
+from .redaction import filter_secrets
 
 SPOOL_BYTES = 1 << 20  # a stream's lines stay in memory up to this, then go to a temp file
 FIELD = "object_storage_config"

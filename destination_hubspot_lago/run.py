@@ -1,17 +1,104 @@
-"""Console entry point: ``destination-hubspot-lago spec|check|write``."""
+"""Console entry point: ``destination-hubspot-lago spec|check|write``.
+
+The Airbyte protocol on stdin/stdout without the Airbyte CDK (its import alone costs seconds of
+CPU per sync): ``connector.py`` does the work, ``protocol.py`` prints the messages. Every way
+the run can end is an Airbyte message: a problem the user can fix is a ``config_error`` trace
+plus the same sentence on stderr (exit code 1), a bug a ``system_error`` trace pointing to the
+issue tracker, never a bare traceback.
+"""
+
+from __future__ import annotations
 
 import gc
+import json
+import logging
 import sys
+import traceback
 
-from .destination import DestinationHubspotLago
+from . import command_line, connector
+from .command_line import UsageProblem
+from .config import ConfigError
+from .messages import parse_lines, to_json
+from .protocol import (
+    FailureType,
+    TracedError,
+    connection_status_message,
+    emit,
+    setup_logging,
+    trace_message,
+    write_line,
+)
+from .redaction import filter_secrets
+
+logger = logging.getLogger("airbyte")
+
+
+def main(args: list[str]) -> int:
+    """Run one command; the exit code."""
+    setup_logging()
+    try:
+        parsed = command_line.parse_args(args)
+        if parsed.command == "spec":
+            # spec.json as it is (a model of it would drop keys it does not know).
+            spec = {"type": "SPEC", "spec": connector.load_spec()}
+            write_line((json.dumps(spec) + "\n").encode())
+            return 0
+        config = command_line.read_config(parsed.config)
+        connector.register_secrets(config)  # before anything can print them
+        if parsed.command == "check":
+            result = connector.check(config)
+            emit(connection_status_message(result.succeeded, result.message))
+            return 0
+        connector.validate(config)  # config problems first, then the catalog's
+        catalog = command_line.read_catalog(parsed.catalog)
+        logger.info("Begin writing to the destination...")
+        bad_lines: list[int] = []
+        messages = parse_lines(sys.stdin.buffer, bad_lines)
+        for message in connector.write(config, catalog, messages, bad_lines):
+            emit(to_json(message))
+        logger.info("Writing complete.")
+        return 0
+    except (UsageProblem, ConfigError) as problem:
+        return fail(str(problem))
+    except TracedError as error:
+        return fail(error.message, error.internal_message, error.failure_type)
+    except Exception as exc:
+        return bug(exc)
+
+
+def fail(
+    message: str,
+    internal_message: str | None = None,
+    failure_type: FailureType = FailureType.config_error,
+) -> int:
+    """A problem the user can act on: a trace message (no stack trace) on stdout, the same
+    sentence as one line on stderr; exit code 1."""
+    emit(trace_message(message, failure_type, internal_message))
+    print(f"{command_line.PROGRAM}: {filter_secrets(message)}", file=sys.stderr, flush=True)
+    return 1
+
+
+def bug(exc: Exception) -> int:
+    """An exception nobody expected: its traceback in the log and the trace (masked), and a
+    message saying where to report it."""
+    logger.critical(str(exc), exc_info=exc)
+    message = connector.bug_message(exc, "sync")
+    stack = "".join(traceback.format_exception(exc))
+    emit(trace_message(message, FailureType.system_error, str(exc), stack))
+    print(f"{command_line.PROGRAM}: {message}", file=sys.stderr, flush=True)
+    return 1
 
 
 def run() -> None:
-    # The CDK's import leaves ~10^6 long-lived objects; without this every full collection
-    # walks them again while a sync allocates millions of short-lived JSON objects.
+    # Start-up leaves some 6·10^4 long-lived objects (pydantic, urllib3, the model); without this
+    # every full collection walks them again while a sync allocates millions of short-lived
+    # JSON objects.
     gc.freeze()
     gc.set_threshold(50_000, 20, 20)
-    DestinationHubspotLago().run(sys.argv[1:])
+    code = main(sys.argv[1:])
+    sys.stdout.flush()
+    if code:
+        sys.exit(code)
 
 
 if __name__ == "__main__":

@@ -1,9 +1,9 @@
 """Credentials: a static token (Service Key or legacy Private App), or OAuth refreshed
 before HubSpot's 30-minute expiry.
 
-Every secret that passes through here is registered with the CDK's log filter
-(``update_secrets``), including access tokens minted at run time, so nothing we or the
-CDK print can carry one.
+Every secret that passes through here is registered with the connector's secret registry
+(``redaction.update_secrets``), including access tokens minted at run time, so nothing we
+(or the CDK, when it is loaded) print can carry one.
 """
 
 from __future__ import annotations
@@ -13,8 +13,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
-from airbyte_cdk.utils.airbyte_secrets_utils import update_secrets
-
+from ..redaction import update_secrets
 from .errors import HubSpotError
 
 # Refresh this long before expiry (HubSpot: "refresh proactively"; a 401 is not a signal).

@@ -18,9 +18,9 @@ import certifi
 import orjson
 import requests
 import urllib3
-from airbyte_cdk.utils.airbyte_secrets_utils import filter_secrets
 
 from .. import __version__
+from ..redaction import filter_secrets
 from .errors import ConnectionFailed
 
 

@@ -27,7 +27,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import date
 from typing import Any
 
-from airbyte_cdk.models import (
+from airbyte_protocol_dataclasses.models import (
     AirbyteMessage,
     AirbyteStateMessage,
     AirbyteStateStats,

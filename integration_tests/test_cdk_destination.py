@@ -1,0 +1,91 @@
+"""The CDK ``Destination`` class, as a host embedding it calls it: the same check and write as
+the command line, answers in the CDK's own models, problems as the CDK's traced exceptions,
+and every secret (run-time tokens included) masked by the CDK's log filter too."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import pytest
+from airbyte_cdk.models import (
+    AirbyteMessage,
+    AirbyteMessageSerializer,
+    ConfiguredAirbyteCatalogSerializer,
+    FailureType,
+    Status,
+    Type,
+)
+from airbyte_cdk.utils.airbyte_secrets_utils import filter_secrets as cdk_filter_secrets
+from airbyte_cdk.utils.airbyte_secrets_utils import update_secrets as cdk_update_secrets
+from airbyte_cdk.utils.traced_exception import AirbyteTracedException
+
+from destination_hubspot_lago import DestinationHubspotLago
+from integration_tests.conftest import make_emulator
+from integration_tests.harness import (
+    catalog,
+    oauth_config,
+    private_app_config,
+    record,
+    stream_state,
+)
+from integration_tests.scenario import hubspot_state, linked_sample
+
+logger = logging.getLogger("airbyte")
+
+
+def cdk_messages(lines: list[str]) -> list[AirbyteMessage]:
+    return [AirbyteMessageSerializer.load(json.loads(line)) for line in lines]
+
+
+def test_write_yields_the_cdks_state_messages_after_the_records_are_in_hubspot():
+    with make_emulator() as emu:
+        dataset = linked_sample(emu.store)
+        lines = [record("customers", c) for c in dataset.customers]
+        lines.append(stream_state("customers", 7, 3.0))
+        destination = DestinationHubspotLago()
+        out = list(
+            destination.write(
+                private_app_config(emu.url),
+                ConfiguredAirbyteCatalogSerializer.load(catalog()),
+                cdk_messages(lines),
+            )
+        )
+        written = hubspot_state(emu)
+    (state,) = out
+    assert isinstance(state, AirbyteMessage) and state.type == Type.STATE
+    echoed = AirbyteMessageSerializer.dump(state)["state"]
+    assert echoed["stream"]["stream_state"] == {"__ab_no_cursor_state_message": True}
+    assert echoed["destinationStats"] == {"recordCount": float(len(dataset.customers))}
+    lago_ids = {key[1] for key in written if key[0] in ("companies", "contacts")}
+    assert {c["lago_id"] for c in dataset.customers} <= lago_ids
+
+
+def test_a_problem_the_user_can_fix_is_a_cdk_config_error():
+    with make_emulator() as emu:
+        destination = DestinationHubspotLago()
+        with pytest.raises(AirbyteTracedException) as raised:
+            list(
+                destination.write(
+                    private_app_config(emu.url, token="pat-na1-wrong"),
+                    ConfiguredAirbyteCatalogSerializer.load(catalog()),
+                    [],
+                )
+            )
+    assert raised.value.failure_type == FailureType.config_error
+    assert "Private App access token" in str(raised.value.message)
+
+
+def test_check_answers_the_cdks_status_and_its_filter_masks_run_time_tokens():
+    cdk_update_secrets([])  # as the CDK's entrypoint starts a run: its filter knows nothing yet
+    with make_emulator() as emu:
+        status = DestinationHubspotLago().check(logger, oauth_config(emu.url))
+        tokens = [
+            r["response"]["access_token"]
+            for r in emu.requests
+            if r["path"] == "/oauth/v1/token" and r["status"] == 200
+        ]
+    assert status.status == Status.SUCCEEDED, status.message
+    assert tokens, "the check never refreshed the OAuth token"
+    for token in tokens:
+        assert cdk_filter_secrets(f"Bearer {token}") == "Bearer ****"
