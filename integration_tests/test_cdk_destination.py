@@ -83,7 +83,7 @@ def test_check_answers_the_cdks_status_and_its_filter_masks_run_time_tokens():
         tokens = [
             r["response"]["access_token"]
             for r in emu.requests
-            if r["path"] == "/oauth/v1/token" and r["status"] == 200
+            if r["path"] == "/oauth/2026-09/token" and r["status"] == 200
         ]
     assert status.status == Status.SUCCEEDED, status.message
     assert tokens, "the check never refreshed the OAuth token"
