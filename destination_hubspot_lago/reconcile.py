@@ -18,10 +18,12 @@ Three parts with one job each, and :func:`reconcile_terminated` that runs them i
 * :func:`mark_terminated` writes ``batch/update`` by HubSpot id, ≤ 100 per call; a refusal is
   reported, never fatal.
 
-The write pipeline feeds :class:`SyncObservations` (``record`` per customers/subscriptions
-record, ``state`` per STATE) and, once the input ended without a fatal error and the last
-STATE was echoed, calls :func:`reconcile_terminated` and puts ``Outcome.summary_line()`` into
-the sync summary (integration_tests/test_reconcile_e2e.py does exactly this).
+The write pipeline (``pipeline/reconciliation.py``) feeds :class:`SyncObservations` one
+``record`` per customers/subscriptions record and, once the input ended without a fatal error
+and the last STATE was echoed, runs :func:`reconcile_terminated` as a post-sync job with the
+loop's own completeness (``WritePipeline.completed_streams``) and puts
+``Outcome.summary_line()`` into the sync summary. ``SyncObservations.state``/``facts`` derive
+the same completeness from messages alone, for a caller without the loop.
 """
 
 from __future__ import annotations
@@ -92,6 +94,7 @@ class StreamFacts:
     complete: bool  # a STATE for the stream (or a global STATE) arrived after its last record
     records: int  # subscription records received
     failed: bool = False  # a fatal error happened in this sync
+    unreadable_lines: int = 0  # input lines that were not messages (one may be a subscription)
 
 
 @dataclass(frozen=True)
@@ -173,6 +176,11 @@ def stream_guard(facts: StreamFacts, mode: Mode) -> tuple[Guard, str] | None:
         return Guard.SWITCHED_OFF, "sync_subscriptions is off"
     if facts.failed:
         return Guard.FAILED, "the sync failed"
+    if facts.unreadable_lines:
+        return Guard.INCOMPLETE, (
+            f"{facts.unreadable_lines} input line(s) could not be read, so the subscriptions "
+            "stream cannot be known complete"
+        )
     if not facts.complete:
         return Guard.INCOMPLETE, (
             "the subscriptions stream was not received completely (no STATE after its records)"

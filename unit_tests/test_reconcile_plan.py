@@ -33,6 +33,8 @@ def marked(plan):
         (StreamFacts(True, True, True, 3, failed=True), "reconcile", Guard.FAILED),
         (StreamFacts(True, True, False, 3), "reconcile", Guard.INCOMPLETE),
         (StreamFacts(True, True, True, 0), "reconcile", Guard.EMPTY),
+        # an unreadable input line may have been a subscription
+        (StreamFacts(True, True, True, 3, unreadable_lines=1), "reconcile", Guard.INCOMPLETE),
         # `always` lifts only the mass-change guard
         (StreamFacts(True, True, False, 3), "always", Guard.INCOMPLETE),
         (StreamFacts(True, True, True, 0), "always", Guard.EMPTY),

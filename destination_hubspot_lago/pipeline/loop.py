@@ -45,6 +45,7 @@ from ..mapping import MappingSettings
 from ..report import MAX_LOGGED_REJECTIONS, Rejection, SyncReport
 from .associations import Associations
 from .jobs import Job, RecordKey, StreamKey
+from .reconciliation import Reconciliation
 from .sinks import SINKS, Sink, SinkContext, stream_kind
 
 logger = logging.getLogger("airbyte")
@@ -98,6 +99,7 @@ class WritePipeline:
             batch_size=batch_size,
         )
         self._sinks: dict[StreamKey, Sink | None] = {}  # None: a stream this sync skips
+        self.reconciliation = Reconciliation(config, client, deployment, catalog, self.report)
         self._flush_interval = flush_interval
         self._progress_interval = progress_interval
 
@@ -127,6 +129,7 @@ class WritePipeline:
                     self._records_since_state[key] += 1
                     sink = self._sinks[key] if key in self._sinks else self._sink(key)
                     if sink is not None:
+                        self.reconciliation.observe(sink.kind, record.data)
                         for job in sink.process_record(record.data):
                             self._submit(job)
                 elif message.type == Type.STATE and message.state is not None:
@@ -209,6 +212,10 @@ class WritePipeline:
         completed = self.completed_streams
         for sink in self._open_sinks():
             self._submit_all(sink.finish(sink.stream in completed))
+        # §8, independent of the sinks' roll-ups (they count only subscriptions that arrived).
+        self._submit(
+            self.reconciliation.job(completed, list(self._sinks), len(self.bad_input_lines))
+        )
         self._wait_all()
 
     def _open_sinks(self) -> list[Sink]:
