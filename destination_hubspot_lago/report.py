@@ -46,6 +46,7 @@ class SyncReport:
         self.failed_associations = 0
         self.rejections: list[Rejection] = []
         self.missing_associations: list[tuple[str, str, str]] = []  # (stream, lago id, why)
+        self.notes: list[str] = []  # further summary lines (billing values, …)
 
     def wrote(self, obj: str, created: bool) -> None:
         (self.created if created else self.updated)[obj] += 1
@@ -102,6 +103,7 @@ class SyncReport:
                 f"missing (customer not found): {len(self.missing_associations)}; "
                 f"contacts adopted by email: {self.adopted_contacts}",
                 f"skipped (not synced by rule): {skipped}",
+                *self.notes,
                 f"API calls: {stats.calls}; retries: {stats.retries}; 429s: {stats.rate_limited}; "
                 f"elapsed: {elapsed:.1f} s",
             ]
