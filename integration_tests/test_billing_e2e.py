@@ -377,6 +377,7 @@ def test_without_plans_mrr_and_plan_values_are_left_alone(synced_with_sentinels)
     assert SENTINEL not in rollup_values(emu, "lago_wallet_credits_balance").values()
     summary = next(line for line in run.logs if line.startswith("Sync summary"))
     assert "plans (plan values" in summary  # "not selected", naming what is missing
+    assert any(line.startswith("Stream plans is not in the catalog") for line in run.logs)
 
 
 def test_without_invoices_the_invoice_values_are_left_alone(synced_with_sentinels):
