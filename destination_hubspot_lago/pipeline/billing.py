@@ -110,8 +110,14 @@ class BillingSync:
         self._customers[lago_id] = (obj, hubspot_id)
 
     def not_synced(self, kind: str, lago_id: str) -> None:
+        """A subscription/invoice this sync skipped by the status rules or rejected."""
         if kind in self._not_synced:
             self._not_synced[kind].add(lago_id)
+
+    def synced(self, kind: str, lago_id: str) -> None:
+        """Written after all (a later version of a record skipped or rejected before)."""
+        if kind in self._not_synced:
+            self._not_synced[kind].discard(lago_id)
 
     # -- after the final checkpoint -------------------------------------------------
 
