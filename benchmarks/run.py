@@ -9,7 +9,10 @@ budget; the connector runs as Airbyte runs it (a process reading stdin). Reporte
 
 * efficiency = ideal time / actual time, ideal = minimum calls / budget, where the minimum
   is one upsert per 100 records of each object plus one association call per 100
-  subscriptions/invoices (per customer object type);
+  subscriptions/invoices (per customer object type), and for §6 (the input also has plans,
+  fees and wallets) one roll-up update per 100 customers, one late plan-value upsert per 100
+  subscriptions written before their plan and three calls (two reads, one create) per 100
+  invoice-subscription links;
 * API calls per record, 429s, CPU time per record and peak RSS of the connector process.
 
 With ``--baseline REV`` every size also runs the connector as it was at git revision REV
@@ -35,16 +38,20 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from integration_tests.fake_lago import synthetic_dataset  # noqa: E402
+from integration_tests.fake_lago.data import fee_record, wallet_record  # noqa: E402
 from integration_tests.harness import catalog, connector_command  # noqa: E402
 
 TOKEN = "pat-na1-bench-0000-0000-0000-000000000000"
+INPUT_STREAMS = ("customers", "subscriptions", "invoices", "plans", "fees", "wallets")
 SIZES = {  # customers, subscriptions per customer, invoices per customer
     "tiny": (2_000, 2.0, 10.0),
     "small": (5_000, 2.0, 10.0),
@@ -70,6 +77,11 @@ class Result:
     calls_per_record: float
     cpu_us_per_record: float
     peak_rss_mb: float
+    # PRODUCT.md §6 after the last checkpoint (0 for revisions without it).
+    billing_records: int = 0  # plans, fees, wallets in the input
+    rollups: int = 0  # customers whose roll-ups were written
+    late_plan_values: int = 0  # subscriptions written before their plan, updated after it
+    invoice_links: int = 0  # invoice <-> subscription associations
 
 
 def free_port() -> int:
@@ -78,15 +90,40 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def billing_streams(dataset: Any) -> list[tuple[str, Iterable[dict[str, Any]]]]:
+    """PRODUCT.md §6's streams, in the source's order (after subscriptions and invoices, so
+    plan values of subscriptions without a nested plan are a late update): the plans, a
+    subscription fee per subscription invoice (naming the customer's first subscription),
+    and a wallet for every third customer."""
+    subscriptions_of = dataset._subscription_index  # external id -> subscription indexes
+
+    def fees() -> Iterator[dict[str, Any]]:
+        for invoice in dataset.invoices:
+            owned = subscriptions_of.get(invoice["customer"]["external_id"]) or []
+            if invoice.get("invoice_type") != "subscription" or not owned:
+                yield fee_record(invoice, None, None)
+                continue
+            subscription = dataset.subscriptions[owned[0]]
+            yield fee_record(invoice, subscription, subscription["plan_code"])
+
+    def wallets() -> Iterator[dict[str, Any]]:
+        for i, customer in enumerate(dataset.customers):
+            if i % 3 == 0:
+                yield wallet_record(customer, "Prepaid credits", f"{i % 500}.5")
+
+    return [("plans", dataset.plans), ("fees", fees()), ("wallets", wallets())]
+
+
 def write_input(path: Path, customers: int, subs: float, invoices: float) -> tuple[int, int, int]:
     dataset = synthetic_dataset(customers, subs, invoices, seed=42)
     counts = {}
     with path.open("w") as out:
-        for stream, records in (
+        for stream, records in [
             ("customers", dataset.customers),
             ("subscriptions", dataset.subscriptions),
             ("invoices", dataset.invoices),
-        ):
+            *billing_streams(dataset),
+        ]:
             n = 0
             for data in records:
                 if stream == "customers":
@@ -152,6 +189,9 @@ def parse_summary(stdout: str) -> dict[str, int]:
             ("api_calls", r"API calls: (\d+)"),
             ("rate_limited", r"429s: (\d+)"),
             ("associations", r"associations made: (\d+)"),
+            ("rollups", r"roll-ups of (\d+) customers"),
+            ("late_plan_values", r"plan values of (\d+) subscriptions"),
+            ("invoice_links", r"(\d+) invoice-subscription associations"),
         ):
             found = re.search(pattern, text)
             figures[key] = int(found.group(1)) if found else 0
@@ -197,7 +237,7 @@ def run_size(
             )
         )
         catalog_path = workdir / "catalog.json"
-        catalog_path.write_text(json.dumps(catalog()))
+        catalog_path.write_text(json.dumps(catalog(INPUT_STREAMS)))
         env = {**os.environ, "PYTHONPATH": str(code_dir)}
         if name == "fixed":
             # The fixed cost of a sync on a portal that has the model already (every sync but
@@ -236,6 +276,10 @@ def run_size(
     written = sum(figures.get(o, 0) for o in objects)
     min_calls = sum(math.ceil(figures.get(o, 0) / 100) for o in objects)
     min_calls += math.ceil(figures["associations"] / 100)
+    # §6: roll-ups per object (companies/contacts; counted together here), late plan values,
+    # and per 100 links two reads (both ends' HubSpot ids) and one create.
+    min_calls += math.ceil(figures["rollups"] / 100) + math.ceil(figures["late_plan_values"] / 100)
+    min_calls += 3 * math.ceil(figures["invoice_links"] / 100)
     budget_per_second = rate_limit / 10
     ideal = min_calls / budget_per_second
     records = max(n_customers + n_subs + n_invoices, 1)
@@ -255,7 +299,21 @@ def run_size(
         calls_per_record=round(figures["api_calls"] / records, 4),
         cpu_us_per_record=round((usage.ru_utime + usage.ru_stime) / records * 1e6, 1),
         peak_rss_mb=round(usage.ru_maxrss / 1024, 1),
+        billing_records=count_billing(input_path),
+        rollups=figures["rollups"],
+        late_plan_values=figures["late_plan_values"],
+        invoice_links=figures["invoice_links"],
     )
+
+
+def count_billing(path: Path) -> int:
+    with path.open() as lines:
+        return sum(
+            1
+            for line in lines
+            if line.startswith('{"type": "RECORD"')
+            and json.loads(line)["record"]["stream"] in ("plans", "fees", "wallets")
+        )
 
 
 def count_input(path: Path) -> tuple[int, int, int]:

@@ -46,7 +46,8 @@ class SyncReport:
         self.failed_associations = 0
         self.rejections: list[Rejection] = []
         self.missing_associations: list[tuple[str, str, str]] = []  # (stream, lago id, why)
-        self.summary_lines: list[str] = []  # added by post-sync steps (terminated subscriptions)
+        # further summary lines, added by post-sync steps (billing values, terminated subscriptions)
+        self.summary_lines: list[str] = []
 
     def wrote(self, obj: str, created: bool) -> None:
         (self.created if created else self.updated)[obj] += 1

@@ -35,7 +35,7 @@ def bad_lines() -> list[str]:
         record("customers", {"lago_id": "long", "name": "x" * 70_000}),
         record("customers", {"lago_id": "weird", "name": "Tab\tNul\u0000Emoji \U0001f680 Ünïcödé"}),
         invoice("inv-orphan", customer={"lago_id": "never-seen"}),
-        record("plans", {"lago_id": "plan-1"}),
+        record("coupons", {"lago_id": "coupon-1"}),
         record("customer_usage", {"amount_cents": 5}),
         record("invoices", GOOD_INVOICE),
         stream_state("invoices", 1),
@@ -74,7 +74,7 @@ def test_each_bad_record_gets_a_clear_rejection_and_good_ones_are_written():
         assert ("LagoInvoices", "inv-orphan") in state  # written; its association is reported
         assert any("never-seen" in line for line in run.logs)
         assert run.states and run.states[0]["id"] == 1
-        assert "Skipping stream plans" in logs and "Skipping stream customer_usage" in logs
+        assert "Skipping stream coupons" in logs and "Skipping stream customer_usage" in logs
         # The user-facing message is ours, not a Python traceback.
         assert not message.startswith("Traceback") and "Error:" not in message.split(".")[0]
 

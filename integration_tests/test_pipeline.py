@@ -267,6 +267,7 @@ def test_prefixed_streams_are_recognised_and_others_skipped(emu):
     ).keys() == {"s1"}
     assert emu.store.objects(deployment.object_type_ids["invoices"]) == []
     assert p.report.received["invoices"] == 0
+    assert p.report.received["plans"] == 2  # consumed for §6 billing values, behind the prefix
 
 
 def test_faults_and_rate_limit_pressure_still_end_complete():

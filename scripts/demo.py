@@ -122,7 +122,13 @@ def show(url: str) -> None:
     subs = hubspot_get_all(
         url,
         type_ids["LagoSubscriptions"],
-        ["lago_subscription_plan_code", "lago_subscription_status", "lago_subscription_started_at"],
+        [
+            "lago_subscription_plan_code",
+            "lago_subscription_status",
+            "lago_subscription_started_at",
+            "lago_subscription_mrr",
+            "lago_subscription_currency",
+        ],
     )
     invoices = hubspot_get_all(
         url,
@@ -151,24 +157,58 @@ def show(url: str) -> None:
         ("companies", ["name", "domain"]),
         ("contacts", ["email", "firstname", "lastname"]),
     ):
-        records = hubspot_get_all(url, object_type, [*label_props, "lago_customer_id"])
+        records = hubspot_get_all(
+            url, object_type, [*label_props, "lago_customer_id", *BILLING_ROLLUPS]
+        )
         print(f"{object_type.capitalize()} ({len(records)})")
         for rec in records:
             p = rec["properties"]
             label = " ".join(str(p.get(k) or "") for k in label_props).strip()
             lago = (p.get("lago_customer_id") or "")[:8]
             print(f"  {label:<48} lago {lago or '-':<8}  hubspot id {rec['id']}")
+            if p.get("lago_customer_id"):
+                print("      " + _billing_line(p))
             for kind, props in owner.get(f"{object_type}:{rec['id']}", []):
                 print("      " + _line(kind, {k: v or "" for k, v in props.items()}))
         print()
 
 
+# PRODUCT.md §6 roll-ups on companies and contacts (blank: never written, e.g. its stream
+# was not selected).
+BILLING_ROLLUPS = [
+    "lago_billing_currency",
+    "lago_mrr",
+    "lago_active_subscriptions",
+    "lago_outstanding_amount",
+    "lago_overdue_amount",
+    "lago_overdue_invoices",
+]
+
+
+def _billing_line(p: dict) -> str:
+    currency = p.get("lago_billing_currency") or ""
+
+    def money(prop: str) -> str:
+        value = p.get(prop)
+        return f"{value} {currency}".strip() if value not in (None, "") else "-"
+
+    active = p.get("lago_active_subscriptions") or "-"
+    return (
+        f"billing       MRR {money('lago_mrr')} ({active} active)"
+        f"   outstanding {money('lago_outstanding_amount')}"
+        f"   overdue {money('lago_overdue_amount')}"
+        f" ({p.get('lago_overdue_invoices') or '-'} invoices)"
+    )
+
+
 def _line(kind: str, p: dict) -> str:
     if kind == "subscription":
+        mrr = p.get("lago_subscription_mrr")
+        mrr_text = f"   MRR {mrr} {p.get('lago_subscription_currency', '')}" if mrr else ""
         return (
             f"subscription  {p.get('lago_subscription_plan_code', ''):<12}"
             f"{p.get('lago_subscription_status', ''):<12}"
-            f"since {p.get('lago_subscription_started_at') or '-'}"
+            f"since {p.get('lago_subscription_started_at') or '-'}{mrr_text}"
         )
     amount = f"{p.get('lago_invoice_total_amount', '')} {p.get('lago_invoice_currency', '')}"
     overdue = "  OVERDUE" if p.get("lago_invoice_payment_overdue") == "true" else ""

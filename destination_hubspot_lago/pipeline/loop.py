@@ -41,9 +41,10 @@ from ..config import DestinationConfig
 from ..customer_writes import CustomerClaims
 from ..deployment import Deployment
 from ..hubspot import HubSpotClient
-from ..mapping import MappingSettings
+from ..mapping import BillingAggregator, MappingSettings
 from ..report import MAX_LOGGED_REJECTIONS, Rejection, SyncReport
 from .associations import Associations
+from .billing import BillingSync
 from .jobs import Job, RecordKey, StreamKey
 from .reconciliation import Reconciliation
 from .sinks import SINKS, Sink, SinkContext, stream_kind
@@ -84,19 +85,28 @@ class WritePipeline:
         self.associations = Associations(
             writer, self.report, batch_size, deployment.association_type_ids
         )
+        settings = MappingSettings(
+            default_targeted_object=config.default_targeted_object,
+            connection_code=config.connection_code,
+            lago_front_url=config.lago_front_url,
+            lago_organization_slug=config.lago_organization_slug,
+            today=date.today(),
+        )
+        self.billing = BillingSync(  # PRODUCT.md §6, see pipeline/billing.py
+            writer,
+            self.report,
+            BillingAggregator(settings),
+            batch_size,
+            deployment.association_type_ids,
+        )
         self._context = SinkContext(
             writer=writer,
             report=self.report,
-            settings=MappingSettings(
-                default_targeted_object=config.default_targeted_object,
-                connection_code=config.connection_code,
-                lago_front_url=config.lago_front_url,
-                lago_organization_slug=config.lago_organization_slug,
-                today=date.today(),
-            ),
+            settings=settings,
             associations=self.associations,
             claims=CustomerClaims(),
             batch_size=batch_size,
+            billing=self.billing,
         )
         self._sinks: dict[StreamKey, Sink | None] = {}  # None: a stream this sync skips
         self.reconciliation = Reconciliation(config, client, deployment, catalog, self.report)
@@ -121,6 +131,7 @@ class WritePipeline:
         for configured in self.catalog.streams if self.catalog else []:
             stream = configured.stream
             self._sink((stream.namespace, stream.name))
+        self.billing.opened(self._open_kinds(), from_catalog=self.catalog is not None)
         try:
             for message in messages:
                 if message.type == Type.RECORD and message.record is not None:
@@ -141,6 +152,7 @@ class WritePipeline:
             self._post_sync()
         finally:
             self._executor.shutdown(wait=True, cancel_futures=True)
+        self.report.summary_lines.extend(self.billing.summary_lines())
         logger.info(self.report.summary(self.client.stats))
         self._finish()
 
@@ -217,6 +229,14 @@ class WritePipeline:
             self.reconciliation.job(completed, list(self._sinks), len(self.bad_input_lines))
         )
         self._wait_all()
+        # §6 billing values: a kind is complete when every stream of that kind is.
+        incomplete = {s.kind for s in self._open_sinks() if s.stream not in completed}
+        self.billing.opened(self._open_kinds(), from_catalog=False)
+        self._submit_all(self.billing.finish(self._open_kinds() - incomplete))
+        self._wait_all()
+
+    def _open_kinds(self) -> set[str]:
+        return {sink.kind for sink in self._open_sinks()}
 
     def _open_sinks(self) -> list[Sink]:
         return [sink for sink in self._sinks.values() if sink is not None]

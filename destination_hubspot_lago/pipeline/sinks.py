@@ -33,6 +33,7 @@ from ..mapping import (
 from ..model import MODEL
 from ..report import SyncReport
 from .associations import Associations
+from .billing import BillingSync
 from .jobs import NO_JOBS, Job, StreamKey
 
 MAX_BATCH_BYTES = 2_000_000  # keep request bodies well under any proxy's limit
@@ -48,6 +49,7 @@ class SinkContext:
     associations: Associations
     claims: CustomerClaims
     batch_size: int
+    billing: BillingSync
 
 
 class Buffer:
@@ -85,10 +87,12 @@ class Sink:
             problem = "record data is not a JSON object"
             self.reject(self.invalid_object, Rejected("?", "INVALID_RECORD", problem))
             return NO_JOBS
+        self.ctx.billing.record(self.kind, data)  # §6 aggregates see every record
         try:
             return self.buffer(data)
         except Skipped:
             self.report.skipped[self.kind] += 1
+            self.ctx.billing.not_synced(self.kind, str(data.get("lago_id")))
         except InvalidRecord as invalid:
             lago_id = str(data.get("lago_id") or "?")
             self.reject(self.invalid_object, Rejected(lago_id, "INVALID_RECORD", str(invalid)))
@@ -96,6 +100,7 @@ class Sink:
 
     def reject(self, obj: str, rejected: Rejected) -> None:
         """Every rejection of this stream's records passes here (on the loop thread)."""
+        self.ctx.billing.not_synced(self.kind, rejected.key)
         self.report.reject(self.kind, obj, rejected.key, rejected.category, rejected.message)
 
     # -- what each stream defines -----------------------------------------------------
@@ -184,6 +189,9 @@ class CustomerSink(Sink):
                     self.report.wrote(obj, result.written.created)
                     if result.adopted:
                         self.report.adopted_contacts += 1
+                    self.ctx.billing.customer_written(
+                        customer.lago_id, obj, result.written.hubspot_id
+                    )
                     self.ctx.associations.customer_written(
                         customer.lago_id, obj, result.written.hubspot_id
                     )
@@ -206,10 +214,16 @@ class RecordSink(Sink):
         self._buffer = Buffer(ctx.batch_size)
 
     def buffer(self, data: Mapping[str, Any]) -> Sequence[Job]:
-        record = type(self).mapper(data, self.ctx.settings)
+        record = self.map(data)
         if self._buffer.add(record.lago_id, record, record.properties):
             return (self._batch(self._buffer.drain()),)
         return NO_JOBS
+
+    def map(self, data: Mapping[str, Any]) -> RecordUpsert:
+        return type(self).mapper(data, self.ctx.settings)
+
+    def written(self, record: RecordUpsert) -> None:
+        """A record of this stream is in HubSpot (folded, loop thread)."""
 
     def drain(self) -> Sequence[Job]:
         return (self._batch(self._buffer.drain()),) if self._buffer.items else NO_JOBS
@@ -225,6 +239,8 @@ class RecordSink(Sink):
             for written in outcome.written:
                 self.report.wrote(obj, written.created)
                 record = by_key[written.key]
+                self.ctx.billing.synced(obj, record.lago_id)
+                self.written(record)
                 self.ctx.associations.record_written(
                     obj, written.hubspot_id, record.lago_id, record.customer_lago_id
                 )
@@ -242,9 +258,34 @@ class SubscriptionSink(RecordSink):
     mapper = staticmethod(map_subscription)
     id_property = MODEL.subscriptions.id_property
 
+    def __init__(self, stream: StreamKey, ctx: SinkContext) -> None:
+        super().__init__(stream, ctx)
+        # lago_id -> (plan code, status) of buffered subscriptions whose plan is not known
+        # yet: once written, their plan values wait for the plans stream (pipeline/billing.py).
+        self._awaiting_plan: dict[str, dict[str, Any]] = {}
+
     @classmethod
     def enabled(cls, config: DestinationConfig) -> bool:
         return config.sync_subscriptions
+
+    def map(self, data: Mapping[str, Any]) -> RecordUpsert:
+        billing = self.ctx.billing
+        record = map_subscription(data, self.ctx.settings, billing.plans)
+        if billing.plan_deferrable(data):
+            fields = ("lago_id", "plan_code", "status")
+            self._awaiting_plan[record.lago_id] = {f: data.get(f) for f in fields}
+        else:
+            self._awaiting_plan.pop(record.lago_id, None)
+        return record
+
+    def written(self, record: RecordUpsert) -> None:
+        waiting = self._awaiting_plan.pop(record.lago_id, None)
+        if waiting is not None:
+            self.ctx.billing.subscription_written(waiting)
+
+    def reject(self, obj: str, rejected: Rejected) -> None:
+        self._awaiting_plan.pop(rejected.key, None)
+        super().reject(obj, rejected)
 
 
 class InvoiceSink(RecordSink):
@@ -257,16 +298,40 @@ class InvoiceSink(RecordSink):
         return config.sync_invoices
 
 
-# The streams this destination writes, by kind (a stream name ends with its kind).
+class BillingOnlySink(Sink):
+    """``plans``, ``fees``, ``wallets``: consumed for PRODUCT.md §6 (``Sink.process_record``
+    hands every record to ``pipeline/billing.py``), written nowhere themselves."""
+
+    def buffer(self, data: Mapping[str, Any]) -> Sequence[Job]:
+        return NO_JOBS
+
+
+class PlanSink(BillingOnlySink):
+    kind = "plans"
+
+
+class FeeSink(BillingOnlySink):
+    kind = "fees"
+
+
+class WalletSink(BillingOnlySink):
+    kind = "wallets"
+
+
+# The streams this destination consumes, by kind (a stream name ends with its kind).
 SINKS: dict[str, type[Sink]] = {
     "customers": CustomerSink,
     "subscriptions": SubscriptionSink,
     "invoices": InvoiceSink,
+    "plans": PlanSink,
+    "fees": FeeSink,
+    "wallets": WalletSink,
 }
 
 
 def stream_kind(name: str) -> str | None:
-    """``customers`` / ``subscriptions`` / ``invoices``, also behind a connection prefix."""
+    """A kind of :data:`SINKS` (``customers``, ``subscriptions``, ``invoices``, ``plans``,
+    ``fees``, ``wallets``), also behind a connection prefix."""
     for kind in SINKS:
         if name == kind or name.endswith(kind):
             return kind

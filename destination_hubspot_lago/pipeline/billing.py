@@ -1,0 +1,304 @@
+"""PRODUCT.md §6 in the pipeline: plan values, invoice ↔ subscription links, customer roll-ups.
+
+Owned by the message loop like all sync state. The sinks feed it (``record`` for every
+record of the billing streams, skipped ones too; ``customer_written`` when a customer job
+is folded; ``not_synced`` for subscriptions and invoices this sync skipped or rejected).
+After the final checkpoint, :meth:`BillingSync.finish` answers the post-sync jobs, given
+the stream kinds received completely (``WritePipeline.completed_streams``):
+
+* **Deferred plan values** — a subscription written before its plan arrived gets a second
+  write of just its plan properties (``batch/upsert`` by ``lago_subscription_id`` of a record
+  this sync wrote, so an update), once the ``plans`` stream is complete.
+* **Invoice ↔ subscription links** — from a complete ``fees`` stream: each distinct pair whose
+  invoice and subscription are both in HubSpot (written in this sync or an earlier one, read
+  by their Lago ids with ``batch/read``, strongly consistent) and neither was skipped by the
+  status rules nor rejected in this sync. Typed ``batch/create`` with the deployed type id:
+  idempotent. A fee naming a record HubSpot does not hold is counted in the summary.
+* **Roll-ups** — :class:`~destination_hubspot_lago.mapping.billing.BillingAggregator` per
+  customer written in this sync, only from complete streams; ``batch/update`` by the HubSpot
+  id this sync's write answered (the record the customer's ``lago_customer_id`` or Lago's link
+  names), so a roll-up never creates a record. A refusal is logged and counted in the
+  summary, not a rejected record: the customer itself was written.
+
+Memory: the plans, one small aggregate per customer, the distinct (invoice, subscription)
+pairs of the fees, (plan code, status) of subscriptions waiting for their plan, and the
+HubSpot id of each customer of the sync — never whole streams.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Collection, Mapping, Sequence
+from typing import Any
+
+from ..batches import AssociationOutcome, Item, Outcome, Writer
+from ..mapping import BillingAggregator, DeferredPlanValues, InvoiceSubscriptionLinks
+from ..mapping.billing import FEES, PLANS, ROLLUP_STREAMS, WALLETS, plan_for
+from ..model import MODEL
+from ..report import SyncReport
+from .jobs import NO_JOBS, Job
+
+logger = logging.getLogger("airbyte")
+
+BILLING_ONLY_STREAMS = (PLANS, FEES, WALLETS)  # consumed for §6, written nowhere themselves
+LINK_FROM, LINK_TO = "invoices", "subscriptions"
+MAX_LOGGED_REFUSALS = 20
+
+
+class BillingSync:
+    def __init__(
+        self,
+        writer: Writer,
+        report: SyncReport,
+        aggregator: BillingAggregator,
+        batch_size: int,
+        type_ids: Mapping[tuple[str, str], int] | None = None,
+    ) -> None:
+        self.writer = writer
+        self.report = report
+        self.aggregator = aggregator
+        self.batch_size = batch_size
+        self.link_type_id = (type_ids or {}).get((LINK_FROM, LINK_TO))
+        self.deferred = DeferredPlanValues()
+        self.links = InvoiceSubscriptionLinks()
+        self._customers: dict[str, tuple[str, str | None]] = {}  # written this sync
+        self._not_synced: dict[str, set[str]] = {LINK_FROM: set(), LINK_TO: set()}
+        self._open: set[str] = set()  # stream kinds this sync consumes
+        self._plans_expected = True  # the plans stream may still come (see plans_expected)
+        # What finish() did, for the summary.
+        self._lines: list[str] = []
+        self.plan_updates = 0
+        self.links_made = 0
+        self.rollups_written = 0
+        self.refusals = 0
+        self._found: dict[str, set[str]] = {LINK_FROM: set(), LINK_TO: set()}
+
+    # -- fed by the sinks (loop thread) ---------------------------------------------
+
+    def opened(self, kinds: Collection[str], from_catalog: bool) -> None:
+        """The stream kinds this sync consumes; with a catalog, log the billing streams it lacks."""
+        self._open = set(kinds)
+        if not from_catalog:
+            return
+        self._plans_expected = PLANS in self._open
+        for stream in BILLING_ONLY_STREAMS:
+            if stream not in self._open:
+                logger.info(
+                    "Stream %s is not in the catalog: %s not written (select it in the "
+                    "connection to get them).",
+                    stream,
+                    _what_needs(stream),
+                )
+
+    def record(self, kind: str, data: Mapping[str, Any]) -> None:
+        self.aggregator.add(kind, data)
+        if kind == FEES:
+            self.links.add(data)
+
+    @property
+    def plans(self) -> Mapping[str, Any]:
+        return self.aggregator.plans
+
+    def plan_deferrable(self, subscription: Mapping[str, Any]) -> bool:
+        """Whether the plan is unknown yet but a ``plans`` stream may still bring it."""
+        return self._plans_expected and plan_for(subscription, self.aggregator.plans) is None
+
+    def subscription_written(self, waiting: Mapping[str, Any]) -> None:
+        self.deferred.add(waiting)
+
+    def customer_written(self, lago_id: str, obj: str, hubspot_id: str | None) -> None:
+        self._customers[lago_id] = (obj, hubspot_id)
+
+    def not_synced(self, kind: str, lago_id: str) -> None:
+        """A subscription/invoice this sync skipped by the status rules or rejected."""
+        if kind in self._not_synced:
+            self._not_synced[kind].add(lago_id)
+
+    def synced(self, kind: str, lago_id: str) -> None:
+        """Written after all (a later version of a record skipped or rejected before)."""
+        if kind in self._not_synced:
+            self._not_synced[kind].discard(lago_id)
+
+    # -- after the final checkpoint -------------------------------------------------
+
+    def finish(self, complete: Collection[str]) -> Sequence[Job]:
+        complete = frozenset(complete)
+        return [
+            *self._plan_jobs(complete),
+            *self._link_jobs(complete),
+            *self._rollup_jobs(complete),
+        ]
+
+    def _why(self, stream: str) -> str:
+        if stream not in self._open:
+            return f"the {stream} stream was not selected"
+        return f"the {stream} stream was not received completely"
+
+    def _plan_jobs(self, complete: frozenset[str]) -> list[Job]:
+        waiting = len(self.deferred)
+        if not waiting:
+            return []
+        if PLANS not in complete:
+            self._lines.append(
+                f"{waiting} subscriptions written before their plan: plan values not "
+                f"written because {self._why(PLANS)}"
+            )
+            return []
+        found, unknown = self.deferred.resolve(self.aggregator.plans)
+        if unknown:
+            self._lines.append(
+                f"{unknown} subscriptions with plan values unknown (plan not in the plans stream)"
+            )
+        items = [Item(lago_id, properties) for lago_id, properties in found]
+        jobs = []
+        for start in range(0, len(items), self.batch_size):
+            batch = items[start : start + self.batch_size]
+            jobs.append(
+                Job(
+                    [],
+                    lambda b=batch: self.writer.upsert(  # type: ignore[misc]
+                        LINK_TO, MODEL.subscriptions.id_property, b
+                    ),
+                    self._fold_plan_values,
+                )
+            )
+        return jobs
+
+    def _fold_plan_values(self, outcome: Outcome) -> Sequence[Job]:
+        self.plan_updates += len(outcome.written)
+        for rejected in outcome.rejected:
+            self._refused("plan values of subscription", rejected.key, rejected.message)
+        return NO_JOBS
+
+    def _link_jobs(self, complete: frozenset[str]) -> list[Job]:
+        if FEES not in complete:
+            if FEES in self._open or len(self.links):
+                self._lines.append(
+                    f"invoice-subscription associations not made because {self._why(FEES)}"
+                )
+            return []
+        skipped_invoices, skipped_subs = self._not_synced[LINK_FROM], self._not_synced[LINK_TO]
+        pairs = [
+            pair
+            for pair in sorted(self.links)
+            if pair[0] not in skipped_invoices and pair[1] not in skipped_subs
+        ]
+        jobs = []
+        for start in range(0, len(pairs), self.batch_size):
+            jobs.append(self._link_job(pairs[start : start + self.batch_size]))
+        return jobs
+
+    def _link_job(self, pairs: list[tuple[str, str]]) -> Job:
+        invoice_ids = sorted({i for i, _ in pairs})
+        subscription_ids = sorted({s for _, s in pairs})
+        type_id = self.link_type_id
+
+        def work() -> tuple[dict[str, str], dict[str, str], AssociationOutcome]:
+            invoices = self.writer.read(LINK_FROM, invoice_ids, MODEL.invoices.id_property)
+            subs = self.writer.read(LINK_TO, subscription_ids, MODEL.subscriptions.id_property)
+            found_invoices = {k: str(r["id"]) for k, r in invoices.items()}
+            found_subs = {k: str(r["id"]) for k, r in subs.items()}
+            known = [
+                (found_invoices[i], found_subs[s])
+                for i, s in pairs
+                if i in found_invoices and s in found_subs
+            ]
+            outcome = (
+                self.writer.associate(LINK_FROM, LINK_TO, known, type_id)
+                if known
+                else AssociationOutcome()
+            )
+            return found_invoices, found_subs, outcome
+
+        def fold(
+            answer: tuple[dict[str, str], dict[str, str], AssociationOutcome],
+        ) -> Sequence[Job]:
+            found_invoices, found_subs, outcome = answer
+            self._found[LINK_FROM].update(found_invoices)
+            self._found[LINK_TO].update(found_subs)
+            self.links_made += len(outcome.made)
+            by_ids = {(found_invoices.get(i), found_subs.get(s)): i for i, s in pairs}
+            for pair, reason in outcome.failed:
+                self._refused("association of invoice", by_ids.get(pair, "?"), reason)
+            return NO_JOBS
+
+        return Job([], work, fold)
+
+    def _rollup_jobs(self, complete: frozenset[str]) -> list[Job]:
+        result = self.aggregator.finalize(complete)
+        self._lines.extend(result.summary.lines())
+        not_selected = [s for s in (PLANS, WALLETS, FEES) if s not in self._open]
+        if not_selected:
+            self._lines.append(
+                "billing values not computed because their stream was not selected: "
+                + "; ".join(f"{s} ({_what_needs(s)})" for s in not_selected)
+            )
+        by_object: dict[str, list[Item]] = {}
+        rejected = planned = 0
+        for billing in result.customers:
+            if not billing.properties:
+                continue
+            target = self._customers.get(billing.lago_id)
+            if target is None:
+                rejected += 1  # the customer was rejected in this sync: no roll-up
+                continue
+            obj, hubspot_id = target
+            if hubspot_id is None:
+                planned += 1  # dry run: the record would be created with this sync
+                continue
+            by_object.setdefault(obj, []).append(Item(hubspot_id, billing.properties))
+        if rejected:
+            self._lines.append(f"{rejected} customers rejected in this sync: no roll-ups written")
+        self.rollups_written += planned
+        jobs = []
+        for obj, items in by_object.items():
+            for start in range(0, len(items), self.batch_size):
+                batch = items[start : start + self.batch_size]
+                jobs.append(
+                    Job(
+                        [],
+                        lambda o=obj, b=batch: self.writer.update_by_id(o, b),  # type: ignore[misc]
+                        self._fold_rollups,
+                    )
+                )
+        return jobs
+
+    def _fold_rollups(self, outcome: Outcome) -> Sequence[Job]:
+        self.rollups_written += len(outcome.written)
+        for rejected in outcome.rejected:
+            self._refused("roll-ups of HubSpot record", rejected.key, rejected.message)
+        return NO_JOBS
+
+    def _refused(self, what: str, key: str, reason: str) -> None:
+        self.refusals += 1
+        if self.refusals <= MAX_LOGGED_REFUSALS:
+            logger.warning("HubSpot refused the %s %s: %s", what, key, reason)
+
+    # -- the summary ----------------------------------------------------------------
+
+    def summary_lines(self) -> list[str]:
+        """Lines for the sync summary (after finish's jobs were folded)."""
+        done = "planned" if self.report.dry_run else "written"
+        lines = [
+            f"billing values {done}: roll-ups of {self.rollups_written} customers; plan values "
+            f"of {self.plan_updates} subscriptions written before their plan; "
+            f"{self.links_made} invoice-subscription associations; "
+            f"refused by HubSpot: {self.refusals}"
+        ]
+        if len(self.links) and FEES in self._open:
+            plan = self.links.plan(self._found[LINK_FROM], self._found[LINK_TO])
+            if plan.unknown_invoice_fees or plan.unknown_subscription_fees:
+                lines.append(
+                    f"fees naming an invoice not in HubSpot: {plan.unknown_invoice_fees}; "
+                    f"naming a subscription not in HubSpot: {plan.unknown_subscription_fees} "
+                    "(not synced by the status rules, or not read)"
+                )
+        return lines + self._lines
+
+
+def _what_needs(stream: str) -> str:
+    if stream == FEES:
+        return "invoice-subscription associations"
+    if stream == PLANS:
+        return "plan values of subscriptions without a nested plan, and lago_mrr"
+    return ", ".join(p for p, streams in ROLLUP_STREAMS.items() if stream in streams)
