@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from typing import Any
 
-from airbyte_cdk.models import ConfiguredAirbyteCatalog
+from airbyte_protocol_dataclasses.models import ConfiguredAirbyteCatalog
 
 from .. import reconcile
 from ..config import DestinationConfig
