@@ -2,7 +2,8 @@
 
 The platform adds top-level keys to STATE messages (notably ``id``) that the CDK's
 dataclasses drop, and the orchestrator fails a sync whose echoed state lacks them. So
-each STATE keeps its raw JSON, and is echoed from it, with ``destinationStats`` added.
+each STATE keeps its raw JSON, and is echoed from it, with ``destinationStats`` added
+(``recordCount`` and ``rejectedRecordCount``, see :func:`set_destination_stats`).
 """
 
 from __future__ import annotations
@@ -13,11 +14,19 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 import orjson
-from airbyte_cdk.models import AirbyteMessage, AirbyteMessageSerializer, AirbyteRecordMessage, Type
+from airbyte_cdk.models import (
+    AirbyteMessage,
+    AirbyteMessageSerializer,
+    AirbyteRecordMessage,
+    AirbyteStateMessage,
+    AirbyteStateStats,
+    Type,
+)
 
 logger = logging.getLogger("airbyte")
 
 _RAW = "_raw_json"
+_REJECTED = "_rejected_record_count"  # the CDK's AirbyteStateStats has no such field
 
 
 class InputError(ValueError):
@@ -77,14 +86,26 @@ def _record(raw: Any) -> AirbyteMessage | None:
     )
 
 
+def set_destination_stats(state: AirbyteStateMessage, records: int, rejected: int) -> None:
+    """The counts an echoed STATE carries: records received since the previous state of the
+    same scope, and how many of them were rejected (Airbyte's ``rejectedRecordCount``)."""
+    state.destinationStats = AirbyteStateStats(recordCount=float(records))
+    setattr(state, _REJECTED, float(rejected))
+
+
 def serialize(message: AirbyteMessage) -> str:
     """One JSON line; a STATE is its raw input plus ``destinationStats``."""
     raw = getattr(message, _RAW, None)
-    if message.type == Type.STATE and raw is not None and message.state is not None:
-        out: dict[str, Any] = copy.deepcopy(raw)
+    if message.type == Type.STATE and message.state is not None:
+        out: dict[str, Any] = (
+            copy.deepcopy(raw) if raw is not None else AirbyteMessageSerializer.dump(message)
+        )
         state = out.setdefault("state", {})
         stats = message.state.destinationStats
         if stats is not None and isinstance(state, dict):
-            state["destinationStats"] = {"recordCount": stats.recordCount}
+            state["destinationStats"] = {
+                "recordCount": stats.recordCount,
+                "rejectedRecordCount": getattr(message.state, _REJECTED, 0.0),
+            }
         return orjson.dumps(out).decode()
     return orjson.dumps(AirbyteMessageSerializer.dump(message)).decode()

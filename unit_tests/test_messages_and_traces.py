@@ -3,11 +3,11 @@
 import json
 
 import pytest
-from airbyte_cdk.models import AirbyteStateStats, FailureType, Type
+from airbyte_cdk.models import FailureType, Type
 
 from destination_hubspot_lago.destination import traced
 from destination_hubspot_lago.hubspot import HubSpotError
-from destination_hubspot_lago.messages import parse_lines, serialize
+from destination_hubspot_lago.messages import parse_lines, serialize, set_destination_stats
 
 STATE = {
     "type": "STATE",
@@ -24,12 +24,12 @@ STATE = {
 def test_state_is_echoed_from_its_raw_json_with_destination_stats():
     (message,) = list(parse_lines([json.dumps(STATE)]))
     assert message.type == Type.STATE
-    message.state.destinationStats = AirbyteStateStats(recordCount=3.0)
+    set_destination_stats(message.state, records=3, rejected=1)
     echoed = json.loads(serialize(message))
     assert echoed["state"]["id"] == 42
     assert echoed["state"]["futureKey"] == {"kept": True}
     assert echoed["state"]["sourceStats"] == {"recordCount": 3.0}
-    assert echoed["state"]["destinationStats"] == {"recordCount": 3.0}
+    assert echoed["state"]["destinationStats"] == {"recordCount": 3.0, "rejectedRecordCount": 1.0}
     assert echoed["state"]["stream"] == STATE["state"]["stream"]
 
 
