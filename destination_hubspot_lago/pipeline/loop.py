@@ -63,6 +63,17 @@ class RecordsRejected(Exception):
     not raise: they are counted, reported and stored."""
 
 
+def declared_fields(catalog: ConfiguredAirbyteCatalog | None) -> dict[str, frozenset[str]]:
+    """Per stream kind, the fields its schema in the catalog declares (when it lists any)."""
+    declared: dict[str, frozenset[str]] = {}
+    for configured in catalog.streams if catalog else []:
+        kind = stream_kind(configured.stream.name)
+        properties = (configured.stream.json_schema or {}).get("properties")
+        if kind is not None and isinstance(properties, dict) and properties:
+            declared[kind] = declared.get(kind, frozenset()) | frozenset(properties)
+    return declared
+
+
 class WritePipeline:
     def __init__(
         self,
@@ -84,7 +95,7 @@ class WritePipeline:
         self.bad_input_lines = bad_input_lines if bad_input_lines is not None else []
         # Rejected records go to the bucket when one is configured (a dry run stores nothing).
         self.store = None if config.dry_run else open_store(config.rejected_records_storage)
-        self.field_watch = FieldWatch(default_targeted_object=config.default_targeted_object)
+        self.field_watch = FieldWatch(config.default_targeted_object, declared_fields(catalog))
         self._messages = 0  # readable input messages (all input unreadable fails the sync)
         real = BatchWriter(client, deployment.object_type_ids)
         writer: Writer = PlanWriter(real) if config.dry_run else real
