@@ -284,3 +284,29 @@ def test_a_bucket_that_fails_at_the_end_is_a_config_error_after_every_state(emul
     (error,) = run.errors
     assert error["failure_type"] == "config_error"
     assert "object_storage_config.s3_bucket_name" in error["message"]
+
+
+def test_a_sync_that_stops_on_a_fatal_error_still_stores_what_was_rejected_before(emulator, s3):
+    config = private_app_config(emulator.url, object_storage_config=s3.storage_config())
+    assert run_connector("check", config).status["status"] == "SUCCEEDED"  # deploys the model
+    invoices_type = type_id(emulator, "LagoInvoices")
+    emulator.inject_fault(
+        status=401,
+        method="POST",
+        path_regex=rf"/crm/objects/[^/]+/{invoices_type}/batch/upsert$",
+        times=100,
+        body={
+            "status": "error",
+            "message": "Authentication credentials not found.",
+            "category": "INVALID_AUTHENTICATION",
+            "correlationId": "x",
+        },
+    )
+    run = run_connector("write", config, partly_refused_sync())
+    assert run.returncode == 1 and run.errors
+    assert [s["stream"]["stream_descriptor"]["name"] for s in run.states] == [
+        "customers",
+        "subscriptions",
+    ]
+    stored = {key.split("/")[-2]: lines(body) for key, body in s3.objects().items()}
+    assert {line["lago_id"] for line in stored["subscriptions"]} == {"s2", "s5", "s7"}

@@ -158,6 +158,9 @@ class WritePipeline:
                 self._tick()
             self._checkpoint(final=True)
             self._post_sync()
+        except Exception:
+            self._keep_rejections()  # the sync stops; what was rejected before is kept
+            raise
         finally:
             self._executor.shutdown(wait=True, cancel_futures=True)
         self._finish()
@@ -333,6 +336,15 @@ class WritePipeline:
             )
         if storage_problem is not None:
             raise storage_problem
+
+    def _keep_rejections(self) -> None:
+        """On a fatal error: store the rejections collected so far (never masking the error)."""
+        if self.store is None or not self.report.rejections:
+            return
+        try:
+            logger.info("Rejected records %s", self._stored_where(self.store.flush()))
+        except StorageProblem as problem:
+            logger.error(str(problem))
 
     def _stored_where(self, keys: list[str]) -> str:
         if not self.report.rejections:
