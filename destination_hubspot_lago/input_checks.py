@@ -7,6 +7,11 @@ absent *as a key* was dropped on the way: a source whose declared schema lacks i
 rebuilds records from that schema (PyAirbyte's cache does). Without the field the mapping falls
 back to something else, silently; these warnings say which fields and what follows.
 
+Airbyte's declarative sources (``source-getlago`` among them) leave out fields whose value is
+null, so a field absent from *some* records is a null, not a loss: only a field absent from
+every record of a stream is named, and not when the stream's schema in the configured catalog
+declares it (a declared field is dropped only when null; a cache drops undeclared ones).
+
 Use::
 
     watch = FieldWatch(default_targeted_object="companies")
@@ -107,8 +112,15 @@ class FieldWatch:
     test. Call it from one thread (the pipeline's main loop).
     """
 
-    def __init__(self, default_targeted_object: str = "companies") -> None:
+    def __init__(
+        self,
+        default_targeted_object: str = "companies",
+        declared: Mapping[str, frozenset[str]] | None = None,
+    ) -> None:
+        """``declared``: per stream kind, the fields the catalog's schema declares (a kind
+        whose schema lists no properties is left out)."""
         self.default_targeted_object = default_targeted_object
+        self.declared = dict(declared or {})
         self._seen: dict[str, _Seen] = {}
         self._customers_by_default = 0  # neither a HubSpot link nor a customer_type decided
 
@@ -137,13 +149,25 @@ class FieldWatch:
         seen = self._seen.get(kind)
         return dict(seen.missing) if seen else {}
 
+    def lost(self, kind: str) -> dict[str, int]:
+        """The fields of ``kind`` the way in dropped: absent from every record, undeclared."""
+        seen = self._seen.get(kind)
+        if seen is None:
+            return {}
+        declared = self.declared.get(kind, frozenset())
+        return {
+            name: count
+            for name, count in seen.missing.items()
+            if count == seen.records and name not in declared
+        }
+
     def warnings(self) -> list[str]:
-        """One text per stream kind that lacked fields (the prominent one first)."""
+        """One text per stream kind that lost fields (the prominent one first)."""
         texts = []
         customers = self._seen.get("customers")
         if (
             customers is not None
-            and customers.missing.get("integration_customers") == customers.records
+            and "integration_customers" in self.lost("customers")
             and self._customers_by_default == customers.records
         ):
             texts.append(
@@ -156,15 +180,14 @@ class FieldWatch:
             )
         for kind in RELIED_ON:
             seen = self._seen.get(kind)
-            if seen is None or not seen.missing:
+            lost = self.lost(kind)
+            if seen is None or not lost:
                 continue
-            parts = []
-            for name in RELIED_ON[kind]:  # in the mapping's order, not the set's
-                count = seen.missing.get(name)
-                if count is None:
-                    continue
-                share = "every record" if count == seen.records else f"{count} records"
-                parts.append(f"{name} (absent from {share}: {RELIED_ON[kind][name]})")
+            parts = [
+                f"{name} (absent from every record: {RELIED_ON[kind][name]})"
+                for name in RELIED_ON[kind]  # in the mapping's order, not the set's
+                if name in lost
+            ]
             texts.append(
                 f"{seen.records} {kind} records arrived without field(s) the mapping relies "
                 f"on, so the source or a tool in between dropped them: " + "; ".join(parts) + "."

@@ -3,7 +3,8 @@ STATE echo, without the CDK (whose import alone costs seconds of CPU).
 
 The platform adds top-level keys to STATE messages (notably ``id``) that the protocol's
 dataclasses drop, and the orchestrator fails a sync whose echoed state lacks them. So
-each STATE keeps its raw JSON, and is echoed from it, with ``destinationStats`` added.
+each STATE keeps its raw JSON, and is echoed from it, with ``destinationStats`` added
+(``recordCount`` and ``rejectedRecordCount``, see :func:`set_destination_stats`).
 
 Messages are ``airbyte_protocol_dataclasses.models`` objects, the classes the CDK's own
 models are built on, so the pipeline reads the same attributes whichever way it is run. An
@@ -24,6 +25,7 @@ from airbyte_protocol_dataclasses.models import (
     AirbyteMessage,
     AirbyteRecordMessage,
     AirbyteStateMessage,
+    AirbyteStateStats,
     AirbyteStateType,
     AirbyteStream,
     AirbyteStreamState,
@@ -40,6 +42,7 @@ logger = logging.getLogger("airbyte")
 _RAW = "_raw_json"
 _TYPES = {kind.value: kind for kind in Type}
 _STATE_TYPES = {kind.value: kind for kind in AirbyteStateType}
+_REJECTED = "_rejected_record_count"  # the protocol's AirbyteStateStats has no such field
 
 
 class InputError(ValueError):
@@ -137,6 +140,13 @@ def _state(raw: dict[str, Any]) -> AirbyteMessage:
     return message
 
 
+def set_destination_stats(state: AirbyteStateMessage, records: int, rejected: int) -> None:
+    """The counts an echoed STATE carries: records received since the previous state of the
+    same scope, and how many of them were rejected (Airbyte's ``rejectedRecordCount``)."""
+    state.destinationStats = AirbyteStateStats(recordCount=float(records))
+    setattr(state, _REJECTED, float(rejected))
+
+
 def to_json(message: AirbyteMessage) -> dict[str, Any]:
     """A message as JSON; a STATE is its raw input plus ``destinationStats``."""
     raw = getattr(message, _RAW, None)
@@ -145,7 +155,13 @@ def to_json(message: AirbyteMessage) -> dict[str, Any]:
         state = out.get("state")
         stats = message.state.destinationStats
         if stats is not None and isinstance(state, dict):
-            out["state"] = {**state, "destinationStats": {"recordCount": stats.recordCount}}
+            out["state"] = {
+                **state,
+                "destinationStats": {
+                    "recordCount": stats.recordCount,
+                    "rejectedRecordCount": getattr(message.state, _REJECTED, 0.0),
+                },
+            }
         return out
     return _plain(message)
 

@@ -17,6 +17,11 @@ logger = logging.getLogger("airbyte")
 
 OBJECTS = ("companies", "contacts", "subscriptions", "invoices")
 MAX_LOGGED_REJECTIONS = 1000  # beyond this, rejections are counted, not logged one by one
+MAX_SUMMARY_REJECTIONS = 10  # the summary lists this many; the log has the rest
+# A stream whose every record was rejected for one reason fails the sync (PRODUCT.md §7): a
+# systemic fault (an admin rule, a property type), not bad data. Below this many records one
+# reason for all of them may as well be chance.
+SYSTEMIC_MIN_RECORDS = 5
 
 
 @dataclass(frozen=True)
@@ -28,6 +33,32 @@ class Rejection:
 
     def line(self) -> str:
         return f"{self.stream} {self.lago_id}: {self.category}: {self.message}"
+
+
+class StreamTally:
+    """One stream's rejections (message loop thread only): how many since the last STATE
+    that covered the stream, and by reason code across the sync."""
+
+    def __init__(self) -> None:
+        self.records = 0  # records of the stream this sync tried to write (not skipped)
+        self.since_state = 0
+        self.by_reason: Counter[str] = Counter()
+
+    def rejected(self, reason_code: str) -> None:
+        self.since_state += 1
+        self.by_reason[reason_code] += 1
+
+    def take_since_state(self) -> int:
+        count, self.since_state = self.since_state, 0
+        return count
+
+    def systemic_reason(self) -> str | None:
+        """The reason code when every record (at least SYSTEMIC_MIN_RECORDS) was rejected
+        for it, else None."""
+        if self.records < SYSTEMIC_MIN_RECORDS or len(self.by_reason) != 1:
+            return None
+        ((reason, count),) = self.by_reason.items()
+        return reason if count >= self.records else None
 
 
 class SyncReport:
@@ -44,7 +75,8 @@ class SyncReport:
         self.adopted_contacts = 0
         self.associations = 0
         self.failed_associations = 0
-        self.rejections: list[Rejection] = []
+        self.rejections: list[Rejection] = []  # rejected records (never associations)
+        self.refused_associations: list[Rejection] = []  # the record is in HubSpot, its link not
         self.missing_associations: list[tuple[str, str, str]] = []  # (stream, lago id, why)
         # further summary lines, added by post-sync steps (billing values, terminated subscriptions)
         self.summary_lines: list[str] = []
@@ -62,7 +94,7 @@ class SyncReport:
     def reject_association(self, stream: str, lago_id: str, reason: str) -> None:
         """HubSpot refused an association: the record is written, its link is not."""
         rejection = Rejection(stream, lago_id, "ASSOCIATION_FAILED", reason)
-        self.rejections.append(rejection)
+        self.refused_associations.append(rejection)
         self.failed_associations += 1
         logger.error("Association refused for %s", rejection.line())
 
@@ -109,3 +141,38 @@ class SyncReport:
                 f"elapsed: {elapsed:.1f} s",
             ]
         )
+
+    def rejection_lines(
+        self, stored: str | None, unreadable_lines: list[int], warnings: list[str]
+    ) -> list[str]:
+        """Summary lines on rejected records (by stream, the first ones with Lago id and
+        reason, where they were stored), refused associations, unreadable input and warnings
+        about the input. ``stored``: where the rejected records went, None when nowhere."""
+        lines = []
+        by_stream = Counter(r.stream for r in self.rejections)
+        if self.rejections:
+            streams = ", ".join(f"{k} {v}" for k, v in sorted(by_stream.items()))
+            head = f"rejected records: {len(self.rejections)} ({streams})"
+            lines.append(head + (f"; {stored}" if stored else ""))
+            shown = self.rejections[:MAX_SUMMARY_REJECTIONS]
+            more = len(self.rejections) - len(shown)
+            lines.append(
+                "first rejections (stream, Lago id, HubSpot's category and reason):"
+                + (f" ({more} more in the log)" if more > 0 else "")
+            )
+            lines += [f"  {r.line()}" for r in shown]
+        if self.refused_associations:
+            lines.append(
+                f"associations refused (the records are in HubSpot, not linked; not rejected "
+                f"records): {len(self.refused_associations)}"
+            )
+            lines += [f"  {r.line()}" for r in self.refused_associations[:MAX_SUMMARY_REJECTIONS]]
+        if unreadable_lines:
+            numbers = ", ".join(str(n) for n in unreadable_lines[:10])
+            etc = "…" if len(unreadable_lines) > 10 else ""
+            lines.append(
+                f"unreadable input lines (not Airbyte messages, of no stream, so not in any "
+                f"state's count): {len(unreadable_lines)} (lines {numbers}{etc})"
+            )
+        lines += [f"warning: {text}" for text in warnings]
+        return lines

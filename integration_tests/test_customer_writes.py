@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 import requests
 
-from destination_hubspot_lago.pipeline import RecordsRejected
 from integration_tests.conftest import make_emulator
 from integration_tests.harness import PRIVATE_APP_TOKEN, record, stream_state
 from integration_tests.test_pipeline import customer, invoice, lago_ids, pipeline, run_all
@@ -93,18 +92,18 @@ def test_two_customers_linked_to_one_record_are_reported(emu):
         {"type": "hubspot", "external_customer_id": target["id"], "targeted_object": "companies"}
     ]
     p, _ = pipeline(emu)
-    with pytest.raises(RecordsRejected, match="both linked"):
-        run_all(
-            p,
-            [
-                record("customers", customer(1, integration_customers=link)),
-                record("customers", customer(2, integration_customers=link)),
-                stream_state("customers", 1),
-            ],
-        )
+    run_all(
+        p,
+        [
+            record("customers", customer(1, integration_customers=link)),
+            record("customers", customer(2, integration_customers=link)),
+            stream_state("customers", 1),
+        ],
+    )
     assert set(lago_ids(emu, "companies", "lago_customer_id")) == {"c1"}
     (rejection,) = p.report.rejections
     assert rejection.lago_id == "c2" and rejection.category == "LINK_CONFLICT"
+    assert "both linked" in rejection.message
 
 
 def test_linking_after_an_unlinked_sync_explains_the_duplicate(emu):
@@ -115,15 +114,15 @@ def test_linking_after_an_unlinked_sync_explains_the_duplicate(emu):
         {"type": "hubspot", "external_customer_id": target["id"], "targeted_object": "companies"}
     ]
     p, _ = pipeline(emu)
-    with pytest.raises(RecordsRejected) as info:
-        run_all(
-            p,
-            [
-                record("customers", customer(1, integration_customers=link)),
-                stream_state("customers", 2),
-            ],
-        )
-    assert "Merge that record" in str(info.value)
+    run_all(
+        p,
+        [
+            record("customers", customer(1, integration_customers=link)),
+            stream_state("customers", 2),
+        ],
+    )
+    (rejection,) = p.report.rejections
+    assert "Merge that record" in rejection.message
 
 
 def test_a_property_deleted_after_deployment_stops_the_sync_without_bisecting(emu):
@@ -158,15 +157,19 @@ def test_a_refused_association_is_reported(emu):
             "category": "VALIDATION_ERROR",
         },
     )
-    with pytest.raises(RecordsRejected, match="ASSOCIATION_FAILED"):
-        run_all(
-            p,
-            [
-                record("customers", customer(1)),
-                record("invoices", invoice(1, "c1")),
-                stream_state("invoices", 1),
-            ],
-        )
+    out = run_all(
+        p,
+        [
+            record("customers", customer(1)),
+            record("invoices", invoice(1, "c1")),
+            stream_state("invoices", 1),
+        ],
+    )
+    # The invoice is in HubSpot: a refused association is reported, not a rejected record.
+    assert out[0]["state"]["destinationStats"]["rejectedRecordCount"] == 0
+    assert p.report.rejections == []
+    (refused,) = p.report.refused_associations
+    assert refused.category == "ASSOCIATION_FAILED" and refused.lago_id == "i1"
 
 
 def test_sustained_burst_429s_are_absorbed():

@@ -111,7 +111,7 @@ def test_each_state_is_echoed_only_after_everything_before_it_is_in_hubspot(emu)
             }
         assert json.loads(serialize(message))["state"]["id"] == seen_states - 1
         stats = json.loads(serialize(message))["state"]["destinationStats"]
-        assert stats == {"recordCount": 50.0}  # records of this state's stream only
+        assert stats == {"recordCount": 50.0, "rejectedRecordCount": 0.0}  # this stream only
     assert seen_states == 3
 
 
@@ -136,7 +136,7 @@ def test_calls_are_batched_by_one_hundred(emu):
     assert len(emu.mutating_requests()) <= 2 * math.ceil(n / 100) * 2 + 4
 
 
-def test_rejected_records_are_reported_once_and_everything_else_is_written(emu):
+def test_rejected_records_are_reported_once_and_everything_else_is_written(emu, caplog):
     p, deployment = pipeline(emu)
     sub_type = deployment.object_type_ids["subscriptions"]
     subs = [subscription(i, "c1") for i in range(100)]
@@ -145,11 +145,14 @@ def test_rejected_records_are_reported_once_and_everything_else_is_written(emu):
     lines = [record("customers", customer(1))] + [record("subscriptions", s) for s in subs]
     lines += [record("invoices", invoice(1, "c1", total_amount_cents="12.5"))]  # mapping rejects it
     lines.append(stream_state("subscriptions", 7))
-    out = []
-    with pytest.raises(RecordsRejected) as info:
-        for message in p.run(parse_lines(lines)):
-            out.append(message)
-    assert len(out) == 1  # the state was echoed before the failure
+    lines.append(stream_state("invoices", 8))
+    caplog.set_level("INFO", logger="airbyte")
+    out = run_all(p, lines)  # no exception: rejected records do not fail the sync
+    stats = [m["state"]["destinationStats"] for m in out]
+    assert stats == [
+        {"recordCount": 100.0, "rejectedRecordCount": 2.0},
+        {"recordCount": 1.0, "rejectedRecordCount": 1.0},
+    ]
     written = lago_ids(emu, sub_type, "lago_subscription_id")
     assert set(written) == {f"s{i}" for i in range(100)} - {"s17", "s63"}
     rejected = {(r.stream, r.lago_id): r for r in p.report.rejections}
@@ -157,15 +160,44 @@ def test_rejected_records_are_reported_once_and_everything_else_is_written(emu):
     assert rejected[("subscriptions", "s17")].category == "VALIDATION_ERROR"
     assert "weekly" in rejected[("subscriptions", "s17")].message
     assert "total_amount_cents" in rejected[("invoices", "i1")].message
-    assert "s17" in str(info.value) and "3 record(s)" in str(info.value)
+    summary = next(r.getMessage() for r in caplog.records if "Sync summary" in r.getMessage())
+    assert "rejected records: 3 (invoices 1, subscriptions 2)" in summary
+    assert "subscriptions s17: VALIDATION_ERROR" in summary and "invoices i1" in summary
+    assert "not stored (set object_storage_config" in summary
+
+
+def test_every_record_of_a_stream_refused_for_one_reason_fails_after_every_state(emu):
+    p, deployment = pipeline(emu)
+    sub_type = deployment.object_type_ids["subscriptions"]
+    emu.store.require_on_create(sub_type, "lago_subscription_name")  # an admin rule
+    lines = [record("customers", customer(1)), stream_state("customers", 1)]
+    lines += [record("subscriptions", subscription(i, "c1")) for i in range(6)]
+    lines += [stream_state("subscriptions", 2)]
+    out = []
+    with pytest.raises(RecordsRejected) as info:
+        for message in p.run(parse_lines(lines)):
+            out.append(json.loads(serialize(message)))
+    assert [m["state"]["destinationStats"]["rejectedRecordCount"] for m in out] == [0.0, 6.0]
+    message = str(info.value)
+    assert "Every one of the 6 subscriptions records was rejected for the same reason" in message
+    assert "lago_subscription_name" in message
+    assert set(lago_ids(emu, "companies", "lago_customer_id")) == {"c1"}
+
+
+def test_a_stream_refused_for_two_reasons_is_bad_data_not_a_systemic_fault(emu):
+    p, _ = pipeline(emu)
+    subs = [subscription(i, "c1", billing_time="weekly") for i in range(6)]
+    subs[0]["billing_time"] = "calendar"
+    subs[0]["lago_id"] = ""  # rejected by the mapping: another reason
+    out = run_all(p, [record("subscriptions", s) for s in subs] + [stream_state("subs", 1)])
+    assert len(out) == 1 and len(p.report.rejections) == 6
 
 
 def test_unique_value_conflict_isolates_the_offending_contact(emu):
     p, _ = pipeline(emu, default_targeted_object="contacts")
     people = [customer(i, customer_type="individual", email=f"p{i}@example.com") for i in range(30)]
     people[12]["external_id"] = people[5]["external_id"]  # unique on contacts: a 409 for the batch
-    with pytest.raises(RecordsRejected):
-        run_all(p, [record("customers", c) for c in people] + [stream_state("customers", 1)])
+    run_all(p, [record("customers", c) for c in people] + [stream_state("customers", 1)])
     contacts = lago_ids(emu, "contacts", "lago_customer_id")
     assert len(contacts) == 29
     (rejection,) = p.report.rejections

@@ -114,7 +114,6 @@ def test_pyairbyte_sync_puts_every_customer_in_hubspot(pyairbyte, tmp_path, mode
     assert {c["lago_id"] for c in dataset.customers} <= set(in_hubspot)
 
 
-@pytest.mark.xfail(strict=True, reason="missing-field guard not wired yet")
 def test_pyairbyte_cache_path_logs_the_missing_field_warning(pyairbyte, tmp_path):
     _, logs, _ = pyairbyte_sync(pyairbyte, "cache", tmp_path)
     assert "the source or a tool in between dropped them" in logs

@@ -16,8 +16,16 @@ from destination_hubspot_lago.rejected_records import (
     explain_s3_error,
     open_store,
 )
-from integration_tests.harness import private_app_config, run_connector
+from integration_tests.conftest import make_emulator
+from integration_tests.harness import (
+    PRIVATE_APP_TOKEN,
+    private_app_config,
+    record,
+    run_connector,
+    stream_state,
+)
 from integration_tests.s3_server import S3Server
+from integration_tests.test_pipeline import customer, invoice, subscription
 
 STARTED = datetime(2026, 12, 1, 21, 30, 5, tzinfo=UTC)
 
@@ -176,3 +184,129 @@ def test_check_proves_the_bucket_before_deploying(emulator, s3):
     assert emulator.mutating_requests() == []
     for secret in ("a-wrong-secret-value", s3.writer.secret_access_key):
         assert secret not in bad.stdout + bad.stderr
+
+
+# -- a whole sync through the command line (PRODUCT.md §7) ---------------------------------
+
+
+def type_id(emu, name):
+    return next(s["objectTypeId"] for s in emu.store.schemas() if s["name"] == name)
+
+
+def in_hubspot(emu, object_type, prop):
+    return {r["properties"].get(prop) for r in emu.store.objects(object_type)} - {None}
+
+
+def partly_refused_sync():
+    """3 customers; 10 subscriptions of which HubSpot refuses 3 (an option lago_billing_time
+    lacks); 4 invoices of which the mapping refuses 1 (amount not in cents)."""
+    subs = [subscription(i, f"c{i % 3}") for i in range(10)]
+    for i in (2, 5, 7):
+        subs[i]["billing_time"] = "weekly"
+    invoices = [invoice(i, f"c{i % 3}") for i in range(4)]
+    invoices[1]["total_amount_cents"] = "12.5"
+    return (
+        [record("customers", customer(i)) for i in range(3)]
+        + [stream_state("customers", 1)]
+        + [record("subscriptions", s) for s in subs]
+        + [stream_state("subscriptions", 2)]
+        + [record("invoices", i) for i in invoices]
+        + [stream_state("invoices", 3)]
+    )
+
+
+def test_a_sync_where_hubspot_refuses_some_records_succeeds_counts_and_stores_them(emulator, s3):
+    config = private_app_config(emulator.url, object_storage_config=s3.storage_config())
+    run = run_connector("write", config, partly_refused_sync())
+
+    assert run.returncode == 0 and run.errors == [], run.stdout[-3000:] + run.stderr[-2000:]
+    counts = {s["stream"]["stream_descriptor"]["name"]: s["destinationStats"] for s in run.states}
+    assert counts == {  # each state counts only its own stream's records and rejections
+        "customers": {"recordCount": 3.0, "rejectedRecordCount": 0.0},
+        "subscriptions": {"recordCount": 10.0, "rejectedRecordCount": 3.0},
+        "invoices": {"recordCount": 4.0, "rejectedRecordCount": 1.0},
+    }
+    # Every other record is in HubSpot.
+    assert in_hubspot(emulator, "companies", "lago_customer_id") == {"c0", "c1", "c2"}
+    subs = in_hubspot(emulator, type_id(emulator, "LagoSubscriptions"), "lago_subscription_id")
+    assert subs == {f"s{i}" for i in range(10)} - {"s2", "s5", "s7"}
+    invoices = in_hubspot(emulator, type_id(emulator, "LagoInvoices"), "lago_invoice_id")
+    assert invoices == {"i0", "i2", "i3"}
+    # The rejected ones are in the bucket, one object per stream, and the summary says where.
+    objects = s3.objects()
+    by_stream = {key.split("/")[-2]: lines(body) for key, body in objects.items()}
+    assert sorted(by_stream) == ["invoices", "subscriptions"]
+    refused = {line["lago_id"]: line for line in by_stream["subscriptions"]}
+    assert set(refused) == {"s2", "s5", "s7"}
+    assert refused["s5"]["category"] == "VALIDATION_ERROR" and "weekly" in refused["s5"]["reason"]
+    assert refused["s5"]["hubspot_object"] == "subscriptions"
+    assert refused["s5"]["properties"]["lago_subscription_id"] == "s5"
+    ((unmappable),) = by_stream["invoices"]
+    assert unmappable["lago_id"] == "i1" and "total_amount_cents" in unmappable["reason"]
+    summary = next(line for line in run.logs if line.startswith("Sync summary"))
+    assert "rejected records: 4 (invoices 1, subscriptions 3)" in summary
+    assert "subscriptions s2: VALIDATION_ERROR" in summary
+    for key in objects:
+        assert f"s3://rejected/{key}" in summary
+    stored = b"".join(objects.values()).decode()
+    for secret in (PRIVATE_APP_TOKEN, s3.writer.secret_access_key, s3.writer.access_key_id):
+        assert secret not in stored
+
+
+def test_every_record_of_a_stream_refused_for_one_reason_fails_the_sync_after_every_state(s3):
+    # An admin rule requires a property the connector never sends: every company is refused.
+    with make_emulator(required_on_create={"companies": ["industry"]}) as emu:
+        config = private_app_config(emu.url, object_storage_config=s3.storage_config())
+        sync = [record("customers", customer(i)) for i in range(6)]
+        sync += [stream_state("customers", 1)]
+        sync += [record("invoices", invoice(i, f"c{i}")) for i in range(2)]
+        sync += [stream_state("invoices", 2)]
+        run = run_connector("write", config, sync)
+        assert run.returncode == 1
+        (error,) = run.errors
+        assert error["failure_type"] == "config_error"
+        message = error["message"]
+        assert "Every one of the 6 customers records was rejected for the same reason" in message
+        assert "industry" in message
+        # ... after every state was echoed, and with the rejected records stored.
+        assert [s["destinationStats"]["rejectedRecordCount"] for s in run.states] == [6, 0]
+        assert run.stdout.rstrip().splitlines()[-1].startswith('{"type":"TRACE"')
+        ((key, body),) = s3.objects().items()
+        assert key.split("/")[-2] == "customers" and len(lines(body)) == 6
+        assert "invoices" in {s["stream"]["stream_descriptor"]["name"] for s in run.states}
+
+
+def test_a_bucket_that_fails_at_the_end_is_a_config_error_after_every_state(emulator, s3):
+    storage_config = s3.storage_config(s3_bucket_name="gone-bucket")
+    config = private_app_config(emulator.url, object_storage_config=storage_config)
+    run = run_connector("write", config, partly_refused_sync())
+    assert run.returncode == 1 and len(run.states) == 3
+    (error,) = run.errors
+    assert error["failure_type"] == "config_error"
+    assert "object_storage_config.s3_bucket_name" in error["message"]
+
+
+def test_a_sync_that_stops_on_a_fatal_error_still_stores_what_was_rejected_before(emulator, s3):
+    config = private_app_config(emulator.url, object_storage_config=s3.storage_config())
+    assert run_connector("check", config).status["status"] == "SUCCEEDED"  # deploys the model
+    invoices_type = type_id(emulator, "LagoInvoices")
+    emulator.inject_fault(
+        status=401,
+        method="POST",
+        path_regex=rf"/crm/objects/[^/]+/{invoices_type}/batch/upsert$",
+        times=100,
+        body={
+            "status": "error",
+            "message": "Authentication credentials not found.",
+            "category": "INVALID_AUTHENTICATION",
+            "correlationId": "x",
+        },
+    )
+    run = run_connector("write", config, partly_refused_sync())
+    assert run.returncode == 1 and run.errors
+    assert [s["stream"]["stream_descriptor"]["name"] for s in run.states] == [
+        "customers",
+        "subscriptions",
+    ]
+    stored = {key.split("/")[-2]: lines(body) for key, body in s3.objects().items()}
+    assert {line["lago_id"] for line in stored["subscriptions"]} == {"s2", "s5", "s7"}

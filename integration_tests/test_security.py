@@ -46,7 +46,7 @@ def test_no_secret_appears_in_any_output(kind):
         config = private_app_config(emu.url) if kind == "private_app" else oauth_config(emu.url)
         runs = [
             run_connector("check", config),
-            run_connector("write", config, sample_lines(emu)),  # ends with a rejection trace
+            run_connector("write", config, sample_lines(emu)),  # rejects one invoice
             run_connector("write", {**config, "api_base_url": "http://127.0.0.1:9"}, []),
         ]
         emu.inject_fault(status=503, times=100)

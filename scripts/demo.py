@@ -3,8 +3,11 @@
 1. start the HubSpot emulator (a local stand-in for api.hubapi.com) and the fake Lago API;
 2. read Lago with Airbyte's real `source-getlago` manifest when it is available (else the
    same records straight from the sample data set);
-3. run `destination-hubspot-lago check`, then `write`, exactly as Airbyte would;
-4. read HubSpot back over its API and show what it now holds.
+3. add one subscription HubSpot refuses (a billing time its property has no option for);
+4. run `destination-hubspot-lago check`, then `write`, exactly as Airbyte would, with a local
+   S3-compatible bucket for rejected records;
+5. read HubSpot back over its API and show what it now holds;
+6. run the same `write` again: nothing new is created.
 """
 
 from __future__ import annotations
@@ -23,11 +26,13 @@ sys.path.insert(0, str(ROOT))
 
 from integration_tests.fake_lago import FakeLago  # noqa: E402
 from integration_tests.fake_lago.source_runner import (  # noqa: E402
+    configured_catalog,
     default_manifest_path,
     read_with_source_manifest,
 )
 from integration_tests.harness import catalog  # noqa: E402
 from integration_tests.hubspot_emulator import ALL_SCOPES, HubSpotEmulator  # noqa: E402
+from integration_tests.s3_server import S3Server  # noqa: E402
 from integration_tests.scenario import linked_sample, with_state_ids  # noqa: E402
 
 TOKEN = "pat-na1-demo-0000-0000-0000-000000000000"
@@ -63,6 +68,60 @@ def source_messages(dataset) -> tuple[list[dict], str]:
             }
         )
     return messages, "the sample data set directly (source-getlago manifest not found)"
+
+
+def with_refused_record(messages: list[dict]) -> list[dict]:
+    """The source's messages plus one subscription HubSpot will refuse, before the
+    subscriptions STATE: its billing time is not an option of lago_billing_time."""
+    out: list[dict] = []
+    for message in messages:
+        state = message.get("state") or {}
+        name = ((state.get("stream") or {}).get("stream_descriptor") or {}).get("name")
+        if message["type"] == "STATE" and name == "subscriptions":
+            model = next(
+                m["record"]["data"]
+                for m in messages
+                if m["type"] == "RECORD" and m["record"]["stream"] == "subscriptions"
+            )
+            refused = {
+                **model,
+                "lago_id": "sub-refused-0000",
+                "external_id": "sub-refused",
+                "billing_time": "fortnightly",
+            }
+            out.append(
+                {
+                    "type": "RECORD",
+                    "record": {"stream": "subscriptions", "data": refused, "emitted_at": 0},
+                }
+            )
+        out.append(message)
+    return out
+
+
+def write(config_path: Path, catalog_path: Path, messages: list[dict]) -> list[dict]:
+    """Run write, print its summary and what each echoed STATE says; answer its output."""
+    out = connector("write", config_path, catalog_path, "\n".join(with_state_ids(messages)) + "\n")
+    for m in out:
+        if m["type"] == "LOG" and m["log"]["message"].startswith("Sync summary"):
+            print("  " + m["log"]["message"].replace("\n", "\n  "))
+    states = [m["state"] for m in out if m["type"] == "STATE"]
+    print(f"  {len(states)} states echoed, each once every record before it was in HubSpot:")
+    for state in states:
+        name = state["stream"]["stream_descriptor"]["name"]
+        stats = state["destinationStats"]
+        print(
+            f"    {name:<14} recordCount {stats['recordCount']:>4g}   "
+            f"rejectedRecordCount {stats.get('rejectedRecordCount', 0):g}"
+        )
+    return out
+
+
+def hubspot_records(emu: HubSpotEmulator) -> int:
+    """Companies, contacts and Lago records in the portal (read from the emulator's store)."""
+    types = ["companies", "contacts"]
+    types += [s["objectTypeId"] for s in emu.store.schemas() if s["name"].startswith("Lago")]
+    return sum(len(emu.store.objects(t)) for t in types)
 
 
 def connector(
@@ -222,9 +281,11 @@ def _line(kind: str, p: dict) -> str:
 def main() -> int:
     with (
         HubSpotEmulator(private_app_tokens={TOKEN: ALL_SCOPES}) as emu,
+        S3Server() as s3,
         tempfile.TemporaryDirectory() as tmp,
     ):
         print(f"HubSpot emulator listening on {emu.url} (portal 62515)")
+        print(f"S3-compatible bucket for rejected records at {s3.url} (bucket 'rejected')")
         dataset = linked_sample(emu.store)
         messages, origin = source_messages(dataset)
         records = sum(1 for m in messages if m["type"] == "RECORD")
@@ -232,6 +293,11 @@ def main() -> int:
             f"Lago sample: {len(dataset.customers)} customers, "
             f"{len(dataset.subscriptions)} subscriptions, {len(dataset.invoices)} invoices; "
             f"read {records} records through {origin}"
+        )
+        messages = with_refused_record(messages)
+        print(
+            "Added one subscription HubSpot will refuse (sub-refused-0000: billing_time "
+            "'fortnightly' is not an option of HubSpot's lago_billing_time property)."
         )
 
         config_path, catalog_path = Path(tmp, "config.json"), Path(tmp, "catalog.json")
@@ -244,10 +310,14 @@ def main() -> int:
                     },
                     "api_base_url": emu.url,
                     "lago_organization_slug": "hooli",
+                    "object_storage_config": s3.storage_config(),
                 }
             )
         )
-        catalog_path.write_text(json.dumps(catalog(STREAMS)))
+        # As Airbyte does: the catalog carries the source's stream schemas (when known).
+        manifest = default_manifest_path()
+        streams = configured_catalog(STREAMS) if manifest.exists() else catalog(STREAMS)
+        catalog_path.write_text(json.dumps(streams))
 
         print("\n$ destination-hubspot-lago check --config config.json")
         status = next(
@@ -255,20 +325,46 @@ def main() -> int:
         )
         print(f"  {status['connectionStatus']['status']}: {status['connectionStatus']['message']}")
 
+        command = "$ destination-hubspot-lago write --config config.json --catalog catalog.json"
+        print(f"\n{command} < lago")
+        out = write(config_path, catalog_path, messages)
         print(
-            "\n$ destination-hubspot-lago write --config config.json --catalog catalog.json < lago"
+            """
+  How to read this:
+  - "updated" on a first run: records that already existed in HubSpot. The sample links two
+    Lago customers to a company and a contact that sales created by hand, so those are
+    updated, not duplicated; a contact whose email HubSpot already holds is adopted (updated).
+  - "skipped (not synced by rule)": records this destination deliberately leaves out, such
+    as draft invoices and subscriptions that are neither active nor terminated.
+  - "rejected": records HubSpot refused. The sync still succeeds: each one is named with its
+    Lago id and HubSpot's reason, counted in its stream's STATE (rejectedRecordCount, which
+    Airbyte shows as rejected records) and written to the bucket of object_storage_config."""
         )
-        out = connector(
-            "write", config_path, catalog_path, "\n".join(with_state_ids(messages)) + "\n"
-        )
-        states = [m for m in out if m["type"] == "STATE"]
-        for m in out:
-            if m["type"] == "LOG" and m["log"]["message"].startswith(("Sync summary", "Rejected")):
-                print("  " + m["log"]["message"].replace("\n", "\n  "))
-        print(f"  {len(states)} states echoed (each after its records were in HubSpot)")
+        for key, body in s3.objects().items():
+            print(f"\n  s3://rejected/{key}:")
+            for line in body.decode().splitlines():
+                stored = json.loads(line)
+                reason = stored["reason"]
+                print(f"    {stored['stream']} {stored['lago_id']}: {stored['category']}")
+                print(f"    reason: {reason[:100]}{'…' if len(reason) > 100 else ''}")
+                print(
+                    f"    with the {len(stored['properties'])} properties that were sent "
+                    f"(lago_billing_time: {stored['properties'].get('lago_billing_time')!r})"
+                )
         show(emu.url)
-        print("Run it again and nothing new is created: every write is an upsert by Lago id.")
-        return 0 if states else 1
+
+        before = hubspot_records(emu)
+        print(f"\n{command} < lago   (the same input again)")
+        again = write(config_path, catalog_path, messages)
+        after = hubspot_records(emu)
+        print(
+            f"\n  HubSpot held {before} records before this second run and {after} after it: "
+            f"nothing was\n  created, because every write is an upsert by Lago id (the same "
+            f"input updates the same\n  records). The refused subscription is refused again "
+            f"until it is fixed in Lago."
+        )
+        ok = all(any(m["type"] == "STATE" for m in run) for run in (out, again))
+        return 0 if ok else 1
 
 
 if __name__ == "__main__":

@@ -9,7 +9,6 @@ import threading
 
 import pytest
 from airbyte_protocol_dataclasses.models import (
-    AirbyteStateStats,
     AirbyteStateType,
     DestinationSyncMode,
     FailureType,
@@ -25,6 +24,7 @@ from destination_hubspot_lago.messages import (
     parse_catalog,
     parse_lines,
     serialize,
+    set_destination_stats,
     to_json,
 )
 
@@ -49,12 +49,12 @@ def test_state_is_echoed_from_its_raw_json_with_destination_stats():
     assert message.state.type == AirbyteStateType.STREAM
     descriptor = message.state.stream.stream_descriptor
     assert (descriptor.name, descriptor.namespace) == ("invoices", "lago")
-    message.state.destinationStats = AirbyteStateStats(recordCount=3.0)
+    set_destination_stats(message.state, records=3, rejected=1)
     echoed = json.loads(serialize(message))
     assert echoed["state"]["id"] == 42
     assert echoed["state"]["futureKey"] == {"kept": True}
     assert echoed["state"]["sourceStats"] == {"recordCount": 3.0}
-    assert echoed["state"]["destinationStats"] == {"recordCount": 3.0}
+    assert echoed["state"]["destinationStats"] == {"recordCount": 3.0, "rejectedRecordCount": 1.0}
     assert echoed["state"]["stream"] == STATE["state"]["stream"]
     assert "destinationStats" not in STATE["state"]  # the input is not changed
 

@@ -1,7 +1,12 @@
 """What a rejected record's reason says: HubSpot's words, the property, what to change."""
 
 from destination_hubspot_lago.hubspot import HubSpotError
-from destination_hubspot_lago.hubspot.errors import explain_rejection, refusal_reason
+from destination_hubspot_lago.hubspot.errors import (
+    explain_rejection,
+    refusal_code,
+    refusal_reason,
+)
+from destination_hubspot_lago.report import SYSTEMIC_MIN_RECORDS, StreamTally
 
 RULE_BODY = (
     '{"status":"error","category":"VALIDATION_ERROR","correlationId":"c-1",'
@@ -47,3 +52,28 @@ def test_other_refusals_keep_hubspots_words_only():
         "Contact already exists"
     )
     assert explain_rejection("VALIDATION_ERROR", "", "Bad JSON", {}, []) == "Bad JSON"
+
+
+def test_one_reason_is_the_structured_code_not_the_record_s_values():
+    one = HubSpotError.from_response(400, RULE_BODY, "POST a")
+    other_record = HubSpotError.from_response(400, RULE_BODY.replace("c-1", "c-2"), "POST b")
+    assert refusal_code(one) == refusal_code(other_record)
+    assert "VALIDATION_ERROR" in refusal_code(one) and "industry:REQUIRED" in refusal_code(one)
+    another_property = HubSpotError.from_response(400, RULE_BODY.replace("industry", "city"), "c")
+    assert refusal_code(another_property) != refusal_code(one)
+
+
+def test_a_stream_is_systemic_only_with_at_least_five_records_all_refused_for_one_reason():
+    def tally(records, reasons):
+        t = StreamTally()
+        t.records = records
+        for reason in reasons:
+            t.rejected(reason)
+        return t
+
+    assert tally(SYSTEMIC_MIN_RECORDS, ["A"] * SYSTEMIC_MIN_RECORDS).systemic_reason() == "A"
+    assert tally(4, ["A"] * 4).systemic_reason() is None  # too few to tell
+    assert tally(6, ["A"] * 5).systemic_reason() is None  # one record went through
+    assert tally(6, ["A"] * 5 + ["B"]).systemic_reason() is None  # two reasons: bad data
+    counted = tally(6, ["A", "A"])
+    assert counted.take_since_state() == 2 and counted.take_since_state() == 0

@@ -216,6 +216,16 @@ def refusal_reason(error: HubSpotError) -> str:
     )
 
 
+def refusal_code(error: HubSpotError) -> str:
+    """The structured kind of a refusal, without any record's values: category, sub-category
+    or error code, and each refused property with its code (``VALIDATION_ERROR REQUIRED
+    industry:REQUIRED``). Two records refused with the same code were refused for one reason."""
+    refused = _refused_properties(error.sub_category, error.message, error.context, error.errors)
+    parts = [error.category or f"HTTP_{error.status}", error.sub_category or error.code]
+    parts += [f"{name}:{code}" for name, code in sorted(refused)]
+    return " ".join(p for p in parts if p)
+
+
 def _named_properties(error: HubSpotError) -> set[str]:
     """Properties the error names: ``errors[].in`` and ``context.propertyName``."""
     names: set[str] = set()

@@ -30,7 +30,6 @@ from typing import Any
 from airbyte_protocol_dataclasses.models import (
     AirbyteMessage,
     AirbyteStateMessage,
-    AirbyteStateStats,
     AirbyteStateType,
     ConfiguredAirbyteCatalog,
     Type,
@@ -41,8 +40,11 @@ from ..config import DestinationConfig
 from ..customer_writes import CustomerClaims
 from ..deployment import Deployment
 from ..hubspot import HubSpotClient
+from ..input_checks import FieldWatch
 from ..mapping import BillingAggregator, MappingSettings
-from ..report import MAX_LOGGED_REJECTIONS, Rejection, SyncReport
+from ..messages import set_destination_stats
+from ..rejected_records import StorageProblem, open_store
+from ..report import MAX_LOGGED_REJECTIONS, SyncReport
 from .associations import Associations
 from .billing import BillingSync
 from .jobs import Job, RecordKey, StreamKey
@@ -58,7 +60,20 @@ WORKERS = 8
 
 
 class RecordsRejected(Exception):
-    """Raised after everything else was written and checkpointed."""
+    """Every record of a stream was rejected for one reason (a systemic fault, PRODUCT.md §7),
+    or the input was unreadable; raised after every state was echoed. Plain rejections do
+    not raise: they are counted, reported and stored."""
+
+
+def declared_fields(catalog: ConfiguredAirbyteCatalog | None) -> dict[str, frozenset[str]]:
+    """Per stream kind, the fields its schema in the catalog declares (when it lists any)."""
+    declared: dict[str, frozenset[str]] = {}
+    for configured in catalog.streams if catalog else []:
+        kind = stream_kind(configured.stream.name)
+        properties = (configured.stream.json_schema or {}).get("properties")
+        if kind is not None and isinstance(properties, dict) and properties:
+            declared[kind] = declared.get(kind, frozenset()) | frozenset(properties)
+    return declared
 
 
 class WritePipeline:
@@ -80,6 +95,10 @@ class WritePipeline:
         self.client = client
         self.report = SyncReport(dry_run=config.dry_run)
         self.bad_input_lines = bad_input_lines if bad_input_lines is not None else []
+        # Rejected records go to the bucket when one is configured (a dry run stores nothing).
+        self.store = None if config.dry_run else open_store(config.rejected_records_storage)
+        self.field_watch = FieldWatch(config.default_targeted_object, declared_fields(catalog))
+        self._messages = 0  # readable input messages (all input unreadable fails the sync)
         real = BatchWriter(client, deployment.object_type_ids)
         writer: Writer = PlanWriter(real) if config.dry_run else real
         self.associations = Associations(
@@ -107,6 +126,8 @@ class WritePipeline:
             claims=CustomerClaims(),
             batch_size=batch_size,
             billing=self.billing,
+            store=self.store,
+            field_watch=self.field_watch,
         )
         self._sinks: dict[StreamKey, Sink | None] = {}  # None: a stream this sync skips
         self.reconciliation = Reconciliation(config, client, deployment, catalog, self.report)
@@ -134,6 +155,7 @@ class WritePipeline:
         self.billing.opened(self._open_kinds(), from_catalog=self.catalog is not None)
         try:
             for message in messages:
+                self._messages += 1
                 if message.type == Type.RECORD and message.record is not None:
                     record = message.record
                     key = (record.namespace, record.stream)
@@ -150,10 +172,12 @@ class WritePipeline:
                 self._tick()
             self._checkpoint(final=True)
             self._post_sync()
+        except Exception:
+            self._keep_rejections()  # the sync stops; what was rejected before is kept
+            raise
         finally:
             self._executor.shutdown(wait=True, cancel_futures=True)
         self.report.summary_lines.extend(self.billing.summary_lines())
-        logger.info(self.report.summary(self.client.stats))
         self._finish()
 
     def _sink(self, stream: StreamKey) -> Sink | None:
@@ -208,11 +232,14 @@ class WritePipeline:
             stream = (descriptor.namespace, descriptor.name)
             count = self._records_since_state.pop(stream, 0)
             self._stated.add(stream)
+            sink = self._sinks.get(stream)
+            rejected = sink.tally.take_since_state() if sink is not None else 0
         else:
             count = sum(self._records_since_state.values())
             self._stated.update(self._sinks)
             self._records_since_state.clear()
-        state.destinationStats = AirbyteStateStats(recordCount=float(count))
+            rejected = sum(sink.tally.take_since_state() for sink in self._open_sinks())
+        set_destination_stats(state, count, rejected)
 
     @property
     def completed_streams(self) -> frozenset[StreamKey]:
@@ -311,32 +338,71 @@ class WritePipeline:
     # -- the end --------------------------------------------------------------------
 
     def _finish(self) -> None:
+        """After every state was echoed: store the rejected records, log the summary, and
+        fail only for what §7 calls systemic (or input that was all unreadable)."""
         report = self.report
         for stream, lago_id, why in report.missing_associations[:MAX_LOGGED_REJECTIONS]:
             logger.warning("No association for %s %s: %s", stream, lago_id, why)
-        if self.bad_input_lines:
-            lines = ", ".join(str(n) for n in self.bad_input_lines[:10])
-            count = len(self.bad_input_lines)
-            unreadable = Rejection(
-                "input", f"lines {lines}", "INVALID_MESSAGE", f"{count} unreadable line(s)"
-            )
-            logger.error("Rejected %s", unreadable.line())
-            report.rejections.insert(0, unreadable)  # the most basic problem comes first
-        if report.rejections:
-            first = "; ".join(r.line() for r in report.rejections[:5])
-            more = len(report.rejections) - 5
-            if self.config.dry_run:
-                head = (
-                    f"Dry run: {len(report.rejections)} record(s) would not be written to "
-                    "HubSpot (nothing was written)."
-                )
-            else:
-                head = (
-                    f"{len(report.rejections)} record(s) were not written to HubSpot; every "
-                    "other record was written and checkpointed."
-                )
+        warnings = self.field_watch.warnings()
+        for text in warnings:
+            logger.warning(text)
+        storage_problem: StorageProblem | None = None
+        stored = self._stored_where([])
+        if self.store is not None:
+            try:
+                stored = self._stored_where(self.store.flush())
+            except StorageProblem as problem:
+                storage_problem = problem
+                stored = f"NOT stored: {problem}"
+        lines = report.rejection_lines(stored, self.bad_input_lines, warnings)
+        logger.info("\n".join([report.summary(self.client.stats), *lines]))
+        failure = self._systemic_failure()
+        if failure is not None:
             raise RecordsRejected(
-                f"{head} First: {first}"
-                + (f" (and {more} more, listed in the log)" if more > 0 else "")
-                + ". Fix what each reason names (in Lago, or in HubSpot) and run the sync again."
+                failure + (f" Also: {storage_problem}" if storage_problem else "")
             )
+        if storage_problem is not None:
+            raise storage_problem
+
+    def _keep_rejections(self) -> None:
+        """On a fatal error: store the rejections collected so far (never masking the error)."""
+        if self.store is None or not self.report.rejections:
+            return
+        try:
+            logger.info("Rejected records %s", self._stored_where(self.store.flush()))
+        except StorageProblem as problem:
+            logger.error(str(problem))
+
+    def _stored_where(self, keys: list[str]) -> str:
+        if not self.report.rejections:
+            return ""
+        if self.config.dry_run:
+            return "a dry run stores nothing"
+        if self.store is None:
+            return "not stored (set object_storage_config to keep them in a bucket)"
+        bucket = self.store.storage.s3_bucket_name
+        return "stored in " + ", ".join(f"s3://{bucket}/{key}" for key in keys)
+
+    def _systemic_failure(self) -> str | None:
+        """A sentence naming the stream and reason when a stream's every record was rejected
+        for one reason (PRODUCT.md §7), or when no input line was a message; else None."""
+        if self.bad_input_lines and not self._messages:
+            lines = ", ".join(str(n) for n in self.bad_input_lines[:10])
+            return (
+                f"No input line was an Airbyte message ({len(self.bad_input_lines)} unreadable "
+                f"line(s): lines {lines}): check what feeds write."
+            )
+        for sink in self._open_sinks():
+            reason = sink.tally.systemic_reason()
+            if reason is None:
+                continue
+            example = next(r for r in self.report.rejections if r.stream == sink.kind)
+            records = f"{sink.tally.records} {sink.stream[1]}"
+            return (
+                f"Every one of the {records} records was rejected for the same reason "
+                f"({reason}), which points at the setup (a HubSpot "
+                f"property, a validation rule, the source), not at the data. First: "
+                f"{example.line()}. Fix that and run the sync again; every other stream was "
+                f"written and checkpointed."
+            )
+        return None

@@ -14,12 +14,14 @@ answer jobs from :meth:`Sink.finish` once the sync's checkpoints are done).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..batches import Item, Outcome, Rejected, Writer
 from ..config import DestinationConfig
 from ..customer_writes import CustomerClaims, CustomerResult, CustomerWrites, Holders
+from ..hubspot.errors import refusal_code
+from ..input_checks import FieldWatch
 from ..mapping import (
     CustomerUpsert,
     InvalidRecord,
@@ -31,7 +33,8 @@ from ..mapping import (
     map_subscription,
 )
 from ..model import MODEL
-from ..report import SyncReport
+from ..rejected_records import S3RejectedRecords
+from ..report import StreamTally, SyncReport
 from .associations import Associations
 from .billing import BillingSync
 from .jobs import NO_JOBS, Job, StreamKey
@@ -50,6 +53,8 @@ class SinkContext:
     claims: CustomerClaims
     batch_size: int
     billing: BillingSync
+    store: S3RejectedRecords | None = None  # where rejected records go, when configured
+    field_watch: FieldWatch = field(default_factory=FieldWatch)
 
 
 class Buffer:
@@ -79,29 +84,43 @@ class Sink:
         self.stream = stream
         self.ctx = ctx
         self.report = ctx.report
+        self.tally = StreamTally()  # this stream's rejections, per state and by reason
 
     def process_record(self, data: Any) -> Sequence[Job]:
         """Map and buffer one record; answer the jobs of buffers it filled."""
         self.report.received[self.kind] += 1
+        self.tally.records += 1
         if not isinstance(data, Mapping):
             problem = "record data is not a JSON object"
             self.reject(self.invalid_object, Rejected("?", "INVALID_RECORD", problem))
             return NO_JOBS
         self.ctx.billing.record(self.kind, data)  # §6 aggregates see every record
+        self.ctx.field_watch.observe(self.kind, data)
         try:
             return self.buffer(data)
         except Skipped:
             self.report.skipped[self.kind] += 1
             self.ctx.billing.not_synced(self.kind, str(data.get("lago_id")))
+            self.tally.records -= 1
         except InvalidRecord as invalid:
             lago_id = str(data.get("lago_id") or "?")
             self.reject(self.invalid_object, Rejected(lago_id, "INVALID_RECORD", str(invalid)))
         return NO_JOBS
 
-    def reject(self, obj: str, rejected: Rejected) -> None:
-        """Every rejection of this stream's records passes here (on the loop thread)."""
+    def reject(
+        self, obj: str, rejected: Rejected, properties: Mapping[str, Any] | None = None
+    ) -> None:
+        """Every rejection of this stream's records passes here (on the loop thread):
+        reported, counted for the next STATE of this stream, and stored when a bucket is
+        configured. ``properties``: what was (or would have been) sent to HubSpot."""
         self.ctx.billing.not_synced(self.kind, rejected.key)
         self.report.reject(self.kind, obj, rejected.key, rejected.category, rejected.message)
+        self.tally.rejected(reason_code(rejected))
+        store = self.ctx.store
+        if store is not None:
+            store.add(
+                self.stream[1], rejected.key, rejected.category, rejected.message, properties, obj
+            )
 
     # -- what each stream defines -----------------------------------------------------
 
@@ -170,7 +189,7 @@ class CustomerSink(Sink):
                 if conflict is None:
                     claimed.append(customer)
                 else:
-                    self.reject(obj, conflict)
+                    self.reject(obj, conflict, customer.properties)
             return Job(keys, lambda: self.writes.update_linked(obj, claimed), fold)
         if obj == "contacts" and any(c.email for c in customers):
             # Two steps: read who holds the emails, decide adoptions here, then write.
@@ -196,7 +215,7 @@ class CustomerSink(Sink):
                         customer.lago_id, obj, result.written.hubspot_id
                     )
                 elif result.rejected is not None:
-                    self.reject(obj, result.rejected)
+                    self.reject(obj, result.rejected, customer.properties)
             return self.ctx.associations.full_batches()
 
         return fold
@@ -235,7 +254,8 @@ class RecordSink(Sink):
         def fold(outcome: Outcome) -> Sequence[Job]:
             by_key = {r.lago_id: r for r in records}
             for rejected in outcome.rejected:
-                self.reject(obj, rejected)
+                record = by_key.get(rejected.key)
+                self.reject(obj, rejected, record.properties if record else None)
             for written in outcome.written:
                 self.report.wrote(obj, written.created)
                 record = by_key[written.key]
@@ -283,9 +303,11 @@ class SubscriptionSink(RecordSink):
         if waiting is not None:
             self.ctx.billing.subscription_written(waiting)
 
-    def reject(self, obj: str, rejected: Rejected) -> None:
+    def reject(
+        self, obj: str, rejected: Rejected, properties: Mapping[str, Any] | None = None
+    ) -> None:
         self._awaiting_plan.pop(rejected.key, None)
-        super().reject(obj, rejected)
+        super().reject(obj, rejected, properties)
 
 
 class InvoiceSink(RecordSink):
@@ -296,6 +318,17 @@ class InvoiceSink(RecordSink):
     @classmethod
     def enabled(cls, config: DestinationConfig) -> bool:
         return config.sync_invoices
+
+
+def reason_code(rejected: Rejected) -> str:
+    """What makes two rejections "one reason": HubSpot's structured code (category, sub-
+    category, each refused property and its code), or for the destination's own rejections
+    the category (and, for a record it cannot map, the mapping's message)."""
+    if rejected.error is not None:
+        return refusal_code(rejected.error)
+    if rejected.category == "INVALID_RECORD":
+        return f"INVALID_RECORD {rejected.message}"
+    return rejected.category
 
 
 class BillingOnlySink(Sink):
