@@ -27,6 +27,7 @@ from .pipeline import RecordsRejected, WritePipeline
 from .preflight import PreflightProblem, run_preflight
 from .protocol import FailureType, TracedError, control_config_message, emit
 from .redaction import config_secrets, filter_secrets, update_secrets
+from .rejected_records import StorageProblem
 
 logger = logging.getLogger("airbyte")
 
@@ -150,7 +151,7 @@ def write(
         logger.info(deployment.summary())
         pipeline = WritePipeline(parsed, client, deployment, catalog, bad_input_lines)
         yield from pipeline.run(input_messages)
-    except (RecordsRejected, *USER_FIXABLE) as problem:
+    except (RecordsRejected, StorageProblem, *USER_FIXABLE) as problem:
         raise TracedError(filter_secrets(str(problem)), FailureType.config_error) from None
     except HubSpotError as error:
         raise traced(error) from None

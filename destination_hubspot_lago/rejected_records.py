@@ -28,16 +28,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import IO, Any
 
-import boto3
 import orjson
-from botocore.config import Config
-from botocore.exceptions import (
-    BotoCoreError,
-    ClientError,
-    EndpointConnectionError,
-    NoCredentialsError,
-    PartialCredentialsError,
-)
 
 from .config import S3ObjectStorage
 from .redaction import filter_secrets
@@ -170,6 +161,10 @@ class S3RejectedRecords:
 
 
 def make_client(storage: S3ObjectStorage) -> Any:
+    # boto3 is imported here, when a bucket is configured: it costs ~0.3 s of start-up.
+    import boto3
+    from botocore.config import Config
+
     options: dict[str, Any] = {
         "region_name": storage.s3_bucket_region or None,
         "endpoint_url": storage.s3_endpoint,
@@ -189,6 +184,8 @@ def make_client(storage: S3ObjectStorage) -> Any:
 
 def _code(exc: BaseException) -> tuple[str, Mapping[str, Any]]:
     """(error code, response) of a ClientError, also when boto3's transfer wrapped it."""
+    from botocore.exceptions import ClientError
+
     seen: BaseException | None = exc
     while seen is not None:
         if isinstance(seen, ClientError):
@@ -201,6 +198,13 @@ def explain_s3_error(exc: BaseException, storage: S3ObjectStorage, doing: str) -
     """What went wrong with the bucket, naming the field of ``object_storage_config`` to fix.
 
     Never the keys themselves, nor boto's own text (it may quote a request)."""
+    from botocore.exceptions import (
+        BotoCoreError,
+        EndpointConnectionError,
+        NoCredentialsError,
+        PartialCredentialsError,
+    )
+
     bucket = storage.s3_bucket_name
     at = f" at {storage.s3_endpoint}" if storage.s3_endpoint else ""
     head = f"Could not {doing} the rejected-records bucket {bucket}{at}: "

@@ -77,7 +77,7 @@ def test_each_bad_record_gets_a_clear_rejection_and_good_ones_are_written():
         assert ("LagoInvoices", "inv-orphan") in state  # written; its association is reported
         assert any("never-seen" in line for line in run.logs)
         assert run.states and run.states[0]["id"] == 1
-        assert "Skipping stream plans" in logs and "Skipping stream customer_usage" in logs
+        assert "Skipping stream coupons" in logs and "Skipping stream customer_usage" in logs
         # The user-facing message is ours, not a Python traceback.
         assert not message.startswith("Traceback") and "Error:" not in message.split(".")[0]
         assert "Traceback" not in run.stdout + run.stderr
