@@ -128,7 +128,8 @@ def probe_record_access(
     ]
     if not calls:
         return
-    with ThreadPoolExecutor(max_workers=min(4, len(calls))) as pool:
+    # All at once: one round trip (the client's pool holds 16 connections).
+    with ThreadPoolExecutor(max_workers=min(8, len(calls))) as pool:
         answers = [f.result() for f in [pool.submit(_probe, call) for call in calls]]
     _raise_refusals(client, answers)
 
