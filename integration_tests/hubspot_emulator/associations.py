@@ -105,11 +105,7 @@ class AssociationOps(PortalState):
             self.assoc.pop((to_t, to_id, from_t, from_id, inverse.type_id), None)
 
     def _pair_types(self, from_t: str, from_id: str, to_t: str, to_id: str) -> list[int]:
-        return [
-            k[4]
-            for k in self.assoc
-            if k[0] == from_t and k[1] == from_id and k[2:4] == (to_t, to_id)
-        ]
+        return sorted(self.assoc.targets(from_t, from_id, to_t).get(to_id, ()))
 
     def _exists(self, ot: ObjectType, rec_id: str) -> bool:
         rec = ot.records.get(rec_id)
@@ -223,10 +219,11 @@ class AssociationOps(PortalState):
         self, from_ot: ObjectType, from_id: str, to_ot: ObjectType
     ) -> list[dict[str, Any]]:
         grouped: dict[str, list[dict[str, Any]]] = {}
-        for key in self.assoc:
-            if key[0] == from_ot.type_id and key[1] == from_id and key[2] == to_ot.type_id:
-                d = next(x for x in self._definitions(key[0], key[2]) if x.type_id == key[4])
-                grouped.setdefault(key[3], []).append(_spec_with_label(d))
+        definitions = self._definitions(from_ot.type_id, to_ot.type_id)
+        for to_id, type_ids in self.assoc.targets(from_ot.type_id, from_id, to_ot.type_id).items():
+            for type_id in sorted(type_ids):
+                d = next(x for x in definitions if x.type_id == type_id)
+                grouped.setdefault(to_id, []).append(_spec_with_label(d))
         return [
             {"toObjectId": to_id, "associationTypes": types}
             for to_id, types in sorted(grouped.items(), key=lambda kv: int(kv[0]))
@@ -442,7 +439,8 @@ class AssociationOps(PortalState):
             if d is None:
                 raise not_found(f"Association type {type_id} not found")  # UNVERIFIED
             drop = {d.type_id, d.inverse_type_id}
-            self.assoc = {k: v for k, v in self.assoc.items() if k[4] not in drop}
+            for key in [k for k in self.assoc if k[4] in drop]:
+                self.assoc.pop(key)
             self.assoc_defs = [x for x in self.assoc_defs if x.type_id not in drop]
 
 

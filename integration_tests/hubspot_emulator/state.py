@@ -113,7 +113,7 @@ class PortalState:
         self.assoc_defs: list[AssociationDefinition] = []
         # (from_type_id, from_id, to_type_id, to_id, association_type_id) -> category.  Both
         # directions are stored explicitly, as HubSpot reads them back from either side.
-        self.assoc: dict[tuple[str, str, str, str, int], str] = {}
+        self.assoc = AssociationMap()
         self._record_ids = itertools.count(17_628_700)
         self._schema_ids = itertools.count(50_000_001)
         # Portal-specific association type ids start around 600 (Lago's fixture shows 625-628).
@@ -246,3 +246,36 @@ class PortalState:
         if not isinstance(ref, str):
             return None
         return self.find_type(ref)
+
+
+AssociationKey = tuple[str, str, str, str, int]
+
+
+class AssociationMap(dict[AssociationKey, str]):
+    """``(from type, from id, to type, to id, type id) -> category``, indexed by its source
+    record and target type, so that reading one record's associations (or checking one pair)
+    costs what it costs HubSpot, not a scan of every association in the portal."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._by_source: dict[tuple[str, str, str], dict[str, set[int]]] = {}
+
+    def __setitem__(self, key: AssociationKey, value: str) -> None:
+        super().__setitem__(key, value)
+        self._by_source.setdefault(key[:3], {}).setdefault(key[3], set()).add(key[4])
+
+    def pop(self, key: AssociationKey, *default: str | None) -> str | None:  # type: ignore[override]
+        if key in self:
+            targets = self._by_source.get(key[:3], {})
+            types = targets.get(key[3], set())
+            types.discard(key[4])
+            if not types:
+                targets.pop(key[3], None)
+        return super().pop(key, *default)
+
+    def __delitem__(self, key: AssociationKey) -> None:
+        self.pop(key)
+
+    def targets(self, from_t: str, from_id: str, to_t: str) -> dict[str, set[int]]:
+        """to id -> association type ids, for one source record and target object type."""
+        return self._by_source.get((from_t, from_id, to_t), {})
