@@ -36,7 +36,8 @@ from integration_tests.s3_server import S3Server  # noqa: E402
 from integration_tests.scenario import linked_sample, with_state_ids  # noqa: E402
 
 TOKEN = "pat-na1-demo-0000-0000-0000-000000000000"
-STREAMS = ["customers", "subscriptions", "invoices"]
+# All six streams the destination consumes: plans, fees and wallets feed the billing values.
+STREAMS = ["customers", "subscriptions", "invoices", "plans", "fees", "wallets"]
 
 
 def source_messages(dataset) -> tuple[list[dict], str]:
@@ -52,6 +53,9 @@ def source_messages(dataset) -> tuple[list[dict], str]:
         "customers": dataset.customers,
         "subscriptions": [s for s in dataset.subscriptions if s["status"] == "active"],
         "invoices": dataset.invoices,
+        "plans": dataset.plans,
+        "fees": dataset.fees,
+        "wallets": dataset.wallets,
     }
     for stream, records in rows.items():
         for data in records:
@@ -291,7 +295,9 @@ def main() -> int:
         records = sum(1 for m in messages if m["type"] == "RECORD")
         print(
             f"Lago sample: {len(dataset.customers)} customers, "
-            f"{len(dataset.subscriptions)} subscriptions, {len(dataset.invoices)} invoices; "
+            f"{len(dataset.subscriptions)} subscriptions, {len(dataset.invoices)} invoices, "
+            f"{len(dataset.plans)} plans, {len(dataset.fees)} fees, "
+            f"{len(dataset.wallets)} wallets; "
             f"read {records} records through {origin}"
         )
         messages = with_refused_record(messages)
