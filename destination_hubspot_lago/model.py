@@ -107,7 +107,7 @@ class CustomObjectSpec:
         return f"{self.name.lower()}_information"
 
     def create_body(self) -> dict[str, Any]:
-        """An ``ObjectSchemaEgg`` for ``POST /crm-object-schemas/v3/schemas``."""
+        """An ``ObjectSchemaEgg`` for ``POST /crm-object-schemas/{version}/schemas``."""
         return {
             "name": self.name,
             "description": self.description,
