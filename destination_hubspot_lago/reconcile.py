@@ -22,8 +22,7 @@ The write pipeline (``pipeline/reconciliation.py``) feeds :class:`SyncObservatio
 ``record`` per customers/subscriptions record and, once the input ended without a fatal error
 and the last STATE was echoed, runs :func:`reconcile_terminated` as a post-sync job with the
 loop's own completeness (``WritePipeline.completed_streams``) and puts
-``Outcome.summary_line()`` into the sync summary. ``SyncObservations.state``/``facts`` derive
-the same completeness from messages alone, for a caller without the loop.
+``Outcome.summary_line()`` into the sync summary.
 """
 
 from __future__ import annotations
@@ -129,18 +128,16 @@ class Plan:
 
 @dataclass
 class SyncObservations:
-    """What §8 needs from the message stream, fed by the message loop (one thread).
-
+    """What §8 needs from the message stream, fed by the message loop (one thread):
     ``record(kind, data)`` for every customers/subscriptions record (``kind`` as
-    ``pipeline.stream_kind`` names it), ``state(kind)`` for every STATE (``None`` for a global
-    or legacy STATE, which covers every stream), then ``facts(...)`` once the input ended.
-    """
+    ``pipeline.stream_kind`` names it). Completeness is the loop's (``StreamFacts``)."""
 
     customers: set[str] = field(default_factory=set)  # lago_id of every customer received
     subscriptions: set[str] = field(default_factory=set)  # lago_id of every subscription
     subscription_records: int = 0
-    _checkpointed: bool = False  # a covering STATE arrived ...
-    _since_state: int = 0  # ... and this many subscription records came after the last one
+    # lago_customer_id -> active subscriptions received for it (the mass-change guard's
+    # share for customers whose records are not read, see reconcile_terminated)
+    active_by_customer: dict[str, int] = field(default_factory=dict)
 
     def record(self, kind: str | None, data: Any) -> None:
         lago_id = data.get("lago_id") if isinstance(data, Mapping) else None
@@ -148,22 +145,12 @@ class SyncObservations:
             self.customers.add(str(lago_id))
         elif kind == "subscriptions":
             self.subscription_records += 1
-            self._since_state += 1
             if lago_id:
                 self.subscriptions.add(str(lago_id))
-
-    def state(self, kind: str | None) -> None:
-        if kind is None or kind == "subscriptions":
-            self._checkpointed, self._since_state = True, 0
-
-    def facts(self, *, in_catalog: bool, enabled: bool, failed: bool = False) -> StreamFacts:
-        return StreamFacts(
-            in_catalog=in_catalog,
-            enabled=enabled,
-            complete=self._checkpointed and self._since_state == 0,
-            records=self.subscription_records,
-            failed=failed,
-        )
+                customer = data.get("lago_customer_id")
+                if customer and str(data.get("status") or "").lower() == ACTIVE:
+                    key = str(customer)
+                    self.active_by_customer[key] = self.active_by_customer.get(key, 0) + 1
 
 
 def stream_guard(facts: StreamFacts, mode: Mode) -> tuple[Guard, str] | None:
@@ -196,8 +183,13 @@ def plan_terminations(
     arrived: Collection[str],
     facts: StreamFacts,
     mode: Mode,
+    active_not_read: int = 0,
 ) -> Plan:
-    """The records to mark terminated, or the guard that holds the change back."""
+    """The records to mark terminated, or the guard that holds the change back.
+
+    ``active_not_read``: active subscriptions of seen customers that were not read because
+    nothing can be marked among them (customers this sync created); they count in the
+    mass-change guard's share like the records read."""
     stopped = stream_guard(facts, mode)
     if stopped is not None:
         return Plan(guard=stopped[0], message=stopped[1])
@@ -219,15 +211,16 @@ def plan_terminations(
             key=lambda r: r.lago_subscription_id,
         )
     )
-    counted = Plan(active=len(active), unknown_customer=unknown, unseen_customer=unseen)
+    total = len(active) + active_not_read
+    counted = Plan(active=total, unknown_customer=unknown, unseen_customer=unseen)
     if (
         mode != "always"
         and len(to_mark) > MASS_CHANGE_MIN
-        and len(to_mark) * 100 > MASS_CHANGE_PERCENT * len(active)
+        and len(to_mark) * 100 > MASS_CHANGE_PERCENT * total
     ):
         message = (
-            f"{len(to_mark)} of the {len(active)} LagoSubscriptions records HubSpot shows active "
-            f"for this sync's customers did not arrive ({100 * len(to_mark) / len(active):.0f} %); "
+            f"{len(to_mark)} of the {total} LagoSubscriptions records HubSpot shows active "
+            f"for this sync's customers did not arrive ({100 * len(to_mark) / total:.0f} %); "
             f"changing more than {MASS_CHANGE_MIN} and more than {MASS_CHANGE_PERCENT} % at once "
             f"looks like a source problem, so none was marked terminated. If these subscriptions "
             f"really ended, set '{SETTING}: always' for one sync."
@@ -286,9 +279,22 @@ def _customer_records(client: Any, type_id: str, customer_ids: Sequence[str]) ->
 
 
 def _associated(
+    client: Any, from_type: str, to_type: str, ids: Sequence[str], workers: int = 1
+) -> dict[str, set[str]]:
+    """from id -> ids of the ``to_type`` records it is associated with (every page); batches
+    of 100 ids read on ``workers`` threads, each following its own pages."""
+    linked: dict[str, set[str]] = {}
+    for part in _parallel(
+        partial(_associated_batch, client, from_type, to_type), _chunks(ids), workers
+    ):
+        for from_id, targets in part.items():
+            linked.setdefault(from_id, set()).update(targets)
+    return linked
+
+
+def _associated_batch(
     client: Any, from_type: str, to_type: str, ids: Sequence[str]
 ) -> dict[str, set[str]]:
-    """from id -> ids of the ``to_type`` records it is associated with (every page)."""
     linked: dict[str, set[str]] = {}
     pending: list[dict[str, str]] = [{"id": i} for i in ids]
     path = _associations_read_path(client, from_type, to_type)
@@ -326,23 +332,32 @@ def read_active_subscriptions(
     customer_type_ids: Sequence[str] = (COMPANIES, CONTACTS),
     *,
     workers: int = READ_WORKERS,
+    known: Mapping[str, tuple[str, str]] | None = None,
 ) -> list[ActiveRecord]:
     """The LagoSubscriptions records HubSpot shows active that are associated with a seen customer.
 
     ``client`` needs only ``post(path, body)`` returning the parsed JSON (or raising
     :class:`HubSpotError`). Every call is strongly consistent: what a sync just wrote is read.
+    ``known``: lago_customer_id -> (customer type id, HubSpot id) of seen customers whose
+    record this sync's own writes answered; only the others are looked up by
+    ``lago_customer_id``.
     """
-    customers = sorted(set(seen_customers))
+    known = known or {}
+    customers = sorted(set(seen_customers) - set(known))
     associated: dict[str, set[str]] = {}  # subscription HubSpot id -> seen lago_customer_ids
     for type_id in customer_type_ids:
-        found: dict[str, str] = {}
+        found: dict[str, str] = {
+            hubspot_id: lago_id
+            for lago_id, (owner_type, hubspot_id) in known.items()
+            if owner_type == type_id
+        }
         for found_part in _parallel(
             partial(_customer_records, client, type_id), _chunks(customers), workers
         ):
             found.update(found_part)
         if not found:
             continue
-        links = _associated(client, type_id, subscriptions_type_id, sorted(found))
+        links = _associated(client, type_id, subscriptions_type_id, sorted(found), workers)
         for customer_hubspot_id, subscription_ids in links.items():
             customer = found.get(customer_hubspot_id)
             if customer is None:  # not one of the inputs: nothing to attribute
@@ -475,8 +490,17 @@ def reconcile_terminated(
     dry_run: bool = False,
     zero_mrr: bool = False,
     customer_type_ids: Sequence[str] = (COMPANIES, CONTACTS),
+    known_customers: Mapping[str, tuple[str, str]] | None = None,
+    new_customers: Collection[str] = frozenset(),
+    new_customers_active: int = 0,
 ) -> Outcome:
     """Run §8 once, after the input ended; never raises for HubSpot's answers.
+
+    ``known_customers`` (lago id -> (type id, HubSpot id)): seen customers whose existing
+    record this sync updated, not looked up again. ``new_customers``: seen customers whose
+    record this sync created; nothing but this sync's own associations (subscriptions that
+    arrived) can hang on such a record, so none is read, and ``new_customers_active`` (their
+    active subscriptions that arrived) counts in the mass-change guard's share.
 
     Logs a WARN when a guard other than the stream's own state holds the change back (mass
     change, HubSpot read failure) and one line per refused update; in a dry run, the Lago
@@ -490,19 +514,26 @@ def reconcile_terminated(
         outcome.guard, outcome.message = stopped
         return outcome
     assert subscriptions_type_id is not None
+    to_read = set(seen_customers) - set(new_customers)
     try:
         records = (
             read_active_subscriptions(
-                client, subscriptions_type_id, seen_customers, customer_type_ids
+                client,
+                subscriptions_type_id,
+                to_read,
+                customer_type_ids,
+                known={k: v for k, v in (known_customers or {}).items() if k in to_read},
             )
-            if seen_customers
+            if to_read
             else []
         )
     except HubSpotError as error:
         outcome.guard, outcome.message = Guard.READ_FAILED, f"reading HubSpot failed: {error}"
         logger.warning("Terminated subscriptions not reconciled: %s", outcome.message)
         return outcome
-    plan = plan_terminations(records, seen_customers, arrived_subscriptions, facts, mode)
+    plan = plan_terminations(
+        records, seen_customers, arrived_subscriptions, facts, mode, new_customers_active
+    )
     outcome.plan = plan
     if plan.guard is not None:
         outcome.guard, outcome.message = plan.guard, plan.message

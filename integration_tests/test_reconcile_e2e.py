@@ -257,3 +257,35 @@ def test_dry_run_lists_the_subscription_and_changes_nothing(emu, reads):
     assert summary_line(run) == f"terminated subscriptions: would mark 1 ({reads['gone']})"
     assert emu.mutating_requests() == []
     assert statuses(emu) == before
+
+
+def customer_ids(emulator):
+    return {r["id"] for t in ("companies", "contacts") for r in emulator.store.objects(t)}
+
+
+def test_reconciliation_reads_only_what_this_sync_did_not_write(reads):
+    """Customers this sync wrote are not looked up by lago_customer_id again (their ids came
+    back from the writes), and a record this sync created is not read at all: only this
+    sync's own associations, to subscriptions that arrived, can hang on it."""
+    with make_emulator() as emulator:
+        sample(emulator.store)
+        existing = customer_ids(emulator)
+        emulator.clear_log()
+        first = sync(emulator, reads["before"])
+        assert summary_line(first) == "terminated subscriptions: 0 marked"
+        created = customer_ids(emulator) - existing
+        read = {
+            str(i["id"])
+            for r in emulator.requests
+            if "/crm/associations/" in r["path"] and r["path"].endswith("/batch/read")
+            for i in r["body"]["inputs"]
+        }
+        assert created and read  # the sample has linked customers, whose records existed
+        assert not read & created
+        assert read <= existing
+        by_customer_id = [
+            r
+            for r in emulator.requests
+            if isinstance(r["body"], dict) and r["body"].get("idProperty") == "lago_customer_id"
+        ]
+        assert by_customer_id == []

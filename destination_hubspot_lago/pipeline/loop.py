@@ -118,6 +118,7 @@ class WritePipeline:
             batch_size,
             deployment.association_type_ids,
         )
+        self.reconciliation = Reconciliation(config, client, deployment, catalog, self.report)
         self._context = SinkContext(
             writer=writer,
             report=self.report,
@@ -126,11 +127,11 @@ class WritePipeline:
             claims=CustomerClaims(),
             batch_size=batch_size,
             billing=self.billing,
+            reconciliation=self.reconciliation,
             store=self.store,
             field_watch=self.field_watch,
         )
         self._sinks: dict[StreamKey, Sink | None] = {}  # None: a stream this sync skips
-        self.reconciliation = Reconciliation(config, client, deployment, catalog, self.report)
         self._flush_interval = flush_interval
         self._progress_interval = progress_interval
 
@@ -247,15 +248,16 @@ class WritePipeline:
         return frozenset(s for s in self._stated if not self._records_since_state.get(s))
 
     def _post_sync(self) -> None:
-        """After the final checkpoint: what sinks derive from complete streams."""
+        """After the final checkpoint, in one wave: what the sinks derive from complete
+        streams, §8's reconciliation and §6's billing values (independent of one another:
+        the roll-ups count only subscriptions that arrived, reconciliation touches only
+        records that did not)."""
         completed = self.completed_streams
         for sink in self._open_sinks():
             self._submit_all(sink.finish(sink.stream in completed))
-        # §8, independent of the sinks' roll-ups (they count only subscriptions that arrived).
         self._submit(
             self.reconciliation.job(completed, list(self._sinks), len(self.bad_input_lines))
         )
-        self._wait_all()
         # §6 billing values: a kind is complete when every stream of that kind is.
         incomplete = {s.kind for s in self._open_sinks() if s.stream not in completed}
         self.billing.opened(self._open_kinds(), from_catalog=False)

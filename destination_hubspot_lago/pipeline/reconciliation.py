@@ -52,12 +52,29 @@ class Reconciliation:
         )
         self.report = report
         self.observed = reconcile.SyncObservations()
+        # Customers this sync wrote: lago id -> (type id, HubSpot id) of records that existed
+        # before, and the lago ids of records it created (see reconcile_terminated).
+        self.updated_customers: dict[str, tuple[str, str]] = {}
+        self.created_customers: set[str] = set()
         self.outcome: reconcile.Outcome | None = None  # set when the job is folded
 
     def observe(self, kind: str, data: Any) -> None:
         """A record of a stream this sync writes (``kind`` as its sink names it)."""
         if kind in ("customers", SUBSCRIPTIONS):
             self.observed.record(kind, data)
+
+    def customer_written(
+        self, lago_id: str, obj: str, hubspot_id: str | None, created: bool
+    ) -> None:
+        """A customer's write was folded (``obj``: companies or contacts); a dry run's
+        records to create have no HubSpot id and are new all the same."""
+        if created or hubspot_id is None:
+            self.created_customers.add(lago_id)
+            self.updated_customers.pop(lago_id, None)
+        else:
+            type_id = reconcile.COMPANIES if obj == "companies" else reconcile.CONTACTS
+            self.updated_customers[lago_id] = (type_id, hubspot_id)
+            self.created_customers.discard(lago_id)
 
     def facts(
         self,
@@ -88,6 +105,9 @@ class Reconciliation:
         facts = self.facts(completed, streams, unreadable_lines)
         seen = frozenset(self.observed.customers)
         arrived = frozenset(self.observed.subscriptions)
+        known = dict(self.updated_customers)
+        new = frozenset(self.created_customers)
+        new_active = sum(self.observed.active_by_customer.get(c, 0) for c in new)
         client, config, type_id = self.client, self.config, self.subscriptions_type_id
         zero_mrr = any(p.name == reconcile.MRR for p in MODEL.subscriptions.properties)
 
@@ -101,6 +121,9 @@ class Reconciliation:
                 mode=config.terminated_subscriptions,
                 dry_run=config.dry_run,
                 zero_mrr=zero_mrr,
+                known_customers=known,
+                new_customers=new,
+                new_customers_active=new_active,
             )
 
         return Job((), work, self._fold)

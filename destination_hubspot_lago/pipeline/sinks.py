@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..batches import Item, Outcome, Rejected, Writer
 from ..config import DestinationConfig
@@ -39,6 +39,9 @@ from .associations import Associations
 from .billing import BillingSync
 from .jobs import NO_JOBS, Job, StreamKey
 
+if TYPE_CHECKING:
+    from .reconciliation import Reconciliation
+
 MAX_BATCH_BYTES = 2_000_000  # keep request bodies well under any proxy's limit
 
 
@@ -53,6 +56,7 @@ class SinkContext:
     claims: CustomerClaims
     batch_size: int
     billing: BillingSync
+    reconciliation: Reconciliation
     store: S3RejectedRecords | None = None  # where rejected records go, when configured
     field_watch: FieldWatch = field(default_factory=FieldWatch)
 
@@ -213,6 +217,9 @@ class CustomerSink(Sink):
                     )
                     self.ctx.associations.customer_written(
                         customer.lago_id, obj, result.written.hubspot_id
+                    )
+                    self.ctx.reconciliation.customer_written(
+                        customer.lago_id, obj, result.written.hubspot_id, result.written.created
                     )
                 elif result.rejected is not None:
                     self.reject(obj, result.rejected, customer.properties)
