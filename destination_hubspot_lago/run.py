@@ -92,9 +92,11 @@ def bug(exc: Exception) -> int:
 def run() -> None:
     # Start-up leaves some 6·10^4 long-lived objects (pydantic, urllib3, the model); without this
     # every full collection walks them again while a sync allocates millions of short-lived
-    # JSON objects.
+    # JSON objects. Those are freed by reference counting (they hold no cycles), so the
+    # collector need only run after the live heap grew by 2·10^5 objects: at 65k records this
+    # saves about 15 % of the sync's CPU (measured: 7.0 s -> 5.9 s) for a few MB of RSS.
     gc.freeze()
-    gc.set_threshold(50_000, 20, 20)
+    gc.set_threshold(200_000, 100, 100)
     code = main(sys.argv[1:])
     sys.stdout.flush()
     if code:

@@ -56,6 +56,13 @@ def first_of_list(value: Any) -> str | None:
 
 def utc_date(value: Any, field: str) -> str | None:
     """The UTC calendar date of a Lago timestamp or date, as ``YYYY-MM-DD``."""
+    if type(value) is str:  # the usual case first: one cached lookup
+        try:
+            return _utc_date_of(value)
+        except ValueError:
+            if not value.strip():
+                return None
+            raise InvalidValue(f"{field} is not a valid date: {_show(value)}") from None
     if blank(value):
         return None
     if isinstance(value, bool) or not isinstance(value, str):
@@ -128,8 +135,12 @@ def amount(cents_value: int | None, exponent: int) -> str | None:
     """Cents to a major-unit decimal string: (1999, 2) -> "19.99", (1999, 0) -> "1999"."""
     if cents_value is None:
         return None
-    value = Decimal(cents_value).scaleb(-exponent)
-    return format(value, "f")
+    if exponent == 0:
+        return str(cents_value)
+    if exponent > 0:  # integer arithmetic: what Decimal's "f" format gives, without Decimal
+        units, minor = divmod(abs(cents_value), 10**exponent)
+        return f"{'-' if cents_value < 0 else ''}{units}.{minor:0{exponent}d}"
+    return format(Decimal(cents_value).scaleb(-exponent), "f")
 
 
 def boolean(value: Any) -> str | None:
@@ -175,11 +186,13 @@ def _segment(value: str) -> str:
 
 def lago_link(front_url: str, slug: str | None, *segments: str) -> str:
     """``{front}[/{slug}]/customer/{id}/…`` with every segment percent-encoded."""
-    parts = [front_url.rstrip("/")]
-    if slug:
-        parts.append(_segment(slug))
-    parts.extend(_segment(segment) for segment in segments)
-    return "/".join(parts)
+    return "/".join([_link_base(front_url, slug), *map(_segment, segments)])
+
+
+@functools.lru_cache(maxsize=64)
+def _link_base(front_url: str, slug: str | None) -> str:
+    base = front_url.rstrip("/")
+    return f"{base}/{_segment(slug)}" if slug else base
 
 
 def compact(properties: Mapping[str, str | None]) -> dict[str, str]:

@@ -94,7 +94,7 @@ class Sink:
         """Map and buffer one record; answer the jobs of buffers it filled."""
         self.report.received[self.kind] += 1
         self.tally.records += 1
-        if not isinstance(data, Mapping):
+        if type(data) is not dict and not isinstance(data, Mapping):  # dict: no ABC check
             problem = "record data is not a JSON object"
             self.reject(self.invalid_object, Rejected("?", "INVALID_RECORD", problem))
             return NO_JOBS
