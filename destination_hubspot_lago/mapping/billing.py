@@ -21,7 +21,7 @@ first, then summed.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
@@ -320,6 +320,13 @@ class BillingAggregator:
         self._duplicates = 0
         self._orphans = 0
         self._finalized = False
+        self._adders: dict[str, Callable[[Mapping[str, Any]], None]] = {
+            CUSTOMERS: self.add_customer,
+            SUBSCRIPTIONS: self.add_subscription,
+            INVOICES: self.add_invoice,
+            PLANS: self.add_plan,
+            WALLETS: self.add_wallet,
+        }
 
     @property
     def plans(self) -> Mapping[str, PlanTerms]:
@@ -327,13 +334,7 @@ class BillingAggregator:
         return self._plans
 
     def add(self, stream: str, record: Mapping[str, Any]) -> None:
-        adder = {
-            CUSTOMERS: self.add_customer,
-            SUBSCRIPTIONS: self.add_subscription,
-            INVOICES: self.add_invoice,
-            PLANS: self.add_plan,
-            WALLETS: self.add_wallet,
-        }.get(stream)
+        adder = self._adders.get(stream)
         if adder is not None:
             adder(record)
 
