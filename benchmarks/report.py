@@ -29,7 +29,13 @@ def plot(results: list[dict], path: Path) -> bool:
         import matplotlib.pyplot as plt
     except ImportError:
         return False
-    results = [r for r in results if r.get("code", "current") == "current" and r["size"] != "fixed"]
+    results = [
+        r
+        for r in results
+        if r.get("code", "current") == "current"
+        and r["size"] != "fixed"
+        and r.get("streams", "billing") == "core"
+    ]
     records = [r["customers"] + r["subscriptions"] + r["invoices"] for r in results]
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
     panels = (
@@ -73,10 +79,15 @@ def fixed_and_ratio(results: list[dict], baseline: str | None) -> list[str]:
         " baseline calls | current calls |",
         "|---|---:|---:|---:|---:|---:|---:|",
     ]
-    by_key = {(r["size"], r.get("code", "current")): r for r in results}
+    by_key = {(r["size"], r.get("code", "current"), r.get("streams")): r for r in results}
     for r in results:
-        old = by_key.get((r["size"], baseline))
-        if r.get("code", "current") != "current" or old is None or r["size"] == "fixed":
+        old = by_key.get((r["size"], baseline, "core"))
+        if (
+            r.get("code", "current") != "current"
+            or r.get("streams") != "core"
+            or old is None
+            or r["size"] == "fixed"
+        ):
             continue
         records = r["customers"] + r["subscriptions"] + r["invoices"]
         ratio = r["cpu_us_per_record"] / old["cpu_us_per_record"]
@@ -85,7 +96,40 @@ def fixed_and_ratio(results: list[dict], baseline: str | None) -> list[str]:
             f"{r['cpu_us_per_record']} | {ratio:.2f}{'' if ratio <= 0.6 else ' ✗'} | "
             f"{old['api_calls']} | {r['api_calls']} |"
         )
-    return lines
+    return lines + billing_cost(results)
+
+
+def billing_cost(results: list[dict]) -> list[str]:
+    """What PRODUCT.md §6 adds: the current code on the input with plans, fees and wallets
+    against the same code on the input without them."""
+    by_key = {(r["size"], r.get("streams")): r for r in results if r.get("code") == "current"}
+    rows = []
+    for (size, streams), full in by_key.items():
+        core = by_key.get((size, "core"))
+        if streams != "billing" or core is None or size == "fixed":
+            continue
+        extra_calls = full["api_calls"] - core["api_calls"]
+        share = 100 * extra_calls / max(core["api_calls"], 1)
+        rows.append(
+            f"| {size} | {full['billing_records']} | {full['rollups']} | "
+            f"{full['late_plan_values']} | {full['invoice_links']} | {core['api_calls']} | "
+            f"{full['api_calls']} | +{extra_calls} ({share:.0f} %) | "
+            f"{core['wall_seconds']} | {full['wall_seconds']} | "
+            f"+{full['wall_seconds'] - core['wall_seconds']:.1f} |"
+        )
+    if not rows:
+        return []
+    return [
+        "",
+        "What the billing values cost (current code; the same input with and without the "
+        "plans, fees and wallets streams; roll-ups are computed from customers, subscriptions "
+        "and invoices in both, the links and late plan values need the billing streams):",
+        "",
+        "| size | billing records | roll-ups | late plan values | invoice links | calls without "
+        "| calls with | extra calls | wall s without | wall s with | extra wall s |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        *rows,
+    ]
 
 
 def main() -> int:
@@ -101,16 +145,17 @@ def main() -> int:
         f"HubSpot emulator in its own process: {data['latency_seconds'] * 1000:.0f} ms per answer, "
         f"burst budget {data['rate_limit_per_10s']} requests per 10 s.",
         "",
-        "| size | code | customers | subscriptions | invoices | wall s | ideal s | efficiency | "
-        "API calls | calls/record | 429s | CPU µs/record | peak RSS MB |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| size | code | input | customers | subscriptions | invoices | wall s | ideal s | "
+        "efficiency | API calls | calls/record | 429s | CPU µs/record | peak RSS MB |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in results:
         if r["size"] == "fixed":
             continue
         flags = {k: "" if met(k, r[k]) else " ✗" for k in TARGETS}
         lines.append(
-            f"| {r['size']} | {r.get('code', 'current')} | {r['customers']} | "
+            f"| {r['size']} | {r.get('code', 'current')} | {r.get('streams', 'billing')} | "
+            f"{r['customers']} | "
             f"{r['subscriptions']} | {r['invoices']} | "
             f"{r['wall_seconds']} | {r['ideal_seconds']} | "
             f"{r['efficiency']}{flags['efficiency']} | "
