@@ -61,8 +61,17 @@ class Transport:
         self, base_url: str, timeout: tuple[float, float] = (10.0, 90.0), pool_size: int = 16
     ) -> None:
         self.base_url = base_url.rstrip("/")
-        self.timeout = timeout  # (connect, read) seconds
+        self.timeout = timeout
         self._pool = connection_pool(self.base_url, pool_size)
+
+    @property
+    def timeout(self) -> tuple[float, float]:
+        """(connect, read) seconds."""
+        return self._timeout.connect_timeout, self._timeout.read_timeout  # type: ignore[return-value]
+
+    @timeout.setter
+    def timeout(self, value: tuple[float, float]) -> None:
+        self._timeout = urllib3.Timeout(connect=value[0], read=value[1])  # built once, immutable
 
     def prepare(self, request: Request, token: str = "") -> Prepared:
         headers = {
@@ -86,14 +95,13 @@ class Transport:
         return Prepared(request.method, url, body, headers)
 
     def send(self, prepared: Prepared, operation: str) -> Answer:
-        connect, read = self.timeout
         try:
             response = self._pool.request(
                 prepared.method,
                 prepared.url,
                 body=prepared.body,
                 headers=dict(prepared.headers),
-                timeout=urllib3.Timeout(connect=connect, read=read),
+                timeout=self._timeout,
                 retries=False,  # retrying is the client's job, on this error's verdict
                 redirect=False,
             )
