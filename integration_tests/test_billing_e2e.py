@@ -249,12 +249,15 @@ def test_six_streams_put_the_billing_values_on_every_record(world):
 def test_a_second_sync_changes_nothing(world):
     emu, _, messages = world
     assert sync(emu, messages).returncode == 0
+    first_links = link_calls(emu)
     before = emu.store.snapshot()
     emu.clear_log()
     second = sync(emu, messages)
     assert second.returncode == 0, second.stdout[-3000:]
     after = emu.store.snapshot()
     assert after["associations"] == before["associations"]
+    # The same typed links were asked for again, with the ids the updates answered.
+    assert first_links and link_calls(emu) == first_links
     for type_id, records in before["records"].items():
         assert set(after["records"][type_id]) == set(records), type_id
         for record_id, (props, archived) in records.items():
@@ -312,6 +315,13 @@ def test_subscriptions_after_their_plans_get_the_same_values(world, source):
         assert {p: props.get(p) for p in PLAN_PROPS} == {
             p: plans_first[lago_id].get(p) for p in PLAN_PROPS
         }
+
+
+def link_calls(emu):
+    """The inputs of the invoice -> subscription association calls, in order."""
+    names = schemas(emu)
+    path = f"/{names['LagoInvoices']}/{names['LagoSubscriptions']}/batch/create"
+    return [r["body"]["inputs"] for r in emu.mutating_requests() if r["path"].endswith(path)]
 
 
 def _stream(message):
@@ -484,3 +494,204 @@ def test_customers_rejected_in_this_sync_get_no_rollups(world):
     assert rollup_writes == [companies[acme["lago_id"]]["id"]]
     summary = next(line for line in run.logs if line.startswith("Sync summary"))
     assert "customers rejected in this sync: no roll-ups written" in summary
+
+
+# ---- invoice <-> subscription links -----------------------------------------------------------
+
+
+def invoice_links(emu):
+    """(Lago invoice id, Lago subscription id) of every LagoInvoices -> LagoSubscriptions
+    association in HubSpot."""
+    names = schemas(emu)
+    invoices = by(emu, names["LagoInvoices"], "lago_invoice_id")
+    lago_sub = {
+        r["id"]: k for k, r in by(emu, names["LagoSubscriptions"], "lago_subscription_id").items()
+    }
+    return {
+        (lago_id, lago_sub[a[3]])
+        for lago_id, record in invoices.items()
+        for a in emu.store.associations(names["LagoInvoices"], record["id"])
+        if a[2] == names["LagoSubscriptions"]
+    }
+
+
+def fee_pairs(dataset):
+    return [
+        (f["lago_invoice_id"], f["lago_subscription_id"])
+        for f in dataset.fees
+        if f.get("lago_invoice_id") and f.get("lago_subscription_id")
+    ]
+
+
+def synced_ids(dataset):
+    """The invoices and subscriptions a sync of the whole sample writes (the manifest reads
+    active subscriptions only; draft and pending invoices are skipped by the status rules)."""
+    invoices = {i["lago_id"] for i in dataset.invoices if i["status"] in ("finalized", "voided")}
+    subscriptions = {s["lago_id"] for s in dataset.subscriptions if s["status"] == "active"}
+    return invoices, subscriptions
+
+
+def expected_links(dataset, invoices=None, subscriptions=None):
+    default_invoices, default_subscriptions = synced_ids(dataset)
+    invoices = default_invoices if invoices is None else invoices
+    subscriptions = default_subscriptions if subscriptions is None else subscriptions
+    return {(i, s) for i, s in fee_pairs(dataset) if i in invoices and s in subscriptions}
+
+
+def lago_id_reads(emu, object_type, id_property):
+    """The Lago ids a sync read from ``object_type`` by ``id_property`` (batch/read)."""
+    calls = [
+        r
+        for r in emu.requests
+        if r["path"].endswith(f"/{object_type}/batch/read")
+        and r["body"].get("idProperty") == id_property
+    ]
+    assert all(len(r["body"]["inputs"]) <= 100 for r in calls)
+    return [i["id"] for r in calls for i in r["body"]["inputs"]]
+
+
+def summary_of(run):
+    return next(line for line in run.logs if line.startswith(("Sync summary", "Dry run plan")))
+
+
+def is_record(message, stream, lago_id):
+    record = message.get("record") or {}
+    return record.get("stream") == stream and record["data"].get("lago_id") == lago_id
+
+
+def with_changes(message, changes):
+    record = message["record"]
+    return {**message, "record": {**record, "data": {**record["data"], **changes}}}
+
+
+def edited(messages, stream, lago_id, changes):
+    """The input with one record of ``stream`` changed (a copy; ``messages`` stays as it is)."""
+    return [with_changes(m, changes) if is_record(m, stream, lago_id) else m for m in messages]
+
+
+def duplicated_before(messages, stream, lago_id, changes):
+    """The input with an earlier version of one record (``changes`` applied) just before it."""
+    out = []
+    for m in messages:
+        if is_record(m, stream, lago_id):
+            out.append(with_changes(m, changes))
+        out.append(m)
+    return out
+
+
+def test_links_use_the_ids_this_sync_wrote_without_reading_them(world):
+    emu, dataset, messages = world
+    run = sync(emu, messages)
+    assert run.returncode == 0, run.stdout[-3000:]
+    names = schemas(emu)
+    expected = expected_links(dataset)
+    assert expected and invoice_links(emu) == expected
+    # Not one invoice read by its Lago id; of the subscriptions, only those the fees name
+    # that this sync did not write (terminated, canceled: not in the source's stream).
+    assert lago_id_reads(emu, names["LagoInvoices"], "lago_invoice_id") == []
+    _, written = synced_ids(dataset)
+    not_written = {s for _, s in fee_pairs(dataset)} - written
+    assert not_written
+    read = lago_id_reads(emu, names["LagoSubscriptions"], "lago_subscription_id")
+    assert set(read) == not_written
+    assert f"{len(expected)} invoice-subscription associations" in summary_of(run)
+
+
+def test_records_an_earlier_sync_wrote_are_read_and_linked(world):
+    emu, dataset, messages = world
+    without_fees = [s for s in STREAMS if s != "fees"]
+    assert sync(emu, only(messages, without_fees), streams=without_fees).returncode == 0
+    assert invoice_links(emu) == set()
+    emu.clear_log()
+    # The second sync has the fees but not the invoices: those are in HubSpot from the first.
+    without_invoices = [s for s in STREAMS if s != "invoices"]
+    run = sync(emu, only(messages, without_invoices), streams=without_invoices)
+    assert run.returncode == 0, run.stdout[-3000:]
+    expected = expected_links(dataset)
+    assert expected and invoice_links(emu) == expected
+    names = schemas(emu)
+    read = lago_id_reads(emu, names["LagoInvoices"], "lago_invoice_id")
+    assert sorted(read) == sorted({i for i, _ in fee_pairs(dataset)})  # each once
+    _, written = synced_ids(dataset)  # the subscriptions this sync wrote again: not read
+    assert not set(lago_id_reads(emu, names["LagoSubscriptions"], "lago_subscription_id")) & (
+        written
+    )
+    assert f"{len(expected)} invoice-subscription associations" in summary_of(run)
+
+
+def test_records_skipped_or_rejected_in_this_sync_are_not_linked(world):
+    """Each of them is in HubSpot from an earlier sync: being readable is not enough."""
+    emu, dataset, messages = world
+    without_fees = [s for s in STREAMS if s != "fees"]
+    assert sync(emu, only(messages, without_fees), streams=without_fees).returncode == 0
+    invoices, subscriptions = synced_ids(dataset)
+    customer = {c["external_id"]: c["lago_id"] for c in dataset.customers}
+    active = {
+        s["lago_customer_id"]: s["lago_id"]
+        for s in dataset.subscriptions
+        if s["status"] == "active"
+    }
+    pairs = fee_pairs(dataset)
+    refused = active[customer["cust-acme"]]  # HubSpot refuses its update: rejected
+    skipped = next(i for i, s in pairs if s == active[customer["cust-globex"]])  # now a draft
+    resent = next(i for i, s in pairs if s == active[customer["cust-gulf-trading"]])
+    changed = edited(messages, "subscriptions", refused, {"billing_time": "fortnightly"})
+    changed = edited(changed, "invoices", skipped, {"status": "draft"})
+    # A version the mapping rejects, then a valid one: the last version wins, and is linked.
+    changed = duplicated_before(changed, "invoices", resent, {"total_amount_cents": "abc"})
+    emu.clear_log()
+    run = sync(emu, changed)
+    assert run.returncode == 0, run.stdout[-3000:]
+    summary = summary_of(run)
+    assert "rejected records: 2" in summary  # the refused subscription, the unmappable version
+
+    kept_invoices, kept_subscriptions = invoices - {skipped}, subscriptions - {refused}
+    expected = expected_links(dataset, kept_invoices, kept_subscriptions)
+    links = invoice_links(emu)
+    assert links == expected
+    assert any(i == resent for i, _ in links)
+    assert not any(i == skipped or s == refused for i, s in links)
+    # Counted, not an error: fees naming an invoice or subscription not linked.
+    unknown_invoice = sum(1 for i, _ in pairs if i not in kept_invoices)
+    unknown_subscription = sum(1 for _, s in pairs if s not in kept_subscriptions)
+    assert (
+        f"fees naming an invoice not in HubSpot: {unknown_invoice}; "
+        f"naming a subscription not in HubSpot: {unknown_subscription} "
+    ) in summary
+    assert run.errors == []
+
+
+def test_a_subscription_hubspot_refuses_still_counts_in_its_customers_mrr(world):
+    """Roll-ups are Lago's truth: a refused record is rejected, its customer's MRR is not."""
+    emu, dataset, messages = world
+    acme = next(c["lago_id"] for c in dataset.customers if c["external_id"] == "cust-acme")
+    refused = next(
+        s["lago_id"]
+        for s in dataset.subscriptions
+        if s["lago_customer_id"] == acme and s["status"] == "active"
+    )
+    run = sync(emu, edited(messages, "subscriptions", refused, {"billing_time": "fortnightly"}))
+    assert run.returncode == 0, run.stdout[-3000:]
+    names = schemas(emu)
+    assert refused not in by(emu, names["LagoSubscriptions"], "lago_subscription_id")
+    assert "rejected records: 1" in summary_of(run)
+    values = customer_records(emu)[acme]["properties"]
+    assert (values["lago_mrr"], values["lago_active_subscriptions"]) == ("199.00", "1")
+
+
+def test_dry_run_counts_the_links_of_records_it_would_create(world):
+    emu, dataset, messages = world
+    # Nothing is in HubSpot yet: every invoice and subscription would be created.
+    run = sync(emu, messages, dry_run=True)
+    assert run.returncode == 0, run.stdout[-3000:]
+    assert emu.mutating_requests() == []
+    assert "LagoInvoices" not in schemas(emu)  # not even the model was deployed
+    expected = expected_links(dataset)
+    line = next(
+        li for li in summary_of(run).splitlines() if li.startswith("billing values planned")
+    )
+    assert f"; {len(expected)} invoice-subscription associations;" in line
+    # What the real sync then makes is what the dry run planned.
+    real = sync(emu, messages)
+    assert real.returncode == 0
+    assert len(invoice_links(emu)) == len(expected)

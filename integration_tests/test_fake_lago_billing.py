@@ -12,7 +12,7 @@ from destination_hubspot_lago.mapping import MappingSettings
 from destination_hubspot_lago.mapping.billing import (
     INTERVAL_TO_MONTHLY,
     BillingAggregator,
-    InvoiceSubscriptionLinks,
+    fee_link,
 )
 from integration_tests.fake_lago import FakeLago, sample_dataset
 from integration_tests.fake_lago.source_runner import (
@@ -189,12 +189,10 @@ def test_real_manifest_reads_plans_fees_and_wallets(manifest_read):
 def test_manifest_records_fold_into_the_expected_billing_values(manifest_read):
     records, states, _ = manifest_read
     aggregator = BillingAggregator(MappingSettings(today=date(2025, 1, 1)))
-    links = InvoiceSubscriptionLinks()
     for stream, stream_records in records.items():
         for record in stream_records:
             aggregator.add(stream, record)
-            if stream == "fees":
-                links.add(record)
+    pairs = {pair for fee in records["fees"] if (pair := fee_link(fee)) is not None}
     result = aggregator.finalize(states)
     by_name = {c["lago_id"]: c["external_id"] for c in records["customers"]}
     values = {by_name[c.lago_id]: c.properties for c in result.customers}
@@ -224,9 +222,6 @@ def test_manifest_records_fold_into_the_expected_billing_values(manifest_read):
         i["lago_id"] for i in records["invoices"] if i["status"] in ("finalized", "voided")
     }
     synced_subscriptions = {s["lago_id"] for s in records["subscriptions"]}
-    plan = links.plan(synced_invoices, synced_subscriptions)
-    assert plan.pairs and all(
-        i in synced_invoices and s in synced_subscriptions for i, s in plan.pairs
-    )
-    assert len(plan.pairs) == len(set(plan.pairs))
-    assert plan.unknown_subscription_fees > 0  # terminated/canceled ones are not read
+    assert {(i, s) for i, s in pairs if i in synced_invoices and s in synced_subscriptions}
+    assert [s for _, s in pairs if s not in synced_subscriptions]  # terminated/canceled: not read
+    assert any(fee_link(fee) is None for fee in records["fees"])  # add-ons name no subscription

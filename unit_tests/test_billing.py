@@ -11,8 +11,8 @@ from destination_hubspot_lago.mapping.billing import (
     BILLING_STREAMS,
     BillingAggregator,
     DeferredPlanValues,
-    InvoiceSubscriptionLinks,
     PlanTerms,
+    fee_link,
     monthly_cents,
     plan_for,
     subscription_plan_values,
@@ -445,18 +445,8 @@ def test_finalize_is_called_once():
 # -- invoice <-> subscription links ------------------------------------------------------------
 
 
-def test_links_from_fees_are_distinct_pairs_of_synced_records():
-    links = InvoiceSubscriptionLinks()
-    for fee in (
-        {"lago_invoice_id": "i1", "lago_subscription_id": "s1"},
-        {"lago_invoice_id": "i1", "lago_subscription_id": "s1"},  # a second fee, same pair
-        {"lago_invoice_id": "i1", "lago_subscription_id": "s2"},
-        {"lago_invoice_id": "i2", "lago_subscription_id": None},  # add-on fee: no link
-        {"lago_invoice_id": "i3", "lago_subscription_id": "s1"},  # invoice not synced (draft)
-        {"lago_invoice_id": "i1", "lago_subscription_id": "s9"},  # subscription not synced
-        {"lago_invoice_id": None, "lago_subscription_id": "s1"},  # pay-in-advance, no invoice
-    ):
-        links.add(fee)
-    plan_ = links.plan(invoices={"i1", "i2"}, subscriptions={"s1", "s2"})
-    assert plan_.pairs == [("i1", "s1"), ("i1", "s2")]
-    assert (plan_.fees, plan_.unknown_invoice_fees, plan_.unknown_subscription_fees) == (5, 1, 1)
+def test_a_fee_links_its_invoice_and_subscription_when_it_names_both():
+    assert fee_link({"lago_invoice_id": "i1", "lago_subscription_id": "s1"}) == ("i1", "s1")
+    assert fee_link({"lago_invoice_id": "i2", "lago_subscription_id": None}) is None  # add-on
+    assert fee_link({"lago_invoice_id": None, "lago_subscription_id": "s1"}) is None  # not billed
+    assert fee_link({"lago_invoice_id": " ", "lago_subscription_id": "s1"}) is None

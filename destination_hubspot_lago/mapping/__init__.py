@@ -6,9 +6,8 @@ from .billing import (
     BillingSummary,
     CustomerBilling,
     DeferredPlanValues,
-    InvoiceSubscriptionLinks,
-    LinkPlan,
     PlanTerms,
+    fee_link,
 )
 from .customers import map_customer, target_object
 from .invoices import map_invoice
@@ -27,8 +26,6 @@ __all__ = [
     "BillingSummary",
     "CustomerBilling",
     "DeferredPlanValues",
-    "InvoiceSubscriptionLinks",
-    "LinkPlan",
     "PlanTerms",
     "CustomerUpsert",
     "InvalidRecord",
@@ -39,4 +36,5 @@ __all__ = [
     "map_invoice",
     "map_subscription",
     "target_object",
+    "fee_link",
 ]

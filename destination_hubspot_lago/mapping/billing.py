@@ -10,8 +10,8 @@ Three parts, each usable alone:
   few numbers per customer (per currency), never the records. :meth:`BillingAggregator.finalize`
   is called once the sync's input is over, with the streams that arrived completely; it gives
   each customer's ready-to-write properties and, for each value it cannot give, the reason.
-* **Invoice ↔ subscription links** — :class:`InvoiceSubscriptionLinks` collects the distinct
-  (invoice, subscription) pairs the ``fees`` stream names.
+* **Invoice ↔ subscription links** — :func:`fee_link`: the (invoice, subscription) pair a
+  ``fees`` record names.
 
 Amounts are Lago's integer minor units (cents) until the very end; MRR is computed with
 ``Decimal`` and rounded half-up to the currency's minor units (ISO 4217), per subscription
@@ -21,7 +21,7 @@ first, then summed.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
@@ -639,56 +639,15 @@ class BillingAggregator:
 # -- invoice <-> subscription links ------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class LinkPlan:
-    """The associations to create, and what the fees named that this sync does not hold."""
-
-    pairs: list[tuple[str, str]]  # (invoice lago_id, subscription lago_id), distinct, sorted
-    fees: int  # fees naming both an invoice and a subscription
-    unknown_invoice_fees: int  # ... whose invoice is not among the synced invoices
-    unknown_subscription_fees: int  # ... whose subscription is not among the synced ones
-
-
-class InvoiceSubscriptionLinks:
-    """Distinct (invoice, subscription) pairs named by ``fees`` records (PRODUCT.md §6).
-
-    ``add(fee)`` for each fee record; :meth:`plan` once the fees stream is complete, with the
-    lago ids of the invoices and subscriptions written in this sync. Fees that name no
-    subscription (add-ons, one-off charges) are not links and are ignored.
-    """
-
-    def __init__(self) -> None:
-        self._fees: dict[tuple[str, str], int] = {}
-
-    def add(self, fee: Mapping[str, Any]) -> None:
-        invoice_id = _text(fee.get("lago_invoice_id"))
-        subscription_id = _text(fee.get("lago_subscription_id"))
-        if invoice_id is None or subscription_id is None:
-            return
-        pair = (invoice_id, subscription_id)
-        self._fees[pair] = self._fees.get(pair, 0) + 1
-
-    def __len__(self) -> int:
-        return len(self._fees)
-
-    def plan(self, invoices: Collection[str], subscriptions: Collection[str]) -> LinkPlan:
-        pairs, unknown_invoice, unknown_subscription = [], 0, 0
-        for (invoice_id, subscription_id), fees in self._fees.items():
-            known = True
-            if invoice_id not in invoices:
-                unknown_invoice += fees
-                known = False
-            if subscription_id not in subscriptions:
-                unknown_subscription += fees
-                known = False
-            if known:
-                pairs.append((invoice_id, subscription_id))
-        return LinkPlan(
-            sorted(pairs), sum(self._fees.values()), unknown_invoice, unknown_subscription
-        )
-
-    def __iter__(self) -> Iterator[tuple[str, str]]:
-        return iter(self._fees)
+def fee_link(fee: Mapping[str, Any]) -> tuple[str, str] | None:
+    """The (invoice, subscription) pair a ``fees`` record names (PRODUCT.md §6), or None for
+    a fee that names no subscription (add-ons, one-off charges) or no invoice (not billed
+    yet): those are not links. Distinct pairs are kept by ``pipeline/links.py``."""
+    invoice_id = _text(fee.get("lago_invoice_id"))
+    subscription_id = _text(fee.get("lago_subscription_id"))
+    if invoice_id is None or subscription_id is None:
+        return None
+    return invoice_id, subscription_id
 
 
 # -- small helpers ----------------------------------------------------------------------------

@@ -2,47 +2,56 @@
 
 Owned by the message loop like all sync state. The sinks feed it (``record`` for every
 record of the billing streams, skipped ones too; ``customer_written`` when a customer job
-is folded; ``not_synced`` for subscriptions and invoices this sync skipped or rejected).
+is folded; ``synced`` with the HubSpot id of each subscription and invoice written,
+``not_synced`` for those this sync skipped or rejected).
 After the final checkpoint, :meth:`BillingSync.finish` answers the post-sync jobs, given
 the stream kinds received completely (``WritePipeline.completed_streams``):
 
 * **Deferred plan values** — a subscription written before its plan arrived gets a second
   write of just its plan properties (``batch/upsert`` by ``lago_subscription_id`` of a record
   this sync wrote, so an update), once the ``plans`` stream is complete.
-* **Invoice ↔ subscription links** — from a complete ``fees`` stream: each distinct pair whose
-  invoice and subscription are both in HubSpot (written in this sync or an earlier one, read
-  by their Lago ids with ``batch/read``, strongly consistent) and neither was skipped by the
-  status rules nor rejected in this sync. Typed ``batch/create`` with the deployed type id:
-  idempotent. A fee naming a record HubSpot does not hold is counted in the summary.
+* **Invoice ↔ subscription links** — from a complete ``fees`` stream: each distinct pair
+  whose invoice and subscription are both in HubSpot and neither's last version was skipped
+  by the status rules or rejected in this sync. The HubSpot ids are the ones this sync's
+  upserts answered (handed over by the sinks' folds, ``synced``); only ends this sync did not
+  write (an earlier sync's) are read by their Lago ids (``batch/read``, strongly consistent).
+  Typed ``batch/create`` with the deployed type id, sorted batches: idempotent. A fee naming
+  a record HubSpot does not hold is counted in the summary. A dry run counts the links of
+  records it would create as planned.
 * **Roll-ups** — :class:`~destination_hubspot_lago.mapping.billing.BillingAggregator` per
   customer written in this sync, only from complete streams; ``batch/update`` by the HubSpot
   id this sync's write answered (the record the customer's ``lago_customer_id`` or Lago's link
   names), so a roll-up never creates a record. A refusal is logged and counted in the
   summary, not a rejected record: the customer itself was written.
 
-Memory: the plans, one small aggregate per customer, the distinct (invoice, subscription)
-pairs of the fees, (plan code, status) of subscriptions waiting for their plan, and the
-HubSpot id of each customer of the sync — never whole streams.
+Memory: the plans, one small aggregate per customer, (plan code, status) of subscriptions
+waiting for their plan, and the HubSpot id of each customer of the sync — never whole
+streams. The link state (fees' pairs, ids written or not synced) grows with the streams, so
+it is on disk (``pipeline/links.py``) until the last link batch, then dropped; ``close``
+drops it after a failure.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from typing import Any
 
 from ..batches import AssociationOutcome, Item, Outcome, Writer
-from ..mapping import BillingAggregator, DeferredPlanValues, InvoiceSubscriptionLinks
-from ..mapping.billing import FEES, PLANS, ROLLUP_STREAMS, WALLETS, plan_for
+from ..mapping import BillingAggregator, DeferredPlanValues
+from ..mapping.billing import FEES, PLANS, ROLLUP_STREAMS, WALLETS, fee_link, plan_for
 from ..model import MODEL
 from ..report import SyncReport
 from .jobs import NO_JOBS, Job
+from .links import End, LinkRow, LinkStore
 
 logger = logging.getLogger("airbyte")
 
 BILLING_ONLY_STREAMS = (PLANS, FEES, WALLETS)  # consumed for §6, written nowhere themselves
 LINK_FROM, LINK_TO = "invoices", "subscriptions"
+LINK_KINDS = (LINK_FROM, LINK_TO)
 MAX_LOGGED_REFUSALS = 20
+LINK_LANES = 8  # link batches in flight at once; each one's fold answers the next
 
 
 class BillingSync:
@@ -60,9 +69,9 @@ class BillingSync:
         self.batch_size = batch_size
         self.link_type_id = (type_ids or {}).get((LINK_FROM, LINK_TO))
         self.deferred = DeferredPlanValues()
-        self.links = InvoiceSubscriptionLinks()
+        self.links = LinkStore()  # on disk: fees' pairs, ids written or not synced
+        self._link_rows: Iterator[LinkRow] = iter(())
         self._customers: dict[str, tuple[str, str | None]] = {}  # written this sync
-        self._not_synced: dict[str, set[str]] = {LINK_FROM: set(), LINK_TO: set()}
         self._open: set[str] = set()  # stream kinds this sync consumes
         self._plans_expected = True  # the plans stream may still come (see plans_expected)
         # What finish() did, for the summary.
@@ -71,7 +80,8 @@ class BillingSync:
         self.links_made = 0
         self.rollups_written = 0
         self.refusals = 0
-        self._found: dict[str, set[str]] = {LINK_FROM: set(), LINK_TO: set()}
+        self.unknown_invoice_fees = 0  # fees whose invoice is not in HubSpot (or excluded)
+        self.unknown_subscription_fees = 0
 
     # -- fed by the sinks (loop thread) ---------------------------------------------
 
@@ -93,7 +103,9 @@ class BillingSync:
     def record(self, kind: str, data: Mapping[str, Any]) -> None:
         self.aggregator.add(kind, data)
         if kind == FEES:
-            self.links.add(data)
+            pair = fee_link(data)
+            if pair is not None:
+                self.links.add_fee(*pair)
 
     @property
     def plans(self) -> Mapping[str, Any]:
@@ -111,13 +123,14 @@ class BillingSync:
 
     def not_synced(self, kind: str, lago_id: str) -> None:
         """A subscription/invoice this sync skipped by the status rules or rejected."""
-        if kind in self._not_synced:
-            self._not_synced[kind].add(lago_id)
+        if kind in LINK_KINDS:
+            self.links.not_synced(kind, lago_id)
 
-    def synced(self, kind: str, lago_id: str) -> None:
-        """Written after all (a later version of a record skipped or rejected before)."""
-        if kind in self._not_synced:
-            self._not_synced[kind].discard(lago_id)
+    def synced(self, kind: str, lago_id: str, hubspot_id: str | None) -> None:
+        """A subscription/invoice written, with the HubSpot id its upsert answered (None: a
+        record a dry run would create). Of a record's versions, the last event wins."""
+        if kind in LINK_KINDS:
+            self.links.written(kind, lago_id, hubspot_id)
 
     # -- after the final checkpoint -------------------------------------------------
 
@@ -172,39 +185,60 @@ class BillingSync:
 
     def _link_jobs(self, complete: frozenset[str]) -> list[Job]:
         if FEES not in complete:
-            if FEES in self._open or len(self.links):
+            if FEES in self._open or self.links.fees:
                 self._lines.append(
                     f"invoice-subscription associations not made because {self._why(FEES)}"
                 )
+            self.links.close()
             return []
-        skipped_invoices, skipped_subs = self._not_synced[LINK_FROM], self._not_synced[LINK_TO]
-        pairs = [
-            pair
-            for pair in sorted(self.links)
-            if pair[0] not in skipped_invoices and pair[1] not in skipped_subs
-        ]
+        self._link_rows = self.links.rows()
         jobs = []
-        for start in range(0, len(pairs), self.batch_size):
-            jobs.append(self._link_job(pairs[start : start + self.batch_size]))
+        for _ in range(LINK_LANES):
+            job = self._next_link_job()
+            if job is None:
+                break
+            jobs.append(job)
         return jobs
 
-    def _link_job(self, pairs: list[tuple[str, str]]) -> Job:
-        invoice_ids = sorted({i for i, _ in pairs})
-        subscription_ids = sorted({s for _, s in pairs})
-        type_id = self.link_type_id
+    def _next_link_job(self) -> Job | None:
+        """The next batch of pairs neither of whose ends was excluded in this sync (loop
+        thread); None, and the link state dropped, once every pair was handed out."""
+        rows: list[LinkRow] = []
+        for row in self._link_rows:
+            excluded = False
+            if row.invoice_end.excluded:
+                self.unknown_invoice_fees += row.fees
+                excluded = True
+            if row.subscription_end.excluded:
+                self.unknown_subscription_fees += row.fees
+                excluded = True
+            if excluded:
+                continue
+            rows.append(row)
+            if len(rows) >= self.batch_size:
+                break
+        if not rows:
+            self.links.close()
+            return None
+        return self._link_job(rows)
+
+    def _link_job(self, rows: list[LinkRow]) -> Job:
+        # Only the ends this sync did not write are read (written by an earlier sync, if any).
+        invoice_ids = sorted({r.invoice for r in rows if not r.invoice_end.seen})
+        subscription_ids = sorted({r.subscription for r in rows if not r.subscription_end.seen})
+        writer, type_id = self.writer, self.link_type_id
 
         def work() -> tuple[dict[str, str], dict[str, str], AssociationOutcome]:
-            invoices = self.writer.read(LINK_FROM, invoice_ids, MODEL.invoices.id_property)
-            subs = self.writer.read(LINK_TO, subscription_ids, MODEL.subscriptions.id_property)
-            found_invoices = {k: str(r["id"]) for k, r in invoices.items()}
-            found_subs = {k: str(r["id"]) for k, r in subs.items()}
-            known = [
-                (found_invoices[i], found_subs[s])
-                for i, s in pairs
-                if i in found_invoices and s in found_subs
-            ]
+            found_invoices = _ids(writer, LINK_FROM, invoice_ids, MODEL.invoices.id_property)
+            found_subs = _ids(writer, LINK_TO, subscription_ids, MODEL.subscriptions.id_property)
+            known = []
+            for row in rows:
+                invoice = _hubspot_id(row.invoice_end, found_invoices.get(row.invoice))
+                subscription = _hubspot_id(row.subscription_end, found_subs.get(row.subscription))
+                if invoice is not None and subscription is not None:
+                    known.append((invoice, subscription))
             outcome = (
-                self.writer.associate(LINK_FROM, LINK_TO, known, type_id)
+                writer.associate(LINK_FROM, LINK_TO, known, type_id)
                 if known
                 else AssociationOutcome()
             )
@@ -214,13 +248,27 @@ class BillingSync:
             answer: tuple[dict[str, str], dict[str, str], AssociationOutcome],
         ) -> Sequence[Job]:
             found_invoices, found_subs, outcome = answer
-            self._found[LINK_FROM].update(found_invoices)
-            self._found[LINK_TO].update(found_subs)
-            self.links_made += len(outcome.made)
-            by_ids = {(found_invoices.get(i), found_subs.get(s)): i for i, s in pairs}
+            planned = 0  # dry run: an end the run would create has no id yet
+            by_ids: dict[tuple[str | None, str | None], str] = {}
+            for row in rows:
+                invoice_in = row.invoice_end.written or row.invoice in found_invoices
+                subscription_in = row.subscription_end.written or row.subscription in found_subs
+                if not invoice_in:
+                    self.unknown_invoice_fees += row.fees
+                if not subscription_in:
+                    self.unknown_subscription_fees += row.fees
+                if not (invoice_in and subscription_in):
+                    continue
+                invoice = _hubspot_id(row.invoice_end, found_invoices.get(row.invoice))
+                subscription = _hubspot_id(row.subscription_end, found_subs.get(row.subscription))
+                if invoice is None or subscription is None:
+                    planned += 1
+                by_ids[(invoice, subscription)] = row.invoice
+            self.links_made += len(outcome.made) + planned
             for pair, reason in outcome.failed:
                 self._refused("association of invoice", by_ids.get(pair, "?"), reason)
-            return NO_JOBS
+            following = self._next_link_job()
+            return (following,) if following is not None else NO_JOBS
 
         return Job([], work, fold)
 
@@ -285,15 +333,31 @@ class BillingSync:
             f"{self.links_made} invoice-subscription associations; "
             f"refused by HubSpot: {self.refusals}"
         ]
-        if len(self.links) and FEES in self._open:
-            plan = self.links.plan(self._found[LINK_FROM], self._found[LINK_TO])
-            if plan.unknown_invoice_fees or plan.unknown_subscription_fees:
-                lines.append(
-                    f"fees naming an invoice not in HubSpot: {plan.unknown_invoice_fees}; "
-                    f"naming a subscription not in HubSpot: {plan.unknown_subscription_fees} "
-                    "(not synced by the status rules, or not read)"
-                )
+        if self.unknown_invoice_fees or self.unknown_subscription_fees:
+            lines.append(
+                f"fees naming an invoice not in HubSpot: {self.unknown_invoice_fees}; "
+                f"naming a subscription not in HubSpot: {self.unknown_subscription_fees} "
+                "(skipped by the status rules or rejected in this sync, or not found)"
+            )
+        self.close()
         return lines + self._lines
+
+    def close(self) -> None:
+        """Drop the on-disk link state (idempotent; loop thread). After the last link batch
+        it is dropped already; this is for a sync that ended before (a fatal error)."""
+        self.links.close()
+
+
+def _ids(writer: Writer, obj: str, lago_ids: list[str], id_property: str) -> dict[str, str]:
+    """Lago id -> HubSpot id of the records HubSpot holds (``batch/read``, 100 per call)."""
+    if not lago_ids:
+        return {}
+    return {k: str(r["id"]) for k, r in writer.read(obj, lago_ids, id_property).items()}
+
+
+def _hubspot_id(end: End, read: str | None) -> str | None:
+    """The end's HubSpot id: as this sync's upsert answered, else as read."""
+    return end.hubspot_id if end.written else read
 
 
 def _what_needs(stream: str) -> str:

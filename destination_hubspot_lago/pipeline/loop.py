@@ -178,6 +178,7 @@ class WritePipeline:
             raise
         finally:
             self._executor.shutdown(wait=True, cancel_futures=True)
+            self.billing.close()  # the link store's temporary file, also after a failure
         self.report.summary_lines.extend(self.billing.summary_lines())
         self._finish()
 

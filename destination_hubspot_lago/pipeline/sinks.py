@@ -266,7 +266,7 @@ class RecordSink(Sink):
             for written in outcome.written:
                 self.report.wrote(obj, written.created)
                 record = by_key[written.key]
-                self.ctx.billing.synced(obj, record.lago_id)
+                self.ctx.billing.synced(obj, record.lago_id, written.hubspot_id)
                 self.written(record)
                 self.ctx.associations.record_written(
                     obj, written.hubspot_id, record.lago_id, record.customer_lago_id
