@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
@@ -150,6 +150,9 @@ def _deploy(
         )
     reads = _Reads(client)
     reads.prefetch(_expected_reads(client, schemas, model))
+    created = {} if dry_run else _create_schemas(client, missing)
+    if created:  # the new objects' properties and their standard pairs' labels, at once
+        reads.prefetch(_expected_reads(client, [*schemas, *created.values()], model))
 
     deployed: dict[str, Mapping[str, Any]] = {}
     for spec in model.custom:
@@ -159,7 +162,7 @@ def _deploy(
                 deployment.created_objects.append(spec.name)
                 deployment.object_type_ids[spec.key] = None
                 continue
-            schema = _create_schema(client, spec)
+            schema = created[spec.key]
             deployment.created_objects.append(f"{spec.name} ({schema['objectTypeId']})")
         else:
             deployment.adopted_objects.append(f"{spec.name} ({schema['objectTypeId']})")
@@ -192,12 +195,14 @@ class _Reads:
         self._futures: dict[str, Future[Any]] = {}
 
     def prefetch(self, paths: Iterable[str]) -> None:
-        paths = list(paths)
+        """GET the paths not fetched yet, concurrently (the answers are kept, not shared)."""
+        paths = [p for p in dict.fromkeys(paths) if p not in self._futures]
         if not paths:
             return
         with ThreadPoolExecutor(max_workers=min(16, len(paths))) as pool:
-            self._futures = {path: pool.submit(self.client.get, path) for path in paths}
-            wait(self._futures.values())
+            fetched = {path: pool.submit(self.client.get, path) for path in paths}
+            wait(fetched.values())
+        self._futures.update(fetched)
 
     def get(self, path: str, fresh: bool = False) -> Any:
         future = None if fresh else self._futures.get(path)
@@ -267,6 +272,20 @@ def _check_capacity(portal: Portal | None, missing: list[CustomObjectSpec]) -> N
         )
 
 
+def _create_schemas(
+    client: HubSpotClient, missing: Sequence[CustomObjectSpec]
+) -> dict[str, dict[str, Any]]:
+    """Create the missing custom objects, in the model's order (HubSpot numbers them in the
+    order they arrive: the same portal state gives the same ids); spec key -> its schema as
+    read back."""
+    created: dict[str, dict[str, Any]] = {}
+    for spec in missing:
+        schema = _create_schema(client, spec)
+        logger.info("Created HubSpot custom object %s (%s)", spec.name, schema.get("objectTypeId"))
+        created[spec.key] = schema
+    return created
+
+
 def _create_schema(client: HubSpotClient, spec: CustomObjectSpec) -> dict[str, Any]:
     try:
         created = client.post(client.paths.schemas(), _schema_body(spec))
@@ -285,7 +304,6 @@ def _create_schema(client: HubSpotClient, spec: CustomObjectSpec) -> dict[str, A
         if existing is None:
             raise
         return dict(existing)
-    logger.info("Created HubSpot custom object %s (%s)", spec.name, created.get("objectTypeId"))
     # HubSpot documents no propagation delay; still, do not use the id before it reads back.
     for delay in (0.0, 0.5, 1.0, 2.0, 4.0):
         time.sleep(delay)
