@@ -269,7 +269,7 @@ def _line(kind: str, p: dict) -> str:
         mrr = p.get("lago_subscription_mrr")
         mrr_text = f"   MRR {mrr} {p.get('lago_subscription_currency', '')}" if mrr else ""
         return (
-            f"subscription  {p.get('lago_subscription_plan_code', ''):<12}"
+            f"subscription  {p.get('lago_subscription_plan_code', ''):<17} "
             f"{p.get('lago_subscription_status', ''):<12}"
             f"since {p.get('lago_subscription_started_at') or '-'}{mrr_text}"
         )
