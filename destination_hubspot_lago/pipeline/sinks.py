@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from ..batches import Item, Outcome, Rejected, Writer
 from ..config import DestinationConfig
@@ -39,8 +39,15 @@ from .associations import Associations
 from .billing import BillingSync
 from .jobs import NO_JOBS, Job, StreamKey
 
-if TYPE_CHECKING:
-    from .reconciliation import Reconciliation
+
+class CustomerObserver(Protocol):
+    """What learns of each customer write besides the associations and the billing values
+    (§8's reconciliation, ``pipeline/reconciliation.py``)."""
+
+    def customer_written(
+        self, lago_id: str, obj: str, hubspot_id: str | None, created: bool
+    ) -> None: ...
+
 
 MAX_BATCH_BYTES = 2_000_000  # keep request bodies well under any proxy's limit
 
@@ -56,7 +63,7 @@ class SinkContext:
     claims: CustomerClaims
     batch_size: int
     billing: BillingSync
-    reconciliation: Reconciliation
+    reconciliation: CustomerObserver
     store: S3RejectedRecords | None = None  # where rejected records go, when configured
     field_watch: FieldWatch = field(default_factory=FieldWatch)
 
