@@ -19,17 +19,16 @@ import pytest
 from integration_tests import pyairbyte_env
 from integration_tests.conftest import make_emulator
 from integration_tests.fake_lago import FakeLago
-from integration_tests.fake_lago.source_runner import default_manifest_path
+from integration_tests.fake_lago.source_runner import (
+    default_manifest_path,
+    skip_module_without_manifest,
+)
 from integration_tests.harness import ROOT, SECRETS, private_app_config
 from integration_tests.scenario import linked_sample
 
 pytestmark = pytest.mark.timeout(900)
 
-if not default_manifest_path().exists():
-    pytest.skip(
-        f"source-getlago manifest not found at {default_manifest_path()} (set LAGO_MANIFEST_PATH)",
-        allow_module_level=True,
-    )
+skip_module_without_manifest()
 
 STREAMS = ["customers", "subscriptions", "invoices"]
 # Fields the manifest does not declare: PyAirbyte's cache drops them.

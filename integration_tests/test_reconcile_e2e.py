@@ -16,17 +16,13 @@ from integration_tests.conftest import make_emulator
 from integration_tests.fake_lago import FakeLago
 from integration_tests.fake_lago.data import subscription_record
 from integration_tests.fake_lago.source_runner import (
-    default_manifest_path,
     read_with_source_manifest,
+    skip_module_without_manifest,
 )
 from integration_tests.harness import STREAMS, private_app_config, run_connector
 from integration_tests.scenario import linked_sample, with_state_ids
 
-if not default_manifest_path().exists():
-    pytest.skip(
-        f"source-getlago manifest not found at {default_manifest_path()} (set LAGO_MANIFEST_PATH)",
-        allow_module_level=True,
-    )
+skip_module_without_manifest()
 
 GONE = "sub-globex-enterprise"
 EXTRA = 15  # more active subscriptions of one customer, so that a mass change is possible
