@@ -139,15 +139,11 @@ def _deploy(
         deployment.object_type_ids[standard.key] = standard.object_type_id
 
     schemas = _list_schemas(client)
-    missing = [spec for spec in model.custom if _find_schema(schemas, spec) is None]
+    found = {spec.key: _find_schema(schemas, spec) for spec in model.custom}
+    missing = [spec for spec in model.custom if found[spec.key] is None]
     _check_capacity(portal, missing)
     if not missing:
-        every_object_exists(
-            {
-                **{s.key: s.object_type_id for s in model.standard},
-                **{s.key: str(_find_schema(schemas, s)["objectTypeId"]) for s in model.custom},
-            }
-        )
+        every_object_exists({key: str(schema["objectTypeId"]) for key, schema in found.items()})
     reads = _Reads(client)
     reads.prefetch(_expected_reads(client, schemas, model))
     created = {} if dry_run else _create_schemas(client, missing)
@@ -156,7 +152,7 @@ def _deploy(
 
     deployed: dict[str, Mapping[str, Any]] = {}
     for spec in model.custom:
-        schema = _find_schema(schemas, spec)
+        schema = found[spec.key]
         if schema is None:
             if dry_run:
                 deployment.created_objects.append(spec.name)
