@@ -90,7 +90,7 @@ def bug(exc: Exception) -> int:
 
 
 def run() -> None:
-    # Start-up leaves some 6·10^4 long-lived objects (pydantic, urllib3, the model); without this
+    # Start-up leaves some 6·10^4 long-lived objects (pydantic, the model, libraries); without this
     # every full collection walks them again while a sync allocates millions of short-lived
     # JSON objects. Those are freed by reference counting (they hold no cycles), so the
     # collector need only run after the live heap grew by 2·10^5 objects: at 65k records this

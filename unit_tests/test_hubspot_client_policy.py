@@ -212,33 +212,75 @@ def test_burst_429_gets_minutes_not_a_fixed_number_of_tries():
 
 
 def test_a_proxy_from_the_environment_is_used_unless_no_proxy_says_otherwise(monkeypatch):
-    import urllib3
-
-    from destination_hubspot_lago.hubspot.transport import connection_pool
+    from destination_hubspot_lago.hubspot.transport import proxy_settings
 
     monkeypatch.setenv("HTTPS_PROXY", "http://proxy.internal:3128")
     monkeypatch.delenv("NO_PROXY", raising=False)
     monkeypatch.delenv("no_proxy", raising=False)
-    assert isinstance(connection_pool("https://api.hubapi.com", 4), urllib3.ProxyManager)
+    assert proxy_settings("https://api.hubapi.com").url == "http://proxy.internal:3128"
     monkeypatch.setenv("NO_PROXY", "api.hubapi.com")
-    pool = connection_pool("https://api.hubapi.com", 4)
-    assert not isinstance(pool, urllib3.ProxyManager)
+    assert proxy_settings("https://api.hubapi.com") is None
 
 
-def test_proxy_credentials_become_a_header_and_a_missing_scheme_is_added(monkeypatch):
-    import urllib3
-
-    from destination_hubspot_lago.hubspot.transport import connection_pool
+def test_proxy_credentials_are_kept_apart_and_a_missing_scheme_is_added(monkeypatch):
+    from destination_hubspot_lago.hubspot.transport import proxy_settings
 
     monkeypatch.delenv("NO_PROXY", raising=False)
     monkeypatch.delenv("no_proxy", raising=False)
     monkeypatch.setenv("HTTPS_PROXY", "http://user:s3cret@proxy.internal:3128")
-    pool = connection_pool("https://api.hubapi.com", 4)
-    assert isinstance(pool, urllib3.ProxyManager)
-    assert pool.proxy_headers["proxy-authorization"].startswith("Basic ")
-    assert "s3cret" not in str(pool.proxy)
+    proxy = proxy_settings("https://api.hubapi.com")
+    assert (proxy.username, proxy.password) == ("user", "s3cret")
+    assert "s3cret" not in proxy.url and "s3cret" not in repr(proxy)
     monkeypatch.setenv("HTTPS_PROXY", "proxy.internal:3128")
-    assert connection_pool("https://api.hubapi.com", 4).proxy.scheme == "http"
+    assert proxy_settings("https://api.hubapi.com").url == "http://proxy.internal:3128"
+
+
+def test_an_unusable_proxy_url_is_a_config_error_that_does_not_quote_it(monkeypatch):
+    from destination_hubspot_lago.hubspot.transport import proxy_settings
+
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    monkeypatch.setenv("HTTPS_PROXY", "ftp://user:s3cret@proxy.internal:3128")
+    with pytest.raises(ConnectionFailed) as info:
+        proxy_settings("https://api.hubapi.com")
+    assert info.value.failure is Failure.CONFIG and "s3cret" not in str(info.value)
+    assert "HTTPS_PROXY" in str(info.value)
+
+
+def test_requests_really_go_through_the_proxy_with_its_credentials(monkeypatch):
+    """A real proxy on loopback (it answers itself): the client sends it the absolute URL
+    and the Proxy-Authorization header, and never reaches the (unresolvable) host."""
+    import base64
+    import http.server
+    import threading
+
+    seen: list[tuple[str, str]] = []
+
+    class FakeProxy(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            seen.append((self.path, self.headers.get("Proxy-Authorization", "")))
+            body = b'{"portalId": 1}'
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), FakeProxy)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    monkeypatch.setenv("HTTP_PROXY", f"http://user:s3cret@127.0.0.1:{server.server_address[1]}")
+    try:
+        c = HubSpotClient("http://api.hubapi.invalid", PrivateAppAuth("pat-x"), Pacer())
+        assert c.get("/account-info/v3/details") == {"portalId": 1}
+    finally:
+        server.shutdown()
+    expected = "Basic " + base64.b64encode(b"user:s3cret").decode()
+    assert seen == [("http://api.hubapi.invalid/account-info/v3/details", expected)]
 
 
 def test_a_429_seen_by_many_threads_costs_one_penalty_and_the_share_recovers(monkeypatch):

@@ -68,10 +68,9 @@ class HubSpotClient:
         timeout: tuple[float, float] = (10.0, 90.0),
         max_attempts: int = 8,
         max_backoff_seconds: float = 60.0,
-        pool_size: int = 16,
         api: Api | None = None,
     ) -> None:
-        self.transport = Transport(base_url, timeout, pool_size)
+        self.transport = Transport(base_url, timeout)
         self.base_url = self.transport.base_url
         self.paths = api or Api()  # every path we call, for one API version (hubspot/api.py)
         self.auth = auth
