@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from datetime import date
 
 import pytest
@@ -11,12 +12,14 @@ from destination_hubspot_lago.mapping.billing import (
     BILLING_STREAMS,
     BillingAggregator,
     DeferredPlanValues,
+    MemoryFacts,
     PlanTerms,
     fee_link,
     monthly_cents,
     plan_for,
     subscription_plan_values,
 )
+from destination_hubspot_lago.pipeline.facts import DiskFacts
 
 S = MappingSettings(today=date(2025, 6, 15))
 ALL = BILLING_STREAMS
@@ -73,8 +76,18 @@ def customer(lago_id="c1", currency="EUR"):
     return {"lago_id": lago_id, "currency": currency}
 
 
+FACTS = MemoryFacts  # where the aggregator keeps its facts; every roll-up test runs with both
+
+
+@pytest.fixture(autouse=True, params=["memory", "on disk"])
+def facts_store(request, monkeypatch):
+    monkeypatch.setattr(
+        sys.modules[__name__], "FACTS", {"memory": MemoryFacts}.get(request.param, DiskFacts)
+    )
+
+
 def rollup(records, complete=ALL, settings=S):
-    aggregator = BillingAggregator(settings)
+    aggregator = BillingAggregator(settings, FACTS())
     for stream, record in records:
         aggregator.add(stream, record)
     result = aggregator.finalize(complete)
@@ -357,6 +370,30 @@ def test_a_record_repeated_by_the_source_counts_once():
     assert customers["c1"].properties["lago_outstanding_amount"] == "10.00"
     assert customers["c1"].properties["lago_wallet_credits_balance"] == "100"
     assert summary.duplicates == 2
+
+
+def test_a_record_sent_again_counts_in_its_last_version():
+    """An incremental source sends a record again once it changed: the last version is the
+    one that counts (paid, terminated), whatever the first one said."""
+    paid_later = invoice("i1", total=1000)
+    records = [
+        ("customers", customer()),
+        ("invoices", paid_later),
+        ("invoices", invoice("i2", total=500, payment_status="succeeded")),
+        ("subscriptions", sub("s1", plan=plan(cents=4900))),
+        ("subscriptions", sub("s2", plan=plan(cents=1000))),
+        ("wallets", wallet("w1", credits="100.0")),
+        ("invoices", {**paid_later, "payment_status": "succeeded"}),
+        ("invoices", invoice("i2", total=500)),  # unpaid again (a failed payment)
+        ("subscriptions", sub("s1", status="terminated", plan=plan(cents=4900))),
+        ("wallets", wallet("w1", credits="40.5")),
+    ]
+    customers, summary = rollup(records)
+    c1 = customers["c1"].properties
+    assert c1["lago_outstanding_amount"] == "5.00"
+    assert (c1["lago_mrr"], c1["lago_active_subscriptions"]) == ("10.00", "1")
+    assert c1["lago_wallet_credits_balance"] == "40.5"
+    assert summary.duplicates == 4
 
 
 # -- completeness: values only from streams received completely ---------------------------

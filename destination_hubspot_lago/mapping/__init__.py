@@ -6,6 +6,8 @@ from .billing import (
     BillingSummary,
     CustomerBilling,
     DeferredPlanValues,
+    Facts,
+    MemoryFacts,
     PlanTerms,
     fee_link,
 )
@@ -26,6 +28,8 @@ __all__ = [
     "BillingSummary",
     "CustomerBilling",
     "DeferredPlanValues",
+    "Facts",
+    "MemoryFacts",
     "PlanTerms",
     "CustomerUpsert",
     "InvalidRecord",

@@ -6,10 +6,12 @@ Three parts, each usable alone:
   :func:`subscription_plan_values`, :func:`monthly_cents`. The subscription's nested ``plan``
   wins over the ``plans`` stream (matched by ``plan_code`` = ``code``).
 * **Roll-ups of one customer** — :class:`BillingAggregator` folds ``customers``,
-  ``subscriptions``, ``invoices``, ``plans`` and ``wallets`` records in any order and keeps a
-  few numbers per customer (per currency), never the records. :meth:`BillingAggregator.finalize`
-  is called once the sync's input is over, with the streams that arrived completely; it gives
-  each customer's ready-to-write properties and, for each value it cannot give, the reason.
+  ``subscriptions``, ``invoices``, ``plans`` and ``wallets`` records in any order: a small
+  fact per subscription, invoice and wallet (the last version of a record wins, kept where
+  the caller says: :class:`Facts`), a few values per customer and plan, never the records.
+  :meth:`BillingAggregator.finalize` is called once the sync's input is over, with the
+  streams that arrived completely; it gives each customer's ready-to-write properties and,
+  for each value it cannot give, the reason.
 * **Invoice ↔ subscription links** — :func:`fee_link`: the (invoice, subscription) pair a
   ``fees`` record names.
 
@@ -21,10 +23,10 @@ first, then summed.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from typing import Any
+from typing import Any, Protocol
 
 from . import values as v
 from .invoices import payment_overdue
@@ -301,23 +303,78 @@ class BillingResult:
     summary: BillingSummary
 
 
+class Facts(Protocol):
+    """Where :class:`BillingAggregator` keeps what each subscription, invoice and wallet
+    record adds to its customer until :meth:`BillingAggregator.finalize`: one fact per
+    record, the last version of a record (same stream and key) replacing the earlier ones.
+    :class:`MemoryFacts` holds them in a dict; the pipeline passes an on-disk store so that
+    memory does not grow with the streams (``pipeline/facts.py``)."""
+
+    def put(self, stream: str, key: bytes | str, fact: tuple[Any, ...]) -> None: ...
+
+    def items(self) -> Iterable[tuple[str, Sequence[Any]]]:
+        """(stream, fact) of each record's last version, in the order records first came."""
+        ...
+
+    @property
+    def repeated(self) -> int:
+        """How many puts replaced an earlier version (known once ``items`` was read)."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class MemoryFacts:
+    def __init__(self) -> None:
+        self._facts: dict[tuple[str, bytes | str], tuple[Any, ...]] = {}
+        self.repeated = 0
+
+    def put(self, stream: str, key: bytes | str, fact: tuple[Any, ...]) -> None:
+        where = (stream, key)
+        if where in self._facts:
+            self.repeated += 1
+        self._facts[where] = fact
+
+    def items(self) -> Iterator[tuple[str, Sequence[Any]]]:
+        for (stream, _), fact in self._facts.items():
+            yield stream, fact
+
+    def close(self) -> None:
+        self._facts.clear()
+
+
+# What a record adds (the second item of its fact; the first is its customer's Lago id).
+_NOTHING = 0  # not active / not finalized: adds nothing (but replaces an earlier version)
+_MRR_KNOWN = 1  # an active subscription: (start, lago_id), currency, MRR cents
+_MRR_UNKNOWN = 2  # an active subscription whose nested plan is unusable
+_MRR_PENDING = 3  # an active subscription without a nested plan: (start, lago_id), plan code
+_INVOICE = 1  # a finalized invoice: issued, currency, due cents, paid, overdue
+_INVOICE_PROBLEM = 2  # a finalized invoice with an unusable value: the problem
+_WALLET = 1  # an active wallet: credits (a decimal string, or None when empty)
+_WALLET_PROBLEM = 2  # an active wallet with an unreadable balance: the problem
+
+
 class BillingAggregator:
     """Folds the sync's records into per-customer billing roll-ups (PRODUCT.md §6).
 
     Feed every record of the billing streams as it arrives — ``add(stream, record)`` with the
     stream's name without prefix (``customers``, ``subscriptions``, ``invoices``, ``plans``,
     ``wallets``; others are ignored) — then, once the input is over, call
-    :meth:`finalize` with the streams that were received completely. Memory: a few numbers per
-    customer and currency, the plans, and the ids seen (to count a record repeated by the
-    source once).
+    :meth:`finalize` with the streams that were received completely.
+
+    A record the source sends twice counts once, in its last version (an invoice sent again
+    once paid is no longer outstanding). So each subscription, invoice and wallet is kept as
+    a small fact until the end (:class:`Facts`: in memory by default, on disk in the
+    pipeline); customers and plans are a few values each, the roll-ups a few numbers per
+    customer and currency.
     """
 
-    def __init__(self, settings: MappingSettings | None = None) -> None:
+    def __init__(self, settings: MappingSettings | None = None, facts: Facts | None = None) -> None:
         self.settings = settings or MappingSettings()
+        self._facts: Facts = facts if facts is not None else MemoryFacts()
         self._customers: dict[str, _Customer] = {}
         self._plans: dict[str, PlanTerms] = {}
-        self._seen: dict[str, set[int | str]] = {s: set() for s in BILLING_STREAMS}
-        self._duplicates = 0
+        self._anonymous = 0  # records without a lago_id: each one its own key
         self._orphans = 0
         self._finalized = False
         self._adders: dict[str, Callable[[Mapping[str, Any]], None]] = {
@@ -353,41 +410,32 @@ class BillingAggregator:
         customer.currency = currency.upper() if currency else customer.currency
 
     def add_subscription(self, record: Mapping[str, Any]) -> None:
-        if self._repeated(SUBSCRIPTIONS, record):
+        key = self._key(record)
+        owner = _text(record.get("lago_customer_id"))
+        if (_text(record.get("status")) or "").lower() != ACTIVE:
+            # terminated: MRR 0; pending/canceled: not synced
+            self._facts.put(SUBSCRIPTIONS, key, (owner, _NOTHING))
             return
-        status = (_text(record.get("status")) or "").lower()
-        if status != ACTIVE:
-            return  # terminated: MRR 0; pending/canceled: not synced
-        customer = self._owner(record.get("lago_customer_id"))
-        if customer is None:
-            return
-        customer.active += 1
-        key = (_start(record), _text(record.get("lago_id")) or "")
+        start, lago_id = _start(record), _text(record.get("lago_id")) or ""
         nested = record.get("plan")
         if isinstance(nested, Mapping) and nested:
             values = subscription_plan_values(record, PlanTerms.from_record(nested))
-            self._count_known(customer, values, key)
-            return
-        code = _text(record.get("plan_code")) or ""
-        pending = customer.pending.get(code)
-        if pending is None:
-            pending = customer.pending[code] = _Pending()
-        pending.count += 1
-        if pending.first is None or key < pending.first:
-            pending.first = key
+            if not values.known or values.currency is None or values.mrr_cents is None:
+                fact: tuple[Any, ...] = (owner, _MRR_UNKNOWN)
+            else:
+                fact = (owner, _MRR_KNOWN, start, lago_id, values.currency, values.mrr_cents)
+        else:
+            fact = (owner, _MRR_PENDING, start, lago_id, _text(record.get("plan_code")) or "")
+        self._facts.put(SUBSCRIPTIONS, key, fact)
 
     def add_invoice(self, record: Mapping[str, Any]) -> None:
-        if self._repeated(INVOICES, record):
-            return
-        status = (_text(record.get("status")) or "").lower()
-        if status != "finalized":
-            return
+        key = self._key(record)
         nested = record.get("customer")
         owner_id = nested.get("lago_id") if isinstance(nested, Mapping) else None
-        customer = self._owner(owner_id or record.get("lago_customer_id"))
-        if customer is None:
+        owner = _text(owner_id or record.get("lago_customer_id"))
+        if (_text(record.get("status")) or "").lower() != "finalized":
+            self._facts.put(INVOICES, key, (owner, _NOTHING))
             return
-        invoice_id = _text(record.get("lago_id")) or "(no lago_id)"
         try:
             issued = v.utc_date(record.get("issuing_date"), "issuing_date")
             currency = _text(record.get("currency")) or _text(record.get("total_amount_currency"))
@@ -396,8 +444,91 @@ class BillingAggregator:
                 due = v.cents(record.get("total_amount_cents"), "total_amount_cents")
             overdue = payment_overdue(record, self.settings)
         except v.InvalidValue as error:
-            customer.invoice_problem = customer.invoice_problem or f"invoice {invoice_id}: {error}"
+            invoice_id = _text(record.get("lago_id")) or "(no lago_id)"
+            problem = f"invoice {invoice_id}: {error}"
+            self._facts.put(INVOICES, key, (owner, _INVOICE_PROBLEM, problem))
             return
+        paid = (_text(record.get("payment_status")) or "").lower() == "succeeded"
+        fact = (
+            owner,
+            _INVOICE,
+            issued,
+            currency.upper() if currency else None,
+            due,
+            paid,
+            overdue,
+            _text(record.get("lago_id")) or "(no lago_id)",
+        )
+        self._facts.put(INVOICES, key, fact)
+
+    def add_wallet(self, record: Mapping[str, Any]) -> None:
+        key = self._key(record)
+        owner = _text(record.get("lago_customer_id"))
+        if (_text(record.get("status")) or "").lower() != ACTIVE:
+            self._facts.put(WALLETS, key, (owner, _NOTHING))
+            return
+        raw = record.get("credits_balance")
+        if v.blank(raw):
+            self._facts.put(WALLETS, key, (owner, _WALLET, None))  # an empty wallet
+            return
+        try:
+            credits = Decimal(str(raw).strip())
+            if not credits.is_finite():
+                raise InvalidOperation
+        except InvalidOperation:
+            wallet_id = _text(record.get("lago_id")) or "(no lago_id)"
+            problem = f"wallet {wallet_id} has credits_balance {raw!r}, not a decimal"
+            self._facts.put(WALLETS, key, (owner, _WALLET_PROBLEM, problem))
+            return
+        self._facts.put(WALLETS, key, (owner, _WALLET, str(credits)))
+
+    def close(self) -> None:
+        """Drop the facts (idempotent); ``finalize`` does it too."""
+        self._facts.close()
+
+    # -- the facts, folded once the input is over -------------------------------------------
+
+    def _fold(self) -> None:
+        folders = {
+            SUBSCRIPTIONS: self._fold_subscription,
+            INVOICES: self._fold_invoice,
+            WALLETS: self._fold_wallet,
+        }
+        for stream, fact in self._facts.items():
+            if fact[1] == _NOTHING:
+                continue
+            if fact[0] is None:
+                self._orphans += 1
+                continue
+            folders[stream](self._customer(fact[0]), fact)
+
+    @staticmethod
+    def _fold_subscription(customer: _Customer, fact: Sequence[Any]) -> None:
+        customer.active += 1
+        if fact[1] == _MRR_UNKNOWN:
+            customer.mrr_unknown += 1
+            return
+        key = (fact[2], fact[3])
+        if fact[1] == _MRR_KNOWN:
+            slot = customer.currency_slot(fact[4])
+            slot.mrr_cents += fact[5]
+            slot.subscriptions += 1
+            if customer.first_known is None or key < customer.first_known[0]:
+                customer.first_known = (key, fact[4])
+            return
+        pending = customer.pending.get(fact[4])
+        if pending is None:
+            pending = customer.pending[fact[4]] = _Pending()
+        pending.count += 1
+        if pending.first is None or key < pending.first:
+            pending.first = key
+
+    @staticmethod
+    def _fold_invoice(customer: _Customer, fact: Sequence[Any]) -> None:
+        if fact[1] == _INVOICE_PROBLEM:
+            customer.invoice_problem = customer.invoice_problem or fact[2]
+            return
+        _, _, issued, currency, due, paid, overdue, invoice_id = fact
         if issued and (customer.last_invoice_date is None or issued > customer.last_invoice_date):
             customer.last_invoice_date = issued
         if currency is None:
@@ -405,9 +536,9 @@ class BillingAggregator:
                 f"invoice {invoice_id} has no currency"
             )
             return
-        slot = customer.currency_slot(currency.upper())
+        slot = customer.currency_slot(currency)
         slot.finalized_invoices += 1
-        if (_text(record.get("payment_status")) or "").lower() == "succeeded":
+        if paid:
             return
         if due is None:
             customer.invoice_problem = customer.invoice_problem or (
@@ -419,28 +550,12 @@ class BillingAggregator:
             slot.overdue_cents += due
             slot.overdue_invoices += 1
 
-    def add_wallet(self, record: Mapping[str, Any]) -> None:
-        if self._repeated(WALLETS, record):
-            return
-        if (_text(record.get("status")) or "").lower() != ACTIVE:
-            return
-        customer = self._owner(record.get("lago_customer_id"))
-        if customer is None:
-            return
-        raw = record.get("credits_balance")
-        if v.blank(raw):
-            return  # an empty wallet
-        try:
-            credits = Decimal(str(raw).strip())
-            if not credits.is_finite():
-                raise InvalidOperation
-        except InvalidOperation:
-            wallet_id = _text(record.get("lago_id")) or "(no lago_id)"
-            customer.wallet_problem = customer.wallet_problem or (
-                f"wallet {wallet_id} has credits_balance {raw!r}, not a decimal"
-            )
-            return
-        customer.wallet_credits += credits
+    @staticmethod
+    def _fold_wallet(customer: _Customer, fact: Sequence[Any]) -> None:
+        if fact[1] == _WALLET_PROBLEM:
+            customer.wallet_problem = customer.wallet_problem or fact[2]
+        elif fact[2] is not None:
+            customer.wallet_credits += Decimal(fact[2])
 
     # -- the end ---------------------------------------------------------------------------
 
@@ -456,9 +571,11 @@ class BillingAggregator:
             raise RuntimeError("BillingAggregator.finalize was already called")
         self._finalized = True
         complete = frozenset(complete)
+        self._fold()
         summary = BillingSummary(
-            duplicates=self._duplicates, records_without_customer=self._orphans
+            duplicates=self._facts.repeated, records_without_customer=self._orphans
         )
+        self._facts.close()
         results = []
         for lago_id, customer in self._customers.items():
             if not customer.seen:
@@ -605,35 +722,15 @@ class BillingAggregator:
             customer = self._customers[lago_id] = _Customer()
         return customer
 
-    def _owner(self, raw_id: Any) -> _Customer | None:
-        lago_id = _text(raw_id)
-        if lago_id is None:
-            self._orphans += 1
-            return None
-        return self._customer(lago_id)
-
-    def _repeated(self, stream: str, record: Mapping[str, Any]) -> bool:
+    def _key(self, record: Mapping[str, Any]) -> bytes | str:
+        """A record's key among its stream's facts: its Lago id (a UUID in any spelling as
+        its 16 bytes), or for a record without one, a key of its own (never a Lago id)."""
         lago_id = _text(record.get("lago_id"))
         if lago_id is None:
-            return False
+            self._anonymous += 1
+            return f"#{self._anonymous}"
         key = _id_key(lago_id)
-        seen = self._seen[stream]
-        if key in seen:
-            self._duplicates += 1
-            return True
-        seen.add(key)
-        return False
-
-    @staticmethod
-    def _count_known(customer: _Customer, values: PlanValues, key: tuple[str, str]) -> None:
-        if not values.known or values.currency is None or values.mrr_cents is None:
-            customer.mrr_unknown += 1
-            return
-        slot = customer.currency_slot(values.currency)
-        slot.mrr_cents += values.mrr_cents
-        slot.subscriptions += 1
-        if customer.first_known is None or key < customer.first_known[0]:
-            customer.first_known = (key, values.currency)
+        return key.to_bytes(16, "big") if type(key) is int else f"={key}"
 
 
 # -- invoice <-> subscription links ------------------------------------------------------------

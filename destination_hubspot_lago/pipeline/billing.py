@@ -26,9 +26,10 @@ the stream kinds received completely (``WritePipeline.completed_streams``):
 
 Memory: the plans, one small aggregate per customer, (plan code, status) of subscriptions
 waiting for their plan, and the HubSpot id of each customer of the sync — never whole
-streams. The link state (fees' pairs, ids written or not synced) grows with the streams, so
-it is on disk (``pipeline/links.py``) until the last link batch, then dropped; ``close``
-drops it after a failure.
+streams. What grows with the streams is on disk until it is used, then dropped (``close``
+drops it after a failure): the link state (fees' pairs, ids written or not synced,
+``pipeline/links.py``) and the aggregator's fact per subscription, invoice and wallet
+(``pipeline/facts.py``), which lets a record sent twice count once, in its last version.
 """
 
 from __future__ import annotations
@@ -343,9 +344,11 @@ class BillingSync:
         return lines + self._lines
 
     def close(self) -> None:
-        """Drop the on-disk link state (idempotent; loop thread). After the last link batch
-        it is dropped already; this is for a sync that ended before (a fatal error)."""
+        """Drop the on-disk link state and the aggregator's facts (idempotent; loop thread).
+        After the last link batch and the roll-ups they are dropped already; this is for a
+        sync that ended before (a fatal error)."""
         self.links.close()
+        self.aggregator.close()
 
 
 def _ids(writer: Writer, obj: str, lago_ids: list[str], id_property: str) -> dict[str, str]:

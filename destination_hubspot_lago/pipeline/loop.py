@@ -47,6 +47,7 @@ from ..rejected_records import StorageProblem, open_store
 from ..report import MAX_LOGGED_REJECTIONS, SyncReport
 from .associations import Associations
 from .billing import BillingSync
+from .facts import DiskFacts
 from .jobs import Job, RecordKey, StreamKey
 from .reconciliation import Reconciliation
 from .sinks import SINKS, Sink, SinkContext, stream_kind
@@ -114,7 +115,7 @@ class WritePipeline:
         self.billing = BillingSync(  # PRODUCT.md §6, see pipeline/billing.py
             writer,
             self.report,
-            BillingAggregator(settings),
+            BillingAggregator(settings, DiskFacts()),  # facts on disk: pipeline/facts.py
             batch_size,
             deployment.association_type_ids,
         )

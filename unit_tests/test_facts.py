@@ -1,0 +1,85 @@
+"""The billing aggregator's facts on disk (pipeline/facts.py): last version wins, in the order
+records first came, and memory that does not grow with the records."""
+
+from __future__ import annotations
+
+import tracemalloc
+import uuid
+from datetime import date
+
+import pytest
+
+from destination_hubspot_lago.mapping import MappingSettings
+from destination_hubspot_lago.mapping.billing import BILLING_STREAMS, BillingAggregator
+from destination_hubspot_lago.pipeline.facts import FLUSH_ROWS, DiskFacts
+
+
+def test_a_later_version_replaces_the_fact_and_keeps_its_place():
+    facts = DiskFacts()
+    facts.put("invoices", "a", ("c1", 1, "first"))
+    facts.put("invoices", "b", ("c1", 1))
+    facts.put("wallets", "a", ("c2", 0))  # same key, other stream: another record
+    facts.put("invoices", "a", ("c1", 1, "second"))
+    assert [(stream, fact[:3]) for stream, fact in facts.items()] == [
+        ("invoices", ("c1", 1, "second")),
+        ("invoices", ("c1", 1, None)),  # padded with NULLs
+        ("wallets", ("c2", 0, None)),
+    ]
+    assert facts.repeated == 1
+    facts.close()
+    facts.close()  # idempotent
+    assert list(facts.items()) == []
+    with pytest.raises(RuntimeError):
+        facts.put("invoices", "c", ("c1", 0))
+
+
+def test_facts_beyond_one_batch_come_back_complete_and_in_order():
+    facts = DiskFacts()
+    count = FLUSH_ROWS * 2 + 7
+    for n in range(count):
+        facts.put("subscriptions", f"k{n}", (f"c{n % 10}", n))
+    for n in range(0, count, 3):  # versions sent again, across batches
+        facts.put("subscriptions", f"k{n}", (f"c{n % 10}", -n))
+    got = [fact for _, fact in facts.items()]
+    assert [abs(f[1]) for f in got] == list(range(count))
+    assert all(f[1] == -n for n, f in enumerate(got) if n % 3 == 0 and n)
+    assert facts.repeated == len(range(0, count, 3))
+
+
+def test_memory_stays_flat_with_the_number_of_records():
+    """100,000 finalized invoices of 1,000 customers through the aggregator: what Python holds
+    is one batch of facts and the per-customer numbers, not the invoices (in a dict, over
+    20 MB)."""
+    settings = MappingSettings(today=date(2025, 6, 15))
+
+    def invoice(n: int) -> dict[str, object]:
+        return {
+            "lago_id": str(uuid.UUID(int=n)),
+            "status": "finalized",
+            "payment_status": "pending",
+            "currency": "EUR",
+            "issuing_date": "2025-05-01",
+            "payment_due_date": "2025-07-01",
+            "total_amount_cents": 1000,
+            "total_due_amount_cents": 1000,
+            "customer": {"lago_id": f"c{n % 1000}"},
+        }
+
+    warm_up = BillingAggregator(settings, DiskFacts())  # loads the ISO 4217 table once
+    warm_up.add("invoices", invoice(0))
+    warm_up.finalize(BILLING_STREAMS)
+    tracemalloc.start()
+    try:
+        aggregator = BillingAggregator(settings, DiskFacts())
+        for n in range(1000):
+            aggregator.add("customers", {"lago_id": f"c{n}", "currency": "EUR"})
+        for n in range(100_000):
+            aggregator.add("invoices", invoice(n))
+        fed = tracemalloc.get_traced_memory()[1]
+        result = aggregator.finalize(BILLING_STREAMS)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    amounts = {c.properties["lago_outstanding_amount"] for c in result.customers}
+    assert len(result.customers) == 1000 and amounts == {"1000.00"}
+    assert fed < 5_000_000 and peak < 5_000_000, (fed, peak)
