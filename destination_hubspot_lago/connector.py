@@ -24,6 +24,7 @@ from .deployment import Deployment, ModelConflict, deploy_model
 from .hubspot import Failure, HubSpotClient, HubSpotError, OAuthAuth, Pacer
 from .input_checks import sync_mode_warnings
 from .pipeline import RecordsRejected, WritePipeline
+from .pipeline.tempdb import TempStorageProblem
 from .preflight import PreflightProblem, run_preflight
 from .protocol import FailureType, TracedError, control_config_message, emit
 from .redaction import config_secrets, filter_secrets, update_secrets
@@ -151,7 +152,7 @@ def write(
         logger.info(deployment.summary())
         pipeline = WritePipeline(parsed, client, deployment, catalog, bad_input_lines)
         yield from pipeline.run(input_messages)
-    except (RecordsRejected, StorageProblem, *USER_FIXABLE) as problem:
+    except (RecordsRejected, StorageProblem, TempStorageProblem, *USER_FIXABLE) as problem:
         raise TracedError(filter_secrets(str(problem)), FailureType.config_error) from None
     except HubSpotError as error:
         raise traced(error) from None

@@ -7,7 +7,7 @@ import os
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -144,8 +144,10 @@ def run_connector(
     streams: Iterable[str] = STREAMS,
     timeout: float = 300,
     env: Mapping[str, str] | None = None,
+    preexec: Callable[[], None] | None = None,
 ) -> Run:
-    """``destination-hubspot-lago <command>`` in a subprocess (module form: no PATH needed)."""
+    """``destination-hubspot-lago <command>`` in a subprocess (module form: no PATH needed);
+    ``preexec`` runs in the child before it starts (resource limits)."""
     with tempfile.TemporaryDirectory() as tmp:
         args = [sys.executable, "-m", "destination_hubspot_lago.run", command]
         if config is not None:
@@ -164,5 +166,6 @@ def run_connector(
             timeout=timeout,
             cwd=ROOT,
             env={**os.environ, **(env or {})},
+            preexec_fn=preexec,
         )
     return Run(proc.returncode, proc.stdout, proc.stderr)

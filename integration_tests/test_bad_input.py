@@ -94,3 +94,30 @@ def test_an_input_of_only_garbage_fails_clearly():
         (error,) = run.errors
         assert error["failure_type"] == "config_error"
         assert "unreadable" in error["message"] and "lines 1, 2, 3" in error["message"]
+
+
+def test_a_full_or_unwritable_temporary_directory_fails_with_what_to_do_not_a_traceback():
+    """The §6 facts and link state spill to a temporary SQLite file once its page cache is
+    full. Here files may not grow beyond 4 KB (as on a full disk): the sync stops with a
+    config error that names TMPDIR, one line on stderr, no traceback."""
+    import resource
+
+    def no_room() -> None:  # Python ignores SIGXFSZ: writes past the limit fail (EFBIG)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))
+
+    invoices = (
+        record("invoices", {**GOOD_INVOICE, "lago_id": f"inv-{n:06d}", "number": f"N-{n}"})
+        for n in range(40_000)
+    )
+    with make_emulator() as emu:
+        run = run_connector(
+            "write",
+            private_app_config(emu.url),
+            [record("customers", GOOD_CUSTOMER), *invoices, stream_state("invoices", 1)],
+            preexec=no_room,
+        )
+    assert run.returncode == 1
+    assert [e["failure_type"] for e in run.errors] == ["config_error"]
+    assert "temporary file" in run.errors[0]["message"]
+    assert "set TMPDIR" in run.errors[0]["message"]
+    assert "Traceback" not in run.stderr and "set TMPDIR" in run.stderr.splitlines()[-1]

@@ -83,3 +83,42 @@ def test_memory_stays_flat_with_the_number_of_records():
     amounts = {c.properties["lago_outstanding_amount"] for c in result.customers}
     assert len(result.customers) == 1000 and amounts == {"1000.00"}
     assert fed < 5_000_000 and peak < 5_000_000, (fed, peak)
+
+
+SPILL_UNDER_A_FILE_SIZE_LIMIT = """
+import resource, sys
+from destination_hubspot_lago.pipeline.facts import DiskFacts
+from destination_hubspot_lago.pipeline.links import INVOICES, LinkStore
+from destination_hubspot_lago.pipeline.tempdb import TempStorageProblem
+
+# Files may not grow beyond 4 KB (Python ignores SIGXFSZ: writes fail with EFBIG), as on a
+# full disk: SQLite's temporary file fails once the page cache (2 MB) spills to it.
+resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))
+store = DiskFacts() if sys.argv[1] == "facts" else LinkStore()
+try:
+    for n in range(200_000):
+        key = f"{n:012d}-0000-0000-0000-000000000000"
+        if sys.argv[1] == "facts":
+            store.put("invoices", key, ("c1", 1, "2025-01-01", "EUR", 1000, 0, 1, key))
+        else:
+            store.written(INVOICES, key, str(10**10 + n))
+            store.add_fee(key, key)
+    list(store.items() if sys.argv[1] == "facts" else store.rows())
+except TempStorageProblem as problem:
+    print(problem)
+"""
+
+
+@pytest.mark.parametrize("store", ["facts", "links"])
+def test_a_temporary_directory_that_cannot_be_written_is_a_problem_that_says_what_to_do(store):
+    import subprocess
+    import sys
+
+    run = subprocess.run(
+        [sys.executable, "-c", SPILL_UNDER_A_FILE_SIZE_LIMIT, store],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 0, run.stderr
+    assert "temporary file" in run.stdout and "set TMPDIR" in run.stdout, run.stdout

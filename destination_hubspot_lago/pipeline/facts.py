@@ -23,7 +23,10 @@ import sqlite3
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+from . import tempdb
+
 FLUSH_ROWS = 5000  # facts buffered before one executemany
+WHAT = "the billing values"
 WIDTH = 8  # values per fact at most; shorter facts are padded with NULLs
 
 # A fact's values are columns (SQLite's columns hold any type): no encoding on the hot path.
@@ -63,7 +66,8 @@ class DiskFacts:
         if self._closed or self._puts == 0:
             return
         self._flush()
-        cursor = self._connection().execute(f"SELECT stream, {_COLUMNS} FROM facts ORDER BY rowid")
+        select = f"SELECT stream, {_COLUMNS} FROM facts ORDER BY rowid"
+        cursor = tempdb.query(self._connection(), select, WHAT)
         self._stored = 0
         while True:
             batch = cursor.fetchmany(1000)
@@ -88,12 +92,10 @@ class DiskFacts:
 
     def _flush(self) -> None:
         if self._buffer:
-            self._connection().executemany(_PUT, self._buffer)
+            tempdb.insert(self._connection(), _PUT, self._buffer, WHAT)
             self._buffer.clear()
 
     def _connection(self) -> sqlite3.Connection:
         if self._db is None:
-            # "": a private temporary on-disk database, deleted when the connection closes.
-            self._db = sqlite3.connect("")
-            self._db.executescript(_SCHEMA)
+            self._db = tempdb.connect(_SCHEMA, WHAT)
         return self._db

@@ -20,7 +20,10 @@ import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from . import tempdb
+
 INVOICES, SUBSCRIPTIONS = "invoices", "subscriptions"
+WHAT = "the invoice-subscription links"
 FLUSH_ROWS = 5000  # rows buffered per table before one executemany
 
 _SCHEMA = """
@@ -117,14 +120,12 @@ class LinkStore:
             return
         db = self._connection()
         marks = "?, ?" if table == "fees" else "?, ?, ?"
-        db.executemany(f"INSERT INTO {table} VALUES ({marks})", buffer)
+        tempdb.insert(db, f"INSERT INTO {table} VALUES ({marks})", buffer, WHAT)
         buffer.clear()
 
     def _connection(self) -> sqlite3.Connection:
         if self._db is None:
-            # "": a private temporary on-disk database, deleted when the connection closes.
-            self._db = sqlite3.connect("")
-            self._db.executescript(_SCHEMA)
+            self._db = tempdb.connect(_SCHEMA, WHAT)
         return self._db
 
     # -- after the last record --------------------------------------------------------
@@ -136,7 +137,7 @@ class LinkStore:
             return
         for table in self._buffers:
             self._flush(table)
-        cursor = self._connection().execute(_ROWS)
+        cursor = tempdb.query(self._connection(), _ROWS, WHAT)
         while not self._closed:
             batch = cursor.fetchmany(500)
             if not batch:
