@@ -3,27 +3,24 @@
 :class:`~destination_hubspot_lago.mapping.billing.BillingAggregator` keeps one small fact per
 subscription, invoice and wallet until the input is over, so that a record the source sends
 twice counts once, in its last version. Those grow with the streams, so the pipeline keeps
-them here, in a private temporary SQLite database (stdlib ``sqlite3``, like
-``pipeline/links.py``): a bounded page cache, the rest in a file that is unlinked as soon as
-it is opened and gone when the connection closes. Nothing secret is in it: Lago ids,
-amounts, dates and currency codes.
+them here, in a private temporary SQLite database (``tempdb.TempDB``, like
+``pipeline/links.py``). Nothing secret is in it: Lago ids, amounts, dates and currency codes.
 
 A fact is a short tuple of numbers, strings and None (booleans come back as 0/1); its key is
 bytes (a UUID's 16) or text. Per record this costs about 3 µs of CPU more than a dict in memory
 (the index of random UUIDs outgrows the page cache), and keeps memory flat.
 
-Owned by the message loop: one connection, made on first use, used on the loop thread only.
-Facts are buffered and upserted in batches (a later version replaces the fact and keeps its
-place); :meth:`DiskFacts.items` is the one query, after the last record, streamed in order.
+Owned by the message loop. Facts are buffered and upserted in batches (a later version
+replaces the fact and keeps its place); :meth:`DiskFacts.items` is the one query, after the
+last record, streamed in order.
 """
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from . import tempdb
+from .tempdb import TempDB
 
 FLUSH_ROWS = 5000  # facts buffered before one executemany
 WHAT = "the billing values"
@@ -45,14 +42,13 @@ _PAD = (None,) * WIDTH
 
 class DiskFacts:
     def __init__(self) -> None:
-        self._db: sqlite3.Connection | None = None
+        self._db = TempDB(_SCHEMA, WHAT)
         self._buffer: list[tuple[Any, ...]] = []
         self._puts = 0
         self._stored = 0  # distinct facts, counted when they are read back
-        self._closed = False
 
     def put(self, stream: str, key: bytes | str, fact: tuple[Any, ...]) -> None:
-        if self._closed:
+        if self._db.closed:
             raise RuntimeError("DiskFacts.put after close")
         self._puts += 1
         if len(fact) > WIDTH:
@@ -63,19 +59,13 @@ class DiskFacts:
 
     def items(self) -> Iterator[tuple[str, Sequence[Any]]]:
         """(stream, fact) of each record's last version, in the order records first came."""
-        if self._closed or self._puts == 0:
+        if self._db.closed or self._puts == 0:
             return
         self._flush()
-        select = f"SELECT stream, {_COLUMNS} FROM facts ORDER BY rowid"
-        cursor = tempdb.query(self._connection(), select, WHAT)
         self._stored = 0
-        while True:
-            batch = cursor.fetchmany(1000)
-            if not batch:
-                return
-            self._stored += len(batch)
-            for row in batch:
-                yield row[0], row[1:]  # padded: a fact's own values first, then NULLs
+        for row in self._db.rows(f"SELECT stream, {_COLUMNS} FROM facts ORDER BY rowid"):
+            self._stored += 1
+            yield row[0], row[1:]  # padded: a fact's own values first, then NULLs
 
     @property
     def repeated(self) -> int:
@@ -84,18 +74,10 @@ class DiskFacts:
 
     def close(self) -> None:
         """Drop the database (idempotent; the temporary file goes with the connection)."""
-        self._closed = True
         self._buffer.clear()
-        if self._db is not None:
-            self._db.close()
-            self._db = None
+        self._db.close()
 
     def _flush(self) -> None:
         if self._buffer:
-            tempdb.insert(self._connection(), _PUT, self._buffer, WHAT)
+            self._db.insert(_PUT, self._buffer)
             self._buffer.clear()
-
-    def _connection(self) -> sqlite3.Connection:
-        if self._db is None:
-            self._db = tempdb.connect(_SCHEMA, WHAT)
-        return self._db

@@ -4,23 +4,19 @@
 per fee naming an invoice and a subscription, and one row per invoice/subscription event of
 this sync — written (with the HubSpot id its upsert answered; None for a record a dry run
 would create) or not synced (skipped by the status rules, rejected). These grow with the
-streams, so they live in a private temporary SQLite database (stdlib ``sqlite3``) instead of
-the process's memory: SQLite keeps a bounded page cache and spills the rest to a file that
-is unlinked as soon as it is opened and gone when the connection closes (or the process
-ends). Nothing secret is in it: Lago ids and HubSpot ids only.
+streams, so they live in a private temporary SQLite database (``tempdb.TempDB``) instead of
+the process's memory. Nothing secret is in it: Lago ids and HubSpot ids only.
 
-Owned by the message loop: one connection, made on first use, used on the loop thread only
-(``sqlite3`` refuses any other). Rows are buffered and inserted in batches; :meth:`rows` is
-the one query, after the last record, streamed in order.
+Owned by the message loop. Rows are buffered and inserted in batches; :meth:`rows` is the one
+query, after the last record, streamed in order.
 """
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from . import tempdb
+from .tempdb import TempDB
 
 INVOICES, SUBSCRIPTIONS = "invoices", "subscriptions"
 WHAT = "the invoice-subscription links"
@@ -78,8 +74,7 @@ class LinkRow:
 
 class LinkStore:
     def __init__(self) -> None:
-        self._db: sqlite3.Connection | None = None
-        self._closed = False
+        self._db = TempDB(_SCHEMA, WHAT)
         self.fees = 0  # fees naming an invoice and a subscription
         self._buffers: dict[str, list[tuple[str, ...] | tuple[str, str | None, int]]] = {
             "fees": [],
@@ -115,46 +110,32 @@ class LinkStore:
 
     def _flush(self, table: str) -> None:
         buffer = self._buffers[table]
-        if not buffer or self._closed:
+        if not buffer or self._db.closed:
             buffer.clear()
             return
-        db = self._connection()
         marks = "?, ?" if table == "fees" else "?, ?, ?"
-        tempdb.insert(db, f"INSERT INTO {table} VALUES ({marks})", buffer, WHAT)
+        self._db.insert(f"INSERT INTO {table} VALUES ({marks})", buffer)
         buffer.clear()
-
-    def _connection(self) -> sqlite3.Connection:
-        if self._db is None:
-            self._db = tempdb.connect(_SCHEMA, WHAT)
-        return self._db
 
     # -- after the last record --------------------------------------------------------
 
     def rows(self) -> Iterator[LinkRow]:
         """Every distinct pair, sorted by (invoice, subscription), with its ends (one query,
         streamed). Nothing may be added afterwards."""
-        if self.fees == 0 or self._closed:
+        if self.fees == 0 or self._db.closed:
             return
         for table in self._buffers:
             self._flush(table)
-        cursor = tempdb.query(self._connection(), _ROWS, WHAT)
-        while not self._closed:
-            batch = cursor.fetchmany(500)
-            if not batch:
-                return
-            for invoice, subscription, fees, i_written, i_id, s_written, s_id in batch:
-                yield LinkRow(
-                    invoice, subscription, fees, _end(i_written, i_id), _end(s_written, s_id)
-                )
+        for invoice, subscription, fees, i_written, i_id, s_written, s_id in self._db.rows(
+            _ROWS, 500
+        ):
+            yield LinkRow(invoice, subscription, fees, _end(i_written, i_id), _end(s_written, s_id))
 
     def close(self) -> None:
         """Drop the database (idempotent; the temporary file goes with the connection)."""
-        self._closed = True
         for buffer in self._buffers.values():
             buffer.clear()
-        if self._db is not None:
-            self._db.close()
-            self._db = None
+        self._db.close()
 
 
 def _end(written: int | None, hubspot_id: str | None) -> End:
