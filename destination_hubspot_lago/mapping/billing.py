@@ -410,26 +410,29 @@ class BillingAggregator:
         customer.currency = currency.upper() if currency else customer.currency
 
     def add_subscription(self, record: Mapping[str, Any]) -> None:
-        key = self._key(record)
+        lago_id = _text(record.get("lago_id"))
+        key = self._key(lago_id)
         owner = _text(record.get("lago_customer_id"))
         if (_text(record.get("status")) or "").lower() != ACTIVE:
             # terminated: MRR 0; pending/canceled: not synced
             self._facts.put(SUBSCRIPTIONS, key, (owner, _NOTHING))
             return
-        start, lago_id = _start(record), _text(record.get("lago_id")) or ""
+        start, first = _start(record), lago_id or ""
         nested = record.get("plan")
         if isinstance(nested, Mapping) and nested:
             values = subscription_plan_values(record, PlanTerms.from_record(nested))
             if not values.known or values.currency is None or values.mrr_cents is None:
                 fact: tuple[Any, ...] = (owner, _MRR_UNKNOWN)
             else:
-                fact = (owner, _MRR_KNOWN, start, lago_id, values.currency, values.mrr_cents)
+                fact = (owner, _MRR_KNOWN, start, first, values.currency, values.mrr_cents)
         else:
-            fact = (owner, _MRR_PENDING, start, lago_id, _text(record.get("plan_code")) or "")
+            fact = (owner, _MRR_PENDING, start, first, _text(record.get("plan_code")) or "")
         self._facts.put(SUBSCRIPTIONS, key, fact)
 
     def add_invoice(self, record: Mapping[str, Any]) -> None:
-        key = self._key(record)
+        lago_id = _text(record.get("lago_id"))
+        key = self._key(lago_id)
+        invoice_id = lago_id or "(no lago_id)"
         nested = record.get("customer")
         owner_id = nested.get("lago_id") if isinstance(nested, Mapping) else None
         owner = _text(owner_id or record.get("lago_customer_id"))
@@ -444,7 +447,6 @@ class BillingAggregator:
                 due = v.cents(record.get("total_amount_cents"), "total_amount_cents")
             overdue = payment_overdue(record, self.settings)
         except v.InvalidValue as error:
-            invoice_id = _text(record.get("lago_id")) or "(no lago_id)"
             problem = f"invoice {invoice_id}: {error}"
             self._facts.put(INVOICES, key, (owner, _INVOICE_PROBLEM, problem))
             return
@@ -457,12 +459,13 @@ class BillingAggregator:
             due,
             paid,
             overdue,
-            _text(record.get("lago_id")) or "(no lago_id)",
+            invoice_id,
         )
         self._facts.put(INVOICES, key, fact)
 
     def add_wallet(self, record: Mapping[str, Any]) -> None:
-        key = self._key(record)
+        lago_id = _text(record.get("lago_id"))
+        key = self._key(lago_id)
         owner = _text(record.get("lago_customer_id"))
         if (_text(record.get("status")) or "").lower() != ACTIVE:
             self._facts.put(WALLETS, key, (owner, _NOTHING))
@@ -476,8 +479,9 @@ class BillingAggregator:
             if not credits.is_finite():
                 raise InvalidOperation
         except InvalidOperation:
-            wallet_id = _text(record.get("lago_id")) or "(no lago_id)"
-            problem = f"wallet {wallet_id} has credits_balance {raw!r}, not a decimal"
+            problem = (
+                f"wallet {lago_id or '(no lago_id)'} has credits_balance {raw!r}, not a decimal"
+            )
             self._facts.put(WALLETS, key, (owner, _WALLET_PROBLEM, problem))
             return
         self._facts.put(WALLETS, key, (owner, _WALLET, str(credits)))
@@ -722,10 +726,9 @@ class BillingAggregator:
             customer = self._customers[lago_id] = _Customer()
         return customer
 
-    def _key(self, record: Mapping[str, Any]) -> bytes | str:
+    def _key(self, lago_id: str | None) -> bytes | str:
         """A record's key among its stream's facts: its Lago id (a UUID in any spelling as
         its 16 bytes), or for a record without one, a key of its own (never a Lago id)."""
-        lago_id = _text(record.get("lago_id"))
         if lago_id is None:
             self._anonymous += 1
             return f"#{self._anonymous}"
