@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Collection, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..batches import AssociationOutcome, Item, Outcome, Writer
@@ -229,45 +230,26 @@ class BillingSync:
         subscription_ids = sorted({r.subscription for r in rows if not r.subscription_end.seen})
         writer, type_id = self.writer, self.link_type_id
 
-        def work() -> tuple[dict[str, str], dict[str, str], AssociationOutcome]:
-            found_invoices = _ids(writer, LINK_FROM, invoice_ids, MODEL.invoices.id_property)
-            found_subs = _ids(writer, LINK_TO, subscription_ids, MODEL.subscriptions.id_property)
-            known = []
-            for row in rows:
-                invoice = _hubspot_id(row.invoice_end, found_invoices.get(row.invoice))
-                subscription = _hubspot_id(row.subscription_end, found_subs.get(row.subscription))
-                if invoice is not None and subscription is not None:
-                    known.append((invoice, subscription))
+        def work() -> tuple[_LinkBatch, AssociationOutcome]:
+            batch = _LinkBatch.of(
+                rows,
+                _ids(writer, LINK_FROM, invoice_ids, MODEL.invoices.id_property),
+                _ids(writer, LINK_TO, subscription_ids, MODEL.subscriptions.id_property),
+            )
             outcome = (
-                writer.associate(LINK_FROM, LINK_TO, known, type_id)
-                if known
+                writer.associate(LINK_FROM, LINK_TO, batch.known, type_id)
+                if batch.known
                 else AssociationOutcome()
             )
-            return found_invoices, found_subs, outcome
+            return batch, outcome
 
-        def fold(
-            answer: tuple[dict[str, str], dict[str, str], AssociationOutcome],
-        ) -> Sequence[Job]:
-            found_invoices, found_subs, outcome = answer
-            planned = 0  # dry run: an end the run would create has no id yet
-            by_ids: dict[tuple[str | None, str | None], str] = {}
-            for row in rows:
-                invoice_in = row.invoice_end.written or row.invoice in found_invoices
-                subscription_in = row.subscription_end.written or row.subscription in found_subs
-                if not invoice_in:
-                    self.unknown_invoice_fees += row.fees
-                if not subscription_in:
-                    self.unknown_subscription_fees += row.fees
-                if not (invoice_in and subscription_in):
-                    continue
-                invoice = _hubspot_id(row.invoice_end, found_invoices.get(row.invoice))
-                subscription = _hubspot_id(row.subscription_end, found_subs.get(row.subscription))
-                if invoice is None or subscription is None:
-                    planned += 1
-                by_ids[(invoice, subscription)] = row.invoice
-            self.links_made += len(outcome.made) + planned
+        def fold(answer: tuple[_LinkBatch, AssociationOutcome]) -> Sequence[Job]:
+            batch, outcome = answer
+            self.unknown_invoice_fees += batch.unknown_invoice_fees
+            self.unknown_subscription_fees += batch.unknown_subscription_fees
+            self.links_made += len(outcome.made) + batch.planned
             for pair, reason in outcome.failed:
-                self._refused("association of invoice", by_ids.get(pair, "?"), reason)
+                self._refused("association of invoice", batch.invoice_of.get(pair, "?"), reason)
             following = self._next_link_job()
             return (following,) if following is not None else NO_JOBS
 
@@ -361,6 +343,43 @@ def _ids(writer: Writer, obj: str, lago_ids: list[str], id_property: str) -> dic
 def _hubspot_id(end: End, read: str | None) -> str | None:
     """The end's HubSpot id: as this sync's upsert answered, else as read."""
     return end.hubspot_id if end.written else read
+
+
+@dataclass
+class _LinkBatch:
+    """A batch of pairs resolved to HubSpot ids (by a worker, folded on the loop)."""
+
+    known: list[tuple[str, str]] = field(default_factory=list)  # (invoice, subscription) ids
+    invoice_of: dict[tuple[str | None, str | None], str] = field(default_factory=dict)
+    planned: int = 0  # dry run: both ends in HubSpot or to be created, one without an id yet
+    unknown_invoice_fees: int = 0  # fees whose invoice is neither written nor found
+    unknown_subscription_fees: int = 0
+
+    @classmethod
+    def of(
+        cls,
+        rows: Sequence[LinkRow],
+        found_invoices: Mapping[str, str],
+        found_subs: Mapping[str, str],
+    ) -> _LinkBatch:
+        batch = cls()
+        for row in rows:
+            invoice_in = row.invoice_end.written or row.invoice in found_invoices
+            subscription_in = row.subscription_end.written or row.subscription in found_subs
+            if not invoice_in:
+                batch.unknown_invoice_fees += row.fees
+            if not subscription_in:
+                batch.unknown_subscription_fees += row.fees
+            if not (invoice_in and subscription_in):
+                continue
+            invoice = _hubspot_id(row.invoice_end, found_invoices.get(row.invoice))
+            subscription = _hubspot_id(row.subscription_end, found_subs.get(row.subscription))
+            batch.invoice_of[(invoice, subscription)] = row.invoice
+            if invoice is None or subscription is None:
+                batch.planned += 1
+            else:
+                batch.known.append((invoice, subscription))
+        return batch
 
 
 def _what_needs(stream: str) -> str:
