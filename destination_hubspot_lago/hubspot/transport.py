@@ -90,6 +90,7 @@ class Transport:
         self.timeout = timeout
         self.proxy = proxy_settings(self.base_url)
         self._user_agent = f"User-Agent: destination-hubspot-lago/{__version__}"
+        self._ca_bundle = certifi.where()  # a file lookup: once, not per request
         self._local = threading.local()  # per-thread handles, not a lock
 
     @property
@@ -159,7 +160,7 @@ class Transport:
         # slowest batch answers take a few; the default is 90).
         handle.setopt(pycurl.TIMEOUT_MS, max(1, int(read * 1000)))
         handle.setopt(pycurl.ACCEPT_ENCODING, "gzip")  # batch answers are large; curl decodes
-        handle.setopt(pycurl.CAINFO, certifi.where())
+        handle.setopt(pycurl.CAINFO, self._ca_bundle)
         handle.setopt(pycurl.PROTOCOLS, pycurl.PROTO_HTTP | pycurl.PROTO_HTTPS)
         if self.proxy is None:
             handle.setopt(pycurl.PROXY, "")  # "": no proxy, whatever curl would read itself
