@@ -1,6 +1,6 @@
 import pytest
 
-from destination_hubspot_lago.redaction import forget_secrets
+from destination_hubspot_lago.airbyte.secrets import forget_secrets
 
 # The airbyte-cdk standard test suite's scenario parametrization (acceptance-test-config.yml).
 pytest_plugins = ["airbyte_cdk.test.standard_tests.pytest_hooks"]

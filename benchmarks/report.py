@@ -100,7 +100,7 @@ def fixed_and_ratio(results: list[dict], baseline: str | None) -> list[str]:
 
 
 def billing_cost(results: list[dict]) -> list[str]:
-    """What PRODUCT.md §6 adds: the current code on the input with plans, fees and wallets
+    """What docs/product.md §6 adds: the current code on the input with plans, fees and wallets
     against the same code on the input without them."""
     by_key = {(r["size"], r.get("streams")): r for r in results if r.get("code") == "current"}
     rows = []

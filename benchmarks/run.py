@@ -45,15 +45,15 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from integration_tests.fake_lago import synthetic_dataset  # noqa: E402
-from integration_tests.fake_lago.data import fee_record, wallet_record  # noqa: E402
-from integration_tests.harness import catalog, connector_command  # noqa: E402
+from tests.support.fake_lago import synthetic_dataset  # noqa: E402
+from tests.support.fake_lago.data import fee_record, wallet_record  # noqa: E402
+from tests.support.harness import catalog, connector_command  # noqa: E402
 
 TOKEN = "pat-na1-bench-0000-0000-0000-000000000000"
 CORE_STREAMS = ("customers", "subscriptions", "invoices")
 INPUT_STREAMS = (*CORE_STREAMS, "plans", "fees", "wallets")
 # "core": the three streams every revision writes (a like-for-like input for the CPU ratio);
-# "billing": the same plus plans, fees and wallets (PRODUCT.md §6; its extra cost).
+# "billing": the same plus plans, fees and wallets (docs/product.md §6; its extra cost).
 INPUTS = {"core": CORE_STREAMS, "billing": INPUT_STREAMS}
 SIZES = {  # customers, subscriptions per customer, invoices per customer
     "tiny": (2_000, 2.0, 10.0),
@@ -81,7 +81,7 @@ class Result:
     calls_per_record: float
     cpu_us_per_record: float
     peak_rss_mb: float
-    # PRODUCT.md §6 after the last checkpoint (0 for revisions without it).
+    # docs/product.md §6 after the last checkpoint (0 for revisions without it).
     billing_records: int = 0  # plans, fees, wallets in the input
     rollups: int = 0  # customers whose roll-ups were written
     late_plan_values: int = 0  # subscriptions written before their plan, updated after it
@@ -95,7 +95,7 @@ def free_port() -> int:
 
 
 def billing_streams(dataset: Any) -> list[tuple[str, Iterable[dict[str, Any]]]]:
-    """PRODUCT.md §6's streams, in the source's order (after subscriptions and invoices, so
+    """docs/product.md §6's streams, in the source's order (after subscriptions and invoices, so
     plan values of subscriptions without a nested plan are a late update): the plans, a
     subscription fee per subscription invoice (naming the customer's first subscription),
     and a wallet for every third customer."""
@@ -154,7 +154,7 @@ def start_emulator(port: int, latency: float, rate_limit: int) -> subprocess.Pop
         [
             sys.executable,
             "-m",
-            "integration_tests.hubspot_emulator",
+            "tests.support.hubspot_emulator",
             "--port",
             str(port),
             "--token",

@@ -2,7 +2,7 @@
 
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.2.0"
+from ._version import __version__
 
 if TYPE_CHECKING:
     from .destination import DestinationHubspotLago

@@ -147,7 +147,7 @@ class DestinationConfig(BaseModel):
     lago_front_url: str = DEFAULT_LAGO_FRONT_URL
     lago_organization_slug: str | None = None
     sync_subscriptions: bool = True
-    # PRODUCT.md §8: what to do with LagoSubscriptions records that stopped arriving.
+    # docs/product.md §8: what to do with LagoSubscriptions records that stopped arriving.
     terminated_subscriptions: Literal["reconcile", "always", "off"] = "reconcile"
     sync_invoices: bool = True
     dry_run: bool = False

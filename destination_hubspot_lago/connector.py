@@ -19,16 +19,16 @@ from typing import Any
 
 from airbyte_protocol_dataclasses.models import AirbyteMessage, ConfiguredAirbyteCatalog
 
+from .airbyte.outgoing import FailureType, TracedError, control_config_message, emit
+from .airbyte.secrets import config_secrets, filter_secrets, update_secrets
 from .config import ConfigError, DestinationConfig, check_against_spec
-from .deployment import Deployment, ModelConflict, deploy_model
 from .hubspot import Failure, HubSpotClient, HubSpotError, OAuthAuth, Pacer
-from .input_checks import sync_mode_warnings
-from .pipeline import RecordsRejected, WritePipeline
-from .pipeline.tempdb import TempStorageProblem
-from .preflight import PreflightProblem, run_preflight
-from .protocol import FailureType, TracedError, control_config_message, emit
-from .redaction import config_secrets, filter_secrets, update_secrets
-from .rejected_records import StorageProblem
+from .portal.deployment import Deployment, ModelConflict, deploy_model
+from .portal.preflight import PreflightProblem, run_preflight
+from .sync.input_checks import sync_mode_warnings
+from .sync.loop import RecordsRejected, WritePipeline
+from .sync.rejected_records import StorageProblem
+from .sync.tempdb import TempStorageProblem
 
 logger = logging.getLogger("airbyte")
 
@@ -118,7 +118,7 @@ class CheckResult:
 def check(config: Mapping[str, Any]) -> CheckResult:
     """Config, rejected-records bucket, credentials, scopes, model: never raises."""
     # Imported here: boto3 costs some 70 ms of CPU, which a write without a bucket never needs.
-    from .rejected_records import StorageProblem, open_store
+    from .sync.rejected_records import StorageProblem, open_store
 
     try:
         parsed = validate(config)

@@ -25,9 +25,9 @@ from airbyte_cdk.models import (
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
 from . import connector
-from .connector import load_spec, prepare  # noqa: F401  # the names callers import from here
-from .messages import parse_lines, to_json
-from .protocol import TracedError
+from .airbyte.incoming import parse_lines, to_json
+from .airbyte.outgoing import TracedError
+from .connector import load_spec  # noqa: F401  (callers import it from here)
 
 
 class DestinationHubspotLago(Destination):
@@ -63,7 +63,7 @@ class DestinationHubspotLago(Destination):
             ) from None
 
     def _parse_input_stream(self, input_stream: Any) -> Iterable[AirbyteMessage]:
-        # STATEs keep their raw JSON (see messages.py); bytes under the CDK's text wrapper.
+        # STATEs keep their raw JSON (see airbyte/incoming.py); bytes under the CDK's text wrapper.
         return parse_lines(getattr(input_stream, "buffer", input_stream), self.bad_input_lines)
 
     def run(self, args: list[str]) -> None:

@@ -1,10 +1,10 @@
 """Console entry point: ``destination-hubspot-lago spec|check|write``.
 
 The Airbyte protocol on stdin/stdout without the Airbyte CDK (its import alone costs seconds of
-CPU per sync): ``connector.py`` does the work, ``protocol.py`` prints the messages. Every way
-the run can end is an Airbyte message: a problem the user can fix is a ``config_error`` trace
-plus the same sentence on stderr (exit code 1), a bug a ``system_error`` trace pointing to the
-issue tracker, never a bare traceback.
+CPU per sync): ``connector.py`` does the work, ``airbyte/outgoing.py`` prints the messages.
+Every way the run can end is an Airbyte message: a problem the user can fix is a
+``config_error`` trace plus the same sentence on stderr (exit code 1), a bug a
+``system_error`` trace pointing to the issue tracker, never a bare traceback.
 """
 
 from __future__ import annotations
@@ -15,11 +15,11 @@ import logging
 import sys
 import traceback
 
-from . import command_line, connector
-from .command_line import UsageProblem
-from .config import ConfigError
-from .messages import parse_lines, to_json
-from .protocol import (
+from . import connector
+from .airbyte import command_line
+from .airbyte.command_line import UsageProblem
+from .airbyte.incoming import parse_lines, to_json
+from .airbyte.outgoing import (
     FailureType,
     TracedError,
     connection_status_message,
@@ -28,7 +28,8 @@ from .protocol import (
     trace_message,
     write_line,
 )
-from .redaction import filter_secrets
+from .airbyte.secrets import filter_secrets
+from .config import ConfigError
 
 logger = logging.getLogger("airbyte")
 

@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import json
 
-from integration_tests.conftest import make_emulator
-from integration_tests.harness import private_app_config, record, run_connector, stream_state
-from integration_tests.scenario import hubspot_state
+from tests.support.harness import (
+    make_emulator,
+    private_app_config,
+    record,
+    run_connector,
+    stream_state,
+)
+from tests.support.scenario import hubspot_state
 
 GOOD_CUSTOMER = {"lago_id": "good", "name": "Good Co", "customer_type": "company"}
 GOOD_INVOICE = {
@@ -45,7 +50,7 @@ def bad_lines() -> list[str]:
 def test_each_bad_record_gets_a_clear_rejection_and_good_ones_are_written():
     with make_emulator() as emu:
         run = run_connector("write", private_app_config(emu.url), bad_lines())
-        # Rejected records and unreadable lines do not fail the sync (PRODUCT.md §7).
+        # Rejected records and unreadable lines do not fail the sync (docs/product.md §7).
         assert run.returncode == 0, run.stdout[-3000:]
         assert run.errors == []
         (state,) = run.states  # the invoices state counts the 4 invoices the mapping refused

@@ -1,4 +1,4 @@
-"""PRODUCT.md §6 end to end: fake Lago -> the real source-getlago manifest (six streams) ->
+"""docs/product.md §6 end to end: fake Lago -> the real source-getlago manifest (six streams) ->
 our `write` -> the emulator. Plan values on subscriptions, invoice <-> subscription
 associations, customer roll-ups — and HubSpot keeping its values when a stream is missing,
 cut short, or the sync fails."""
@@ -11,14 +11,13 @@ from decimal import ROUND_HALF_UP, Decimal
 import iso4217
 import pytest
 
-from integration_tests.conftest import make_emulator
-from integration_tests.fake_lago import FakeLago
-from integration_tests.fake_lago.source_runner import (
+from tests.support.fake_lago import FakeLago
+from tests.support.fake_lago.source_runner import (
     read_with_source_manifest,
     skip_module_without_manifest,
 )
-from integration_tests.harness import private_app_config, run_connector
-from integration_tests.scenario import linked_sample, with_state_ids
+from tests.support.harness import make_emulator, private_app_config, run_connector
+from tests.support.scenario import linked_sample, with_state_ids
 
 skip_module_without_manifest()
 

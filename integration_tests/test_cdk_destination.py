@@ -21,15 +21,15 @@ from airbyte_cdk.utils.airbyte_secrets_utils import update_secrets as cdk_update
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
 from destination_hubspot_lago import DestinationHubspotLago
-from integration_tests.conftest import make_emulator
-from integration_tests.harness import (
+from tests.support.harness import (
     catalog,
+    make_emulator,
     oauth_config,
     private_app_config,
     record,
     stream_state,
 )
-from integration_tests.scenario import hubspot_state, linked_sample
+from tests.support.scenario import hubspot_state, linked_sample
 
 logger = logging.getLogger("airbyte")
 

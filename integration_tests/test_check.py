@@ -2,17 +2,17 @@
 
 import pytest
 
-from destination_hubspot_lago.model import BILLING_ROLLUP_PROPERTIES, MODEL
-from integration_tests.conftest import make_emulator
-from integration_tests.harness import (
+from destination_hubspot_lago.portal.model import BILLING_ROLLUP_PROPERTIES, MODEL
+from tests.support.harness import (
     OAUTH_CLIENT_ID,
     SECRETS,
+    make_emulator,
     oauth_config,
     private_app_config,
     run_connector,
 )
-from integration_tests.hubspot_emulator import ALL_SCOPES
-from integration_tests.lago_native_model import seed_lago_native_model
+from tests.support.hubspot_emulator import ALL_SCOPES
+from tests.support.lago_native_model import seed_lago_native_model
 
 
 def assert_no_secrets(run):

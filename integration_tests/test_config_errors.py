@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from integration_tests.harness import PRIVATE_APP_TOKEN, ROOT, catalog, run_connector
+from tests.support.harness import PRIVATE_APP_TOKEN, ROOT, catalog, run_connector
 from unit_tests.test_docs import README, code_names, section, table_with
 
 PAT = {"credentials_title": "Private App Credentials", "access_token": "pat-na1-0000-secret"}

@@ -12,18 +12,18 @@ import re
 
 import pytest
 
-from integration_tests.conftest import make_emulator
-from integration_tests.harness import (
+from tests.support.harness import (
     PRIVATE_APP_TOKEN,
+    make_emulator,
     oauth_config,
     private_app_config,
     record,
     run_connector,
     stream_state,
 )
-from integration_tests.hubspot_emulator import ALL_SCOPES
-from integration_tests.openapi_conformance import OpenApiCatalog, SpecsMissing
-from integration_tests.scenario import linked_sample
+from tests.support.hubspot_emulator import ALL_SCOPES
+from tests.support.openapi_conformance import OpenApiCatalog, SpecsMissing
+from tests.support.scenario import linked_sample
 
 VERSION = "2026-09"
 try:
@@ -117,8 +117,8 @@ def test_full_sync_traffic_is_all_2026_09_and_conforms_to_its_specs(auth):
 
 def test_terminated_subscription_reconciliation_traffic_conforms():
     from destination_hubspot_lago.config import DestinationConfig
-    from destination_hubspot_lago.destination import prepare
-    from destination_hubspot_lago.reconcile import StreamFacts, reconcile_terminated
+    from destination_hubspot_lago.connector import prepare
+    from destination_hubspot_lago.terminations.reconcile import StreamFacts, reconcile_terminated
 
     with make_emulator() as emu:
         client, deployment = prepare(DestinationConfig.parse(private_app_config(emu.url)))

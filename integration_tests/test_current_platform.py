@@ -3,21 +3,21 @@ the first write, and associations between two custom objects."""
 
 from __future__ import annotations
 
-from destination_hubspot_lago.deployment import deploy_model
 from destination_hubspot_lago.hubspot import HubSpotClient, PrivateAppAuth
 from destination_hubspot_lago.hubspot.errors import explain_rejection
-from destination_hubspot_lago.model import INVOICES, SUBSCRIPTIONS, HubSpotModel
-from integration_tests.conftest import make_emulator
-from integration_tests.harness import (
+from destination_hubspot_lago.portal.deployment import deploy_model
+from destination_hubspot_lago.portal.model import INVOICES, SUBSCRIPTIONS, HubSpotModel
+from tests.support.harness import (
     PRIVATE_APP_TOKEN,
+    make_emulator,
     oauth_config,
     private_app_config,
     record,
     run_connector,
     stream_state,
 )
-from integration_tests.hubspot_emulator import ALL_SCOPES
-from integration_tests.scenario import linked_sample
+from tests.support.hubspot_emulator import ALL_SCOPES
+from tests.support.scenario import linked_sample
 
 SERVICE_KEY = "sk-na1-00000000-aaaa-bbbb-cccc-000000000000"
 

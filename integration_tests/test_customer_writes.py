@@ -5,9 +5,8 @@ from __future__ import annotations
 import pytest
 import requests
 
-from integration_tests.conftest import make_emulator
-from integration_tests.harness import PRIVATE_APP_TOKEN, record, stream_state
-from integration_tests.test_pipeline import customer, invoice, lago_ids, pipeline, run_all
+from tests.support.harness import PRIVATE_APP_TOKEN, make_emulator, record, stream_state
+from tests.support.pipeline import customer, invoice, lago_ids, pipeline, run_all
 
 
 @pytest.fixture
@@ -234,7 +233,7 @@ def test_a_linked_contact_whose_email_hubspot_refuses_is_updated_without_it(emu)
 
 
 def test_a_token_answer_without_an_access_token_is_a_clear_failure():
-    from integration_tests.harness import oauth_config, run_connector
+    from tests.support.harness import oauth_config, run_connector
 
     with make_emulator() as emulator:
         emulator.inject_fault(

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import requests
 
-from integration_tests.hubspot_emulator import ALL_SCOPES, HubSpotEmulator
+from tests.support.hubspot_emulator import ALL_SCOPES, HubSpotEmulator
 
 TOKEN = "pat-na1-good"
 READ_ONLY_TOKEN = "pat-na1-contacts-read"
@@ -1000,7 +1000,7 @@ def test_standalone_entry_point_serves() -> None:
         [
             sys.executable,
             "-m",
-            "integration_tests.hubspot_emulator",
+            "tests.support.hubspot_emulator",
             "--port",
             "0",
             "--token",

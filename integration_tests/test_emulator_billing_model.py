@@ -1,7 +1,8 @@
-"""The HubSpot emulator holds what billing values (PRODUCT.md §6) need: an association definition
+"""The HubSpot emulator holds what billing values (docs/product.md §6) need: an association
+definition
 between two custom objects (LagoInvoices ↔ LagoSubscriptions) and the new property types.
 
-Over real HTTP, with the bodies ``model.py`` declares (the ones deployment sends)."""
+Over real HTTP, with the bodies ``portal/model.py`` declares (the ones deployment sends)."""
 
 from __future__ import annotations
 
@@ -11,8 +12,8 @@ from typing import Any
 import pytest
 import requests
 
-from destination_hubspot_lago.model import MODEL
-from integration_tests.hubspot_emulator import ALL_SCOPES, HubSpotEmulator
+from destination_hubspot_lago.portal.model import MODEL
+from tests.support.hubspot_emulator import ALL_SCOPES, HubSpotEmulator
 
 TOKEN = "pat-na1-billing"
 
@@ -41,7 +42,7 @@ def api(emu: HubSpotEmulator) -> Api:
 
 @pytest.fixture
 def types(api: Api) -> dict[str, str]:
-    """objectTypeIds of LagoSubscriptions and LagoInvoices, created from model.py's bodies."""
+    """objectTypeIds of LagoSubscriptions and LagoInvoices, created from the model's bodies."""
     ids = {}
     for spec in MODEL.custom:
         created = api("POST", "/crm-object-schemas/v3/schemas", json=spec.create_body())

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from integration_tests.fake_lago import FakeLago, sample_dataset, synthetic_dataset
-from integration_tests.fake_lago.source_runner import (
+from tests.support.fake_lago import FakeLago, sample_dataset, synthetic_dataset
+from tests.support.fake_lago.source_runner import (
     SourceReadError,
     configured_catalog,
     default_manifest_path,
@@ -419,7 +419,7 @@ def test_wrong_key_fails_the_read():
 def test_standalone_server():
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     process = subprocess.Popen(
-        [sys.executable, "-m", "integration_tests.fake_lago", "--port", "0", "--size", "25"],
+        [sys.executable, "-m", "tests.support.fake_lago", "--port", "0", "--size", "25"],
         cwd=REPO,
         env=env,
         stdout=subprocess.PIPE,

@@ -1,4 +1,4 @@
-"""The fake Lago's billing streams (plans, fees, wallets; PRODUCT.md §6), read over HTTP and
+"""The fake Lago's billing streams (plans, fees, wallets; docs/product.md §6), read over HTTP and
 through Airbyte's real source-getlago manifest, and folded into billing values."""
 
 from __future__ import annotations
@@ -8,14 +8,11 @@ from datetime import date
 import pytest
 import requests
 
-from destination_hubspot_lago.mapping import MappingSettings
-from destination_hubspot_lago.mapping.billing import (
-    INTERVAL_TO_MONTHLY,
-    BillingAggregator,
-    fee_link,
-)
-from integration_tests.fake_lago import FakeLago, sample_dataset
-from integration_tests.fake_lago.source_runner import (
+from destination_hubspot_lago.billing.aggregator import BillingAggregator, fee_link
+from destination_hubspot_lago.records.base import MappingSettings
+from destination_hubspot_lago.records.plans import INTERVAL_TO_MONTHLY
+from tests.support.fake_lago import FakeLago, sample_dataset
+from tests.support.fake_lago.source_runner import (
     configured_catalog,
     default_manifest_path,
     load_manifest,

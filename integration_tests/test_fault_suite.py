@@ -12,17 +12,17 @@ import threading
 import time
 from pathlib import Path
 
-from integration_tests.conftest import make_emulator
-from integration_tests.harness import (
+from tests.support.harness import (
     ROOT,
     catalog,
     connector_command,
+    make_emulator,
     private_app_config,
     record,
     run_connector,
     stream_state,
 )
-from integration_tests.scenario import hubspot_state
+from tests.support.scenario import hubspot_state
 
 
 def synthetic_lines(n_customers=60, per_customer=5):

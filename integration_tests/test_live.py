@@ -16,7 +16,7 @@ import uuid
 
 import pytest
 
-from integration_tests.harness import private_app_config, record, run_connector, stream_state
+from tests.support.harness import private_app_config, record, run_connector, stream_state
 
 TOKEN = os.environ.get("HUBSPOT_LIVE_TOKEN", "")
 pytestmark = [

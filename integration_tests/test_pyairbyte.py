@@ -16,15 +16,14 @@ from pathlib import Path
 
 import pytest
 
-from integration_tests import pyairbyte_env
-from integration_tests.conftest import make_emulator
-from integration_tests.fake_lago import FakeLago
-from integration_tests.fake_lago.source_runner import (
+from tests.support import pyairbyte_env
+from tests.support.fake_lago import FakeLago
+from tests.support.fake_lago.source_runner import (
     default_manifest_path,
     skip_module_without_manifest,
 )
-from integration_tests.harness import ROOT, SECRETS, private_app_config
-from integration_tests.scenario import linked_sample
+from tests.support.harness import ROOT, SECRETS, make_emulator, private_app_config
+from tests.support.scenario import linked_sample
 
 pytestmark = pytest.mark.timeout(900)
 
@@ -75,7 +74,7 @@ def pyairbyte_sync(python: Path, mode: str, tmp_path: Path) -> tuple[dict, str, 
             }
             env.pop("DEPLOYMENT_MODE", None)  # cloud mode refuses loopback addresses
             done = subprocess.run(
-                [str(python), str(ROOT / "integration_tests" / "pyairbyte_job.py"), str(job_file)],
+                [str(python), str(ROOT / "tests" / "support" / "pyairbyte_job.py"), str(job_file)],
                 capture_output=True,
                 text=True,
                 timeout=800,

@@ -1,7 +1,8 @@
-"""PRODUCT.md §8 reconciliation over real HTTP: the project's HubSpotClient against the emulator.
+"""docs/product.md §8 reconciliation over real HTTP: the project's HubSpotClient against the
+emulator.
 
 HubSpot's state is built directly in the emulator (as an earlier sync would have left it); the
-functions of ``reconcile.py`` then run as the pipeline will call them after a sync.
+functions of ``terminations/reconcile.py`` then run as the pipeline will call them after a sync.
 """
 
 from __future__ import annotations
@@ -11,16 +12,15 @@ import logging
 import pytest
 
 from destination_hubspot_lago.config import DestinationConfig
-from destination_hubspot_lago.destination import prepare
-from destination_hubspot_lago.reconcile import (
+from destination_hubspot_lago.connector import prepare
+from destination_hubspot_lago.terminations.reconcile import (
     Guard,
     StreamFacts,
     mark_terminated,
     read_active_subscriptions,
     reconcile_terminated,
 )
-from integration_tests.conftest import make_emulator
-from integration_tests.harness import private_app_config
+from tests.support.harness import make_emulator, private_app_config
 
 COMPLETE = StreamFacts(in_catalog=True, enabled=True, complete=True, records=1)
 

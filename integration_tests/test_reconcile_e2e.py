@@ -2,7 +2,7 @@
 
 Lago lists only active subscriptions to the source, so a subscription terminated between two
 syncs simply stops arriving; the connector's own post-sync step must mark its HubSpot record
-terminated, and each guard of PRODUCT.md §8 must hold it back.
+terminated, and each guard of docs/product.md §8 must hold it back.
 """
 
 from __future__ import annotations
@@ -12,15 +12,14 @@ import json
 
 import pytest
 
-from integration_tests.conftest import make_emulator
-from integration_tests.fake_lago import FakeLago
-from integration_tests.fake_lago.data import subscription_record
-from integration_tests.fake_lago.source_runner import (
+from tests.support.fake_lago import FakeLago
+from tests.support.fake_lago.data import subscription_record
+from tests.support.fake_lago.source_runner import (
     read_with_source_manifest,
     skip_module_without_manifest,
 )
-from integration_tests.harness import STREAMS, private_app_config, run_connector
-from integration_tests.scenario import linked_sample, with_state_ids
+from tests.support.harness import STREAMS, make_emulator, private_app_config, run_connector
+from tests.support.scenario import linked_sample, with_state_ids
 
 skip_module_without_manifest()
 

@@ -10,22 +10,22 @@ import pytest
 from botocore.exceptions import ClientError
 
 from destination_hubspot_lago.config import DestinationConfig, S3ObjectStorage
-from destination_hubspot_lago.rejected_records import (
+from destination_hubspot_lago.sync.rejected_records import (
     S3RejectedRecords,
     StorageProblem,
     explain_s3_error,
     open_store,
 )
-from integration_tests.conftest import make_emulator
-from integration_tests.harness import (
+from tests.support.harness import (
     PRIVATE_APP_TOKEN,
+    make_emulator,
     private_app_config,
     record,
     run_connector,
     stream_state,
 )
-from integration_tests.s3_server import S3Server
-from integration_tests.test_pipeline import customer, invoice, subscription
+from tests.support.pipeline import customer, invoice, subscription
+from tests.support.s3_server import S3Server
 
 STARTED = datetime(2026, 12, 1, 21, 30, 5, tzinfo=UTC)
 
@@ -186,7 +186,7 @@ def test_check_proves_the_bucket_before_deploying(emulator, s3):
         assert secret not in bad.stdout + bad.stderr
 
 
-# -- a whole sync through the command line (PRODUCT.md §7) ---------------------------------
+# -- a whole sync through the command line (docs/product.md §7) ---------------------------------
 
 
 def type_id(emu, name):

@@ -7,18 +7,18 @@ import re
 import pytest
 
 from destination_hubspot_lago.config import ConfigError, DestinationConfig
-from integration_tests.conftest import make_emulator
-from integration_tests.harness import (
+from tests.support.harness import (
     OAUTH_CLIENT_SECRET,
     OAUTH_REFRESH_TOKEN,
     PRIVATE_APP_TOKEN,
+    make_emulator,
     oauth_config,
     private_app_config,
     record,
     run_connector,
     stream_state,
 )
-from integration_tests.scenario import linked_sample
+from tests.support.scenario import linked_sample
 
 
 def issued_access_tokens(emu) -> list[str]:

@@ -4,7 +4,7 @@ import pytest
 from airbyte_cdk.test.standard_tests import DestinationTestSuiteBase
 
 from destination_hubspot_lago import DestinationHubspotLago
-from integration_tests.conftest import make_emulator
+from tests.support.harness import make_emulator
 
 STANDARD_PORT = 47815  # the port in integration_tests/standard_config.json
 

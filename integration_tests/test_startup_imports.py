@@ -11,17 +11,17 @@ import sys
 import tempfile
 from pathlib import Path
 
-from integration_tests.conftest import make_emulator
-from integration_tests.harness import (
+from tests.support.harness import (
     ROOT,
     Run,
+    make_emulator,
     oauth_config,
     private_app_config,
     record,
     run_connector,
     stream_state,
 )
-from integration_tests.scenario import linked_sample
+from tests.support.scenario import linked_sample
 
 IMPORT_LOG = {"PYTHONPROFILEIMPORTTIME": "1"}
 
@@ -55,7 +55,7 @@ def test_spec_check_and_write_run_without_the_cdk():
     assert spec.of_type("SPEC")
     assert check.status["status"] == "SUCCEEDED"
     assert write.states and write.states[0]["id"] == 1
-    # an unreadable line is reported, not fatal (PRODUCT.md §7); the bad token is the failure path
+    # an unreadable line is reported, not fatal (docs/product.md §7); the bad token fails it
     assert not write.errors and any("unreadable" in log for log in write.logs)
     assert failing.returncode == 1 and failing.errors
     for run in (spec, check, write):

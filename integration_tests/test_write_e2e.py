@@ -6,14 +6,19 @@ from collections import Counter
 
 import pytest
 
-from integration_tests.conftest import make_emulator
-from integration_tests.fake_lago import FakeLago
-from integration_tests.fake_lago.source_runner import (
+from tests.support.fake_lago import FakeLago
+from tests.support.fake_lago.source_runner import (
     read_with_source_manifest,
     skip_module_without_manifest,
 )
-from integration_tests.harness import SECRETS, oauth_config, private_app_config, run_connector
-from integration_tests.scenario import hubspot_state, linked_sample, with_state_ids
+from tests.support.harness import (
+    SECRETS,
+    make_emulator,
+    oauth_config,
+    private_app_config,
+    run_connector,
+)
+from tests.support.scenario import hubspot_state, linked_sample, with_state_ids
 
 skip_module_without_manifest()
 

@@ -24,16 +24,16 @@ import requests
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from integration_tests.fake_lago import FakeLago  # noqa: E402
-from integration_tests.fake_lago.source_runner import (  # noqa: E402
+from tests.support.fake_lago import FakeLago  # noqa: E402
+from tests.support.fake_lago.source_runner import (  # noqa: E402
     configured_catalog,
     default_manifest_path,
     read_with_source_manifest,
 )
-from integration_tests.harness import catalog  # noqa: E402
-from integration_tests.hubspot_emulator import ALL_SCOPES, HubSpotEmulator  # noqa: E402
-from integration_tests.s3_server import S3Server  # noqa: E402
-from integration_tests.scenario import linked_sample, with_state_ids  # noqa: E402
+from tests.support.harness import catalog  # noqa: E402
+from tests.support.hubspot_emulator import ALL_SCOPES, HubSpotEmulator  # noqa: E402
+from tests.support.s3_server import S3Server  # noqa: E402
+from tests.support.scenario import linked_sample, with_state_ids  # noqa: E402
 
 TOKEN = "pat-na1-demo-0000-0000-0000-000000000000"
 # All six streams the destination consumes: plans, fees and wallets feed the billing values.
@@ -236,7 +236,7 @@ def show(url: str) -> None:
         print()
 
 
-# PRODUCT.md §6 roll-ups on companies and contacts (blank: never written, e.g. its stream
+# docs/product.md §6 roll-ups on companies and contacts (blank: never written, e.g. its stream
 # was not selected).
 BILLING_ROLLUPS = [
     "lago_billing_currency",

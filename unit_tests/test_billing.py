@@ -1,4 +1,4 @@
-"""Billing values (PRODUCT.md §6): plan properties, MRR, per-customer roll-ups, fee links."""
+"""Billing values (docs/product.md §6): plan properties, MRR, per-customer roll-ups, fee links."""
 
 from __future__ import annotations
 
@@ -7,19 +7,23 @@ from datetime import date
 
 import pytest
 
-from destination_hubspot_lago.mapping import MappingSettings, map_invoice, map_subscription
-from destination_hubspot_lago.mapping.billing import (
+from destination_hubspot_lago.billing.aggregator import (
     BILLING_STREAMS,
     BillingAggregator,
-    DeferredPlanValues,
     MemoryFacts,
-    PlanTerms,
     fee_link,
+)
+from destination_hubspot_lago.billing.deferred import DeferredPlanValues
+from destination_hubspot_lago.billing.facts import DiskFacts
+from destination_hubspot_lago.records.base import MappingSettings
+from destination_hubspot_lago.records.invoices import map_invoice
+from destination_hubspot_lago.records.plans import (
+    PlanTerms,
     monthly_cents,
     plan_for,
     subscription_plan_values,
 )
-from destination_hubspot_lago.pipeline.facts import DiskFacts
+from destination_hubspot_lago.records.subscriptions import map_subscription
 
 S = MappingSettings(today=date(2025, 6, 15))
 ALL = BILLING_STREAMS

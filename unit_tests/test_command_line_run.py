@@ -10,7 +10,7 @@ import pytest
 
 from destination_hubspot_lago import connector, run
 from destination_hubspot_lago.connector import ISSUES_URL
-from integration_tests.harness import PRIVATE_APP_TOKEN, catalog, private_app_config
+from tests.support.harness import PRIVATE_APP_TOKEN, catalog, private_app_config
 
 
 @pytest.fixture(autouse=True)

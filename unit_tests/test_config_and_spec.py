@@ -9,7 +9,7 @@ import jsonschema
 import pytest
 
 from destination_hubspot_lago.config import ConfigError, DestinationConfig
-from destination_hubspot_lago.destination import load_spec
+from destination_hubspot_lago.connector import load_spec
 
 ROOT = Path(__file__).resolve().parents[1]
 PAT = {"credentials_title": "Private App Credentials", "access_token": "pat-na1-secret"}
@@ -102,7 +102,7 @@ def test_the_access_token_option_is_presented_as_a_service_key():
 
 
 def test_advanced_auth_points_at_hubspot_with_every_required_scope():
-    from destination_hubspot_lago.preflight import REQUIRED_SCOPES
+    from destination_hubspot_lago.portal.preflight import REQUIRED_SCOPES
 
     auth = load_spec()["advanced_auth"]
     assert auth["predicate_key"] == ["credentials", "credentials_title"]

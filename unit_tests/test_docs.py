@@ -1,8 +1,8 @@
 """The user docs (README.md, docs/destination-hubspot-lago.md) agree with the code they describe.
 
 Each test reads a markdown section by its heading and the tables in it, and compares them with
-spec.json, the deployed model (``model.py``), the required scopes, the package version and the
-messages the code gives. A doc line that drifts fails here, naming the line to fix.
+spec.json, the deployed model (``portal/model.py``), the required scopes, the package version
+and the messages the code gives. A doc line that drifts fails here, naming the line to fix.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from destination_hubspot_lago import __version__
-from destination_hubspot_lago.model import MODEL, PropertySpec
-from destination_hubspot_lago.preflight import REQUIRED_SCOPES
+from destination_hubspot_lago.portal.model import MODEL, PropertySpec
+from destination_hubspot_lago.portal.preflight import REQUIRED_SCOPES
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
@@ -169,7 +169,7 @@ def test_config_table_lists_every_spec_field_with_its_default(doc, heading):
             assert shown == CONFIG_PROPERTIES[name]["title"], f"{doc}: title of {name}: {shown!r}"
 
 
-# -- (c) the model tables follow model.py --------------------------------------------------
+# -- (c) the model tables follow portal/model.py --------------------------------------------------
 
 
 OBJECTS = (*MODEL.standard, *MODEL.custom)
@@ -206,7 +206,7 @@ def test_model_tables_match_model_py(doc, heading):
         documented = keyed_rows(rows)
         assert sorted(documented) == sorted(names), (
             f"{doc} › {title}: missing {sorted(set(names) - set(documented))}, "
-            f"not in model.py {sorted(set(documented) - set(names))}"
+            f"not in portal/model.py {sorted(set(documented) - set(names))}"
         )
         for name, row in documented.items():
             spec = _prop(objects[0], name)

@@ -1,4 +1,4 @@
-"""The billing aggregator's facts on disk (pipeline/facts.py): last version wins, in the order
+"""The billing aggregator's facts on disk (billing/facts.py): last version wins, in the order
 records first came, and memory that does not grow with the records."""
 
 from __future__ import annotations
@@ -9,9 +9,9 @@ from datetime import date
 
 import pytest
 
-from destination_hubspot_lago.mapping import MappingSettings
-from destination_hubspot_lago.mapping.billing import BILLING_STREAMS, BillingAggregator
-from destination_hubspot_lago.pipeline.facts import FLUSH_ROWS, DiskFacts
+from destination_hubspot_lago.billing.aggregator import BILLING_STREAMS, BillingAggregator
+from destination_hubspot_lago.billing.facts import FLUSH_ROWS, DiskFacts
+from destination_hubspot_lago.records.base import MappingSettings
 
 
 def test_a_later_version_replaces_the_fact_and_keeps_its_place():
@@ -87,9 +87,9 @@ def test_memory_stays_flat_with_the_number_of_records():
 
 SPILL_UNDER_A_FILE_SIZE_LIMIT = """
 import resource, sys
-from destination_hubspot_lago.pipeline.facts import DiskFacts
-from destination_hubspot_lago.pipeline.links import INVOICES, LinkStore
-from destination_hubspot_lago.pipeline.tempdb import TempStorageProblem
+from destination_hubspot_lago.billing.facts import DiskFacts
+from destination_hubspot_lago.billing.links import INVOICES, LinkStore
+from destination_hubspot_lago.sync.tempdb import TempStorageProblem
 
 # Files may not grow beyond 4 KB (Python ignores SIGXFSZ: writes fail with EFBIG), as on a
 # full disk: SQLite's temporary file fails once the page cache (2 MB) spills to it.

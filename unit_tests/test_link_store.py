@@ -1,4 +1,4 @@
-"""The invoice <-> subscription link state on disk (pipeline/links.py): distinct pairs in
+"""The invoice <-> subscription link state on disk (billing/links.py): distinct pairs in
 order, each end's last event of the sync, and memory that does not grow with the streams."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import uuid
 
 import pytest
 
-from destination_hubspot_lago.pipeline.links import (
+from destination_hubspot_lago.billing.links import (
     FLUSH_ROWS,
     INVOICES,
     NOT_SYNCED,

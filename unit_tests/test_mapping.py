@@ -1,19 +1,14 @@
-"""Every PRODUCT.md §2 mapping rule, table-driven. Mapping is pure: no I/O here."""
+"""Every docs/product.md §2 mapping rule, table-driven. Mapping is pure: no I/O here."""
 
 from datetime import date
 
 import pytest
 
-from destination_hubspot_lago.mapping import (
-    InvalidRecord,
-    MappingSettings,
-    Skipped,
-    map_customer,
-    map_invoice,
-    map_subscription,
-    target_object,
-)
-from destination_hubspot_lago.mapping import values as v
+from destination_hubspot_lago.records import values as v
+from destination_hubspot_lago.records.base import InvalidRecord, MappingSettings, Skipped
+from destination_hubspot_lago.records.customers import map_customer, target_object
+from destination_hubspot_lago.records.invoices import map_invoice
+from destination_hubspot_lago.records.subscriptions import map_subscription
 
 S = MappingSettings(today=date(2025, 6, 15))
 SLUG = MappingSettings(lago_organization_slug="acme", lago_front_url="https://lago.example.com/")

@@ -15,11 +15,8 @@ from airbyte_protocol_dataclasses.models import (
     Type,
 )
 
-from destination_hubspot_lago import protocol, redaction
-from destination_hubspot_lago.connector import traced
-from destination_hubspot_lago.hubspot import HubSpotError
-from destination_hubspot_lago.input_checks import sync_mode_warnings
-from destination_hubspot_lago.messages import (
+from destination_hubspot_lago.airbyte import outgoing, secrets
+from destination_hubspot_lago.airbyte.incoming import (
     InputError,
     parse_catalog,
     parse_lines,
@@ -27,6 +24,9 @@ from destination_hubspot_lago.messages import (
     set_destination_stats,
     to_json,
 )
+from destination_hubspot_lago.connector import traced
+from destination_hubspot_lago.hubspot import HubSpotError
+from destination_hubspot_lago.sync.input_checks import sync_mode_warnings
 
 STATE = {
     "type": "STATE",
@@ -123,7 +123,7 @@ def test_hubspot_errors_become_traces_of_the_right_failure_type(status, body, fa
     exc = traced(error)
     assert exc.failure_type == failure
     assert exc.message and "HubSpot answered" in exc.message
-    trace = protocol.trace_message(exc.message, exc.failure_type, exc.internal_message)
+    trace = outgoing.trace_message(exc.message, exc.failure_type, exc.internal_message)
     assert trace["trace"]["error"]["failure_type"] == failure.value
 
 
@@ -149,8 +149,8 @@ def test_each_message_is_one_write_so_threads_cannot_split_a_line(monkeypatch):
     out = Stdout()
     monkeypatch.setattr(sys, "stdout", out)
     (message,) = list(parse_lines([json.dumps(STATE)]))
-    protocol.emit(to_json(message))
-    handler = protocol.AirbyteLogHandler()
+    outgoing.emit(to_json(message))
+    handler = outgoing.AirbyteLogHandler()
     log = logging.getLogger("test.threads")
     log.addHandler(handler)
     log.propagate = False
@@ -174,9 +174,9 @@ def test_each_message_is_one_write_so_threads_cannot_split_a_line(monkeypatch):
 def test_log_trace_status_and_control_lines_have_the_cdks_shape(monkeypatch):
     out = Stdout()
     monkeypatch.setattr(sys, "stdout", out)
-    redaction.update_secrets(["s3cr3t-value"])
+    secrets.update_secrets(["s3cr3t-value"])
     log = logging.getLogger("test.shape")
-    handler = protocol.AirbyteLogHandler()
+    handler = outgoing.AirbyteLogHandler()
     log.addHandler(handler)
     log.propagate = False
     try:
@@ -188,9 +188,9 @@ def test_log_trace_status_and_control_lines_have_the_cdks_shape(monkeypatch):
         log.log(35, "a custom level")  # between WARNING and ERROR
     finally:
         log.removeHandler(handler)
-    protocol.emit(protocol.trace_message("fix s3cr3t-value", FailureType.config_error))
-    protocol.emit(protocol.connection_status_message(False, "no s3cr3t-value"))
-    protocol.emit(protocol.control_config_message({"credentials": {"refresh_token": "new"}}))
+    outgoing.emit(outgoing.trace_message("fix s3cr3t-value", FailureType.config_error))
+    outgoing.emit(outgoing.connection_status_message(False, "no s3cr3t-value"))
+    outgoing.emit(outgoing.control_config_message({"credentials": {"refresh_token": "new"}}))
     lines = [w.decode() for w in out.writes]
     assert lines[0] == '{"type":"LOG","log":{"level":"ERROR","message":"token **** refused"}}\n'
     fatal = json.loads(lines[1])["log"]
@@ -216,9 +216,9 @@ def test_log_trace_status_and_control_lines_have_the_cdks_shape(monkeypatch):
 
 
 def test_secrets_are_masked_longest_first_and_stay_masked():
-    redaction.update_secrets(["abc-token"])
-    redaction.update_secrets(["abc-token-rotated", None, ""])  # adds; never replaces
-    text = redaction.filter_secrets("a abc-token-rotated b abc-token c")
+    secrets.update_secrets(["abc-token"])
+    secrets.update_secrets(["abc-token-rotated", None, ""])  # adds; never replaces
+    text = secrets.filter_secrets("a abc-token-rotated b abc-token c")
     assert text == "a **** b **** c"
 
 
@@ -246,4 +246,4 @@ def test_config_secrets_are_found_in_every_oneof_branch():
         "storage": "none",
         "api_base_url": "u",
     }
-    assert sorted(redaction.config_secrets(spec, config)) == ["cs", "rt"]
+    assert sorted(secrets.config_secrets(spec, config)) == ["cs", "rt"]

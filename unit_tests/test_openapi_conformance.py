@@ -1,8 +1,8 @@
-"""Tests for integration_tests/openapi_conformance.py against HubSpot's real OpenAPI specs."""
+"""Tests for tests/support/openapi_conformance.py against HubSpot's real OpenAPI specs."""
 
 import pytest
 
-from integration_tests.openapi_conformance import (
+from tests.support.openapi_conformance import (
     OpenApiCatalog,
     SpecsMissing,
     default_spec_dir,

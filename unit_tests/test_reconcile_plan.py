@@ -1,10 +1,11 @@
-"""PRODUCT.md §8 planner: which active LagoSubscriptions records become terminated, and guards."""
+"""docs/product.md §8 planner: which active LagoSubscriptions records become terminated, and
+guards."""
 
 from __future__ import annotations
 
 import pytest
 
-from destination_hubspot_lago.reconcile import (
+from destination_hubspot_lago.terminations.reconcile import (
     ActiveRecord,
     Guard,
     Outcome,

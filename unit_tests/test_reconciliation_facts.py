@@ -1,14 +1,14 @@
-"""What the write pipeline tells §8 about its subscriptions streams (pipeline/reconciliation.py)."""
+"""What the write pipeline tells §8 about its subscriptions streams (terminations/job.py)."""
 
 from __future__ import annotations
 
 from airbyte_cdk.models import ConfiguredAirbyteCatalogSerializer
 
 from destination_hubspot_lago.config import DestinationConfig
-from destination_hubspot_lago.deployment import Deployment
-from destination_hubspot_lago.pipeline.reconciliation import Reconciliation
-from destination_hubspot_lago.report import SyncReport
-from integration_tests.harness import catalog, private_app_config
+from destination_hubspot_lago.portal.deployment import Deployment
+from destination_hubspot_lago.sync.report import SyncReport
+from destination_hubspot_lago.terminations.job import Reconciliation
+from tests.support.harness import catalog, private_app_config
 
 A, B = ("a", "subscriptions"), ("b", "subscriptions")
 CUSTOMERS = (None, "customers")

@@ -1,12 +1,8 @@
 """What a rejected record's reason says: HubSpot's words, the property, what to change."""
 
 from destination_hubspot_lago.hubspot import HubSpotError
-from destination_hubspot_lago.hubspot.errors import (
-    explain_rejection,
-    refusal_code,
-    refusal_reason,
-)
-from destination_hubspot_lago.report import SYSTEMIC_MIN_RECORDS, StreamTally
+from destination_hubspot_lago.hubspot.errors import explain_rejection, refusal_code, refusal_reason
+from destination_hubspot_lago.sync.report import SYSTEMIC_MIN_RECORDS, StreamTally
 
 RULE_BODY = (
     '{"status":"error","category":"VALIDATION_ERROR","correlationId":"c-1",'

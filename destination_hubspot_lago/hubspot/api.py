@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-# Newest first; the first is the default (PRODUCT.md §5).
+# Newest first; the first is the default (docs/product.md §5).
 API_VERSIONS: tuple[str, ...] = ("2026-09", "2026-03")
 DEFAULT_API_VERSION = API_VERSIONS[0]
 

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
-from ..redaction import update_secrets
+from ..airbyte.secrets import update_secrets
 from .errors import HubSpotError
 
 # Refresh this long before expiry (HubSpot: "refresh proactively"; a 401 is not a signal).

@@ -5,7 +5,7 @@ thread, goes through :meth:`HubSpotClient.request`, which composes three layers:
 :mod:`.transport` (one exchange on the wire), :mod:`.retry` (what is retried, how long
 to wait) and :mod:`.errors` (HubSpot's answer as an immutable value, and what it
 means). No other module retries a failed call or sleeps for pacing; the only other
-wait is ``deployment.py``'s read-back of a custom object it has just created.
+wait is ``portal/deployment.py``'s read-back of a custom object it has just created.
 """
 
 from __future__ import annotations

@@ -25,8 +25,8 @@ import orjson
 import pycurl
 import requests
 
-from .. import __version__
-from ..redaction import filter_secrets
+from .._version import __version__
+from ..airbyte.secrets import filter_secrets
 from .errors import ConnectionFailed
 
 

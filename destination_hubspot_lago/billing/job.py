@@ -1,0 +1,391 @@
+"""docs/product.md §6 in the pipeline: plan values, invoice ↔ subscription links, customer roll-ups.
+
+Owned by the message loop like all sync state. The sinks feed it (``record`` for every
+record of the billing streams, skipped ones too; ``customer_written`` when a customer job
+is folded; ``synced`` with the HubSpot id of each subscription and invoice written,
+``not_synced`` for those this sync skipped or rejected).
+After the final checkpoint, :meth:`BillingSync.finish` answers the post-sync jobs, given
+the stream kinds received completely (``WritePipeline.completed_streams``):
+
+* **Deferred plan values** — a subscription written before its plan arrived gets a second
+  write of just its plan properties (``batch/upsert`` by ``lago_subscription_id`` of a record
+  this sync wrote, so an update), once the ``plans`` stream is complete.
+* **Invoice ↔ subscription links** — from a complete ``fees`` stream: each distinct pair
+  whose invoice and subscription are both in HubSpot and neither's last version was skipped
+  by the status rules or rejected in this sync. The HubSpot ids are the ones this sync's
+  upserts answered (handed over by the sinks' folds, ``synced``); only ends this sync did not
+  write (an earlier sync's) are read by their Lago ids (``batch/read``, strongly consistent).
+  Typed ``batch/create`` with the deployed type id, sorted batches: idempotent. A fee naming
+  a record HubSpot does not hold is counted in the summary. A dry run counts the links of
+  records it would create as planned.
+* **Roll-ups** — :class:`~destination_hubspot_lago.billing.aggregator.BillingAggregator` per
+  customer written in this sync, only from complete streams; ``batch/update`` by the HubSpot
+  id this sync's write answered (the record the customer's ``lago_customer_id`` or Lago's link
+  names), so a roll-up never creates a record. A refusal is logged and counted in the
+  summary, not a rejected record: the customer itself was written.
+
+Memory: the plans, one small aggregate per customer, (plan code, status) of subscriptions
+waiting for their plan, and the HubSpot id of each customer of the sync — never whole
+streams. What grows with the streams is on disk until it is used, then dropped (``close``
+drops it after a failure): the link state (fees' pairs, ids written or not synced,
+``billing/links.py``) and the aggregator's fact per subscription, invoice and wallet
+(``billing/facts.py``), which lets a record sent twice count once, in its last version.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Collection, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..hubspot.batches import AssociationOutcome, Item, Outcome, Writer
+from ..portal.model import MODEL
+from ..records.plans import plan_for
+from ..sync.jobs import NO_JOBS, Job
+from ..sync.report import SyncReport
+from .aggregator import FEES, PLANS, ROLLUP_STREAMS, WALLETS, BillingAggregator, fee_link
+from .deferred import DeferredPlanValues
+from .links import End, LinkRow, LinkStore
+
+logger = logging.getLogger("airbyte")
+
+BILLING_ONLY_STREAMS = (PLANS, FEES, WALLETS)  # consumed for §6, written nowhere themselves
+LINK_FROM, LINK_TO = "invoices", "subscriptions"
+LINK_KINDS = (LINK_FROM, LINK_TO)
+MAX_LOGGED_REFUSALS = 20
+LINK_LANES = 8  # link batches in flight at once; each one's fold answers the next
+
+
+class BillingSync:
+    def __init__(
+        self,
+        writer: Writer,
+        report: SyncReport,
+        aggregator: BillingAggregator,
+        batch_size: int,
+        type_ids: Mapping[tuple[str, str], int] | None = None,
+    ) -> None:
+        self.writer = writer
+        self.report = report
+        self.aggregator = aggregator
+        self.batch_size = batch_size
+        self.link_type_id = (type_ids or {}).get((LINK_FROM, LINK_TO))
+        self.deferred = DeferredPlanValues()
+        self.links = LinkStore()  # on disk: fees' pairs, ids written or not synced
+        self._link_rows: Iterator[LinkRow] = iter(())
+        self._customers: dict[str, tuple[str, str | None]] = {}  # written this sync
+        self._open: set[str] = set()  # stream kinds this sync consumes
+        self._plans_expected = True  # the plans stream may still come (see plans_expected)
+        # What finish() did, for the summary.
+        self._lines: list[str] = []
+        self.plan_updates = 0
+        self.links_made = 0
+        self.rollups_written = 0
+        self.refusals = 0
+        self.unknown_invoice_fees = 0  # fees whose invoice is not in HubSpot (or excluded)
+        self.unknown_subscription_fees = 0
+
+    # -- fed by the sinks (loop thread) ---------------------------------------------
+
+    def opened(self, kinds: Collection[str], from_catalog: bool) -> None:
+        """The stream kinds this sync consumes; with a catalog, log the billing streams it lacks."""
+        self._open = set(kinds)
+        if not from_catalog:
+            return
+        self._plans_expected = PLANS in self._open
+        for stream in BILLING_ONLY_STREAMS:
+            if stream not in self._open:
+                logger.info(
+                    "Stream %s is not in the catalog: %s not written (select it in the "
+                    "connection to get them).",
+                    stream,
+                    _what_needs(stream),
+                )
+
+    def record(self, kind: str, data: Mapping[str, Any]) -> None:
+        self.aggregator.add(kind, data)
+        if kind == FEES:
+            pair = fee_link(data)
+            if pair is not None:
+                self.links.add_fee(*pair)
+
+    @property
+    def plans(self) -> Mapping[str, Any]:
+        return self.aggregator.plans
+
+    def plan_deferrable(self, subscription: Mapping[str, Any]) -> bool:
+        """Whether the plan is unknown yet but a ``plans`` stream may still bring it."""
+        return self._plans_expected and plan_for(subscription, self.aggregator.plans) is None
+
+    def subscription_written(self, waiting: Mapping[str, Any]) -> None:
+        self.deferred.add(waiting)
+
+    def customer_written(self, lago_id: str, obj: str, hubspot_id: str | None) -> None:
+        self._customers[lago_id] = (obj, hubspot_id)
+
+    def not_synced(self, kind: str, lago_id: str) -> None:
+        """A subscription/invoice this sync skipped by the status rules or rejected."""
+        if kind in LINK_KINDS:
+            self.links.not_synced(kind, lago_id)
+
+    def synced(self, kind: str, lago_id: str, hubspot_id: str | None) -> None:
+        """A subscription/invoice written, with the HubSpot id its upsert answered (None: a
+        record a dry run would create). Of a record's versions, the last event wins."""
+        if kind in LINK_KINDS:
+            self.links.written(kind, lago_id, hubspot_id)
+
+    # -- after the final checkpoint -------------------------------------------------
+
+    def finish(self, complete: Collection[str]) -> Sequence[Job]:
+        complete = frozenset(complete)
+        return [
+            *self._plan_jobs(complete),
+            *self._link_jobs(complete),
+            *self._rollup_jobs(complete),
+        ]
+
+    def _why(self, stream: str) -> str:
+        if stream not in self._open:
+            return f"the {stream} stream was not selected"
+        return f"the {stream} stream was not received completely"
+
+    def _plan_jobs(self, complete: frozenset[str]) -> list[Job]:
+        waiting = len(self.deferred)
+        if not waiting:
+            return []
+        if PLANS not in complete:
+            self._lines.append(
+                f"{waiting} subscriptions written before their plan: plan values not "
+                f"written because {self._why(PLANS)}"
+            )
+            return []
+        found, unknown = self.deferred.resolve(self.aggregator.plans)
+        if unknown:
+            self._lines.append(
+                f"{unknown} subscriptions with plan values unknown (plan not in the plans stream)"
+            )
+        items = [Item(lago_id, properties) for lago_id, properties in found]
+        jobs = []
+        for start in range(0, len(items), self.batch_size):
+            batch = items[start : start + self.batch_size]
+            jobs.append(
+                Job(
+                    [],
+                    lambda b=batch: self.writer.upsert(  # type: ignore[misc]
+                        LINK_TO, MODEL.subscriptions.id_property, b
+                    ),
+                    self._fold_plan_values,
+                )
+            )
+        return jobs
+
+    def _fold_plan_values(self, outcome: Outcome) -> Sequence[Job]:
+        self.plan_updates += len(outcome.written)
+        for rejected in outcome.rejected:
+            self._refused("plan values of subscription", rejected.key, rejected.message)
+        return NO_JOBS
+
+    def _link_jobs(self, complete: frozenset[str]) -> list[Job]:
+        if FEES not in complete:
+            if FEES in self._open or self.links.fees:
+                self._lines.append(
+                    f"invoice-subscription associations not made because {self._why(FEES)}"
+                )
+            self.links.close()
+            return []
+        self._link_rows = self.links.rows()
+        jobs = []
+        for _ in range(LINK_LANES):
+            job = self._next_link_job()
+            if job is None:
+                break
+            jobs.append(job)
+        return jobs
+
+    def _next_link_job(self) -> Job | None:
+        """The next batch of pairs neither of whose ends was excluded in this sync (loop
+        thread); None, and the link state dropped, once every pair was handed out."""
+        rows: list[LinkRow] = []
+        for row in self._link_rows:
+            excluded = False
+            if row.invoice_end.excluded:
+                self.unknown_invoice_fees += row.fees
+                excluded = True
+            if row.subscription_end.excluded:
+                self.unknown_subscription_fees += row.fees
+                excluded = True
+            if excluded:
+                continue
+            rows.append(row)
+            if len(rows) >= self.batch_size:
+                break
+        if not rows:
+            self.links.close()
+            return None
+        return self._link_job(rows)
+
+    def _link_job(self, rows: list[LinkRow]) -> Job:
+        # Only the ends this sync did not write are read (written by an earlier sync, if any).
+        invoice_ids = sorted({r.invoice for r in rows if not r.invoice_end.seen})
+        subscription_ids = sorted({r.subscription for r in rows if not r.subscription_end.seen})
+        writer, type_id = self.writer, self.link_type_id
+
+        def work() -> tuple[_LinkBatch, AssociationOutcome]:
+            batch = _LinkBatch.of(
+                rows,
+                _ids(writer, LINK_FROM, invoice_ids, MODEL.invoices.id_property),
+                _ids(writer, LINK_TO, subscription_ids, MODEL.subscriptions.id_property),
+            )
+            outcome = (
+                writer.associate(LINK_FROM, LINK_TO, batch.known, type_id)
+                if batch.known
+                else AssociationOutcome()
+            )
+            return batch, outcome
+
+        def fold(answer: tuple[_LinkBatch, AssociationOutcome]) -> Sequence[Job]:
+            batch, outcome = answer
+            self.unknown_invoice_fees += batch.unknown_invoice_fees
+            self.unknown_subscription_fees += batch.unknown_subscription_fees
+            self.links_made += len(outcome.made) + batch.planned
+            for pair, reason in outcome.failed:
+                self._refused("association of invoice", batch.invoice_of.get(pair, "?"), reason)
+            following = self._next_link_job()
+            return (following,) if following is not None else NO_JOBS
+
+        return Job([], work, fold)
+
+    def _rollup_jobs(self, complete: frozenset[str]) -> list[Job]:
+        result = self.aggregator.finalize(complete)
+        self._lines.extend(result.summary.lines())
+        not_selected = [s for s in (PLANS, WALLETS, FEES) if s not in self._open]
+        if not_selected:
+            self._lines.append(
+                "billing values not computed because their stream was not selected: "
+                + "; ".join(f"{s} ({_what_needs(s)})" for s in not_selected)
+            )
+        by_object: dict[str, list[Item]] = {}
+        rejected = planned = 0
+        for billing in result.customers:
+            if not billing.properties:
+                continue
+            target = self._customers.get(billing.lago_id)
+            if target is None:
+                rejected += 1  # the customer was rejected in this sync: no roll-up
+                continue
+            obj, hubspot_id = target
+            if hubspot_id is None:
+                planned += 1  # dry run: the record would be created with this sync
+                continue
+            by_object.setdefault(obj, []).append(Item(hubspot_id, billing.properties))
+        if rejected:
+            self._lines.append(f"{rejected} customers rejected in this sync: no roll-ups written")
+        self.rollups_written += planned
+        jobs = []
+        for obj, items in by_object.items():
+            for start in range(0, len(items), self.batch_size):
+                batch = items[start : start + self.batch_size]
+                jobs.append(
+                    Job(
+                        [],
+                        lambda o=obj, b=batch: self.writer.update_by_id(o, b),  # type: ignore[misc]
+                        self._fold_rollups,
+                    )
+                )
+        return jobs
+
+    def _fold_rollups(self, outcome: Outcome) -> Sequence[Job]:
+        self.rollups_written += len(outcome.written)
+        for rejected in outcome.rejected:
+            self._refused("roll-ups of HubSpot record", rejected.key, rejected.message)
+        return NO_JOBS
+
+    def _refused(self, what: str, key: str, reason: str) -> None:
+        self.refusals += 1
+        if self.refusals <= MAX_LOGGED_REFUSALS:
+            logger.warning("HubSpot refused the %s %s: %s", what, key, reason)
+
+    # -- the summary ----------------------------------------------------------------
+
+    def summary_lines(self) -> list[str]:
+        """Lines for the sync summary (after finish's jobs were folded)."""
+        done = "planned" if self.report.dry_run else "written"
+        lines = [
+            f"billing values {done}: roll-ups of {self.rollups_written} customers; plan values "
+            f"of {self.plan_updates} subscriptions written before their plan; "
+            f"{self.links_made} invoice-subscription associations; "
+            f"refused by HubSpot: {self.refusals}"
+        ]
+        if self.unknown_invoice_fees or self.unknown_subscription_fees:
+            lines.append(
+                f"fees naming an invoice not in HubSpot: {self.unknown_invoice_fees}; "
+                f"naming a subscription not in HubSpot: {self.unknown_subscription_fees} "
+                "(skipped by the status rules or rejected in this sync, or not found)"
+            )
+        self.close()
+        return lines + self._lines
+
+    def close(self) -> None:
+        """Drop the on-disk link state and the aggregator's facts (idempotent; loop thread).
+        After the last link batch and the roll-ups they are dropped already; this is for a
+        sync that ended before (a fatal error)."""
+        self.links.close()
+        self.aggregator.close()
+
+
+def _ids(writer: Writer, obj: str, lago_ids: list[str], id_property: str) -> dict[str, str]:
+    """Lago id -> HubSpot id of the records HubSpot holds (``batch/read``, 100 per call)."""
+    if not lago_ids:
+        return {}
+    return {k: str(r["id"]) for k, r in writer.read(obj, lago_ids, id_property).items()}
+
+
+def _hubspot_id(end: End, read: str | None) -> str | None:
+    """The end's HubSpot id: as this sync's upsert answered, else as read."""
+    return end.hubspot_id if end.written else read
+
+
+@dataclass
+class _LinkBatch:
+    """A batch of pairs resolved to HubSpot ids (by a worker, folded on the loop)."""
+
+    known: list[tuple[str, str]] = field(default_factory=list)  # (invoice, subscription) ids
+    invoice_of: dict[tuple[str | None, str | None], str] = field(default_factory=dict)
+    planned: int = 0  # dry run: both ends in HubSpot or to be created, one without an id yet
+    unknown_invoice_fees: int = 0  # fees whose invoice is neither written nor found
+    unknown_subscription_fees: int = 0
+
+    @classmethod
+    def of(
+        cls,
+        rows: Sequence[LinkRow],
+        found_invoices: Mapping[str, str],
+        found_subs: Mapping[str, str],
+    ) -> _LinkBatch:
+        batch = cls()
+        for row in rows:
+            invoice_in = row.invoice_end.written or row.invoice in found_invoices
+            subscription_in = row.subscription_end.written or row.subscription in found_subs
+            if not invoice_in:
+                batch.unknown_invoice_fees += row.fees
+            if not subscription_in:
+                batch.unknown_subscription_fees += row.fees
+            if not (invoice_in and subscription_in):
+                continue
+            invoice = _hubspot_id(row.invoice_end, found_invoices.get(row.invoice))
+            subscription = _hubspot_id(row.subscription_end, found_subs.get(row.subscription))
+            batch.invoice_of[(invoice, subscription)] = row.invoice
+            if invoice is None or subscription is None:
+                batch.planned += 1
+            else:
+                batch.known.append((invoice, subscription))
+        return batch
+
+
+def _what_needs(stream: str) -> str:
+    if stream == FEES:
+        return "invoice-subscription associations"
+    if stream == PLANS:
+        return "plan values of subscriptions without a nested plan, and lago_mrr"
+    return ", ".join(p for p, streams in ROLLUP_STREAMS.items() if stream in streams)

@@ -1,0 +1,413 @@
+"""The message loop: route records to their stream's sink, run jobs, fold outcomes, checkpoint.
+
+One thread — the one reading stdin — owns all sync state: the sinks' buffers, the
+customer claims, the Lago-customer -> HubSpot-id index and waiting associations, the
+report's counters. Worker threads run a job's ``work`` (HTTP only) and return its
+outcome; the finished future is handed back through a queue and the loop folds it.
+
+Rules the loop keeps:
+
+* Concurrency and memory: at most ``2 x workers`` jobs in flight (a job's second step
+  takes its first step's place); buffers hold at most ``batch_size`` records or 2 MB.
+* Ordering: a job holding a newer version of a record waits until the job holding its
+  older one is folded, so the last version received is the last one written.
+* Checkpoints: on every STATE, drain every sink and fold every job, look up unknown
+  customers, make the pending associations, fold again — then echo the state. A failed
+  job stops the loop before the next state is echoed. Buffers also flush on a timer.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import time
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import date
+from typing import Any
+
+from airbyte_protocol_dataclasses.models import (
+    AirbyteMessage,
+    AirbyteStateMessage,
+    AirbyteStateType,
+    ConfiguredAirbyteCatalog,
+    Type,
+)
+
+from ..airbyte.incoming import set_destination_stats
+from ..billing.aggregator import BillingAggregator
+from ..billing.facts import DiskFacts
+from ..billing.job import BillingSync
+from ..config import DestinationConfig
+from ..hubspot import HubSpotClient
+from ..hubspot.batches import BatchWriter, PlanWriter, Writer
+from ..portal.deployment import Deployment
+from ..records.base import MappingSettings
+from ..terminations.job import Reconciliation
+from .associations import Associations
+from .customer_writes import CustomerClaims
+from .input_checks import FieldWatch
+from .jobs import Job, RecordKey, StreamKey
+from .rejected_records import StorageProblem, open_store
+from .report import MAX_LOGGED_REJECTIONS, SyncReport
+from .sinks import SINKS, Sink, SinkContext, stream_kind
+
+logger = logging.getLogger("airbyte")
+
+BATCH_SIZE = 100
+FLUSH_INTERVAL_SECONDS = 300.0  # a state never waits longer than this for a flush
+PROGRESS_INTERVAL_SECONDS = 10.0
+WORKERS = 8
+
+
+class RecordsRejected(Exception):
+    """Every record of a stream was rejected for one reason (a systemic fault, docs/product.md §7),
+    or the input was unreadable; raised after every state was echoed. Plain rejections do
+    not raise: they are counted, reported and stored."""
+
+
+def declared_fields(catalog: ConfiguredAirbyteCatalog | None) -> dict[str, frozenset[str]]:
+    """Per stream kind, the fields its schema in the catalog declares (when it lists any)."""
+    declared: dict[str, frozenset[str]] = {}
+    for configured in catalog.streams if catalog else []:
+        kind = stream_kind(configured.stream.name)
+        properties = (configured.stream.json_schema or {}).get("properties")
+        if kind is not None and isinstance(properties, dict) and properties:
+            declared[kind] = declared.get(kind, frozenset()) | frozenset(properties)
+    return declared
+
+
+class WritePipeline:
+    def __init__(
+        self,
+        config: DestinationConfig,
+        client: HubSpotClient,
+        deployment: Deployment,
+        catalog: ConfiguredAirbyteCatalog | None = None,
+        bad_input_lines: list[int] | None = None,
+        *,
+        workers: int = WORKERS,
+        batch_size: int = BATCH_SIZE,
+        flush_interval: float = FLUSH_INTERVAL_SECONDS,
+        progress_interval: float = PROGRESS_INTERVAL_SECONDS,
+    ) -> None:
+        self.config = config
+        self.catalog = catalog
+        self.client = client
+        self.report = SyncReport(dry_run=config.dry_run)
+        self.bad_input_lines = bad_input_lines if bad_input_lines is not None else []
+        # Rejected records go to the bucket when one is configured (a dry run stores nothing).
+        self.store = None if config.dry_run else open_store(config.rejected_records_storage)
+        self.field_watch = FieldWatch(config.default_targeted_object, declared_fields(catalog))
+        self._messages = 0  # readable input messages (all input unreadable fails the sync)
+        real = BatchWriter(client, deployment.object_type_ids)
+        writer: Writer = PlanWriter(real) if config.dry_run else real
+        self.associations = Associations(
+            writer, self.report, batch_size, deployment.association_type_ids
+        )
+        settings = MappingSettings(
+            default_targeted_object=config.default_targeted_object,
+            connection_code=config.connection_code,
+            lago_front_url=config.lago_front_url,
+            lago_organization_slug=config.lago_organization_slug,
+            today=date.today(),
+        )
+        self.billing = BillingSync(  # docs/product.md §6, see billing/job.py
+            writer,
+            self.report,
+            BillingAggregator(settings, DiskFacts()),  # facts on disk: billing/facts.py
+            batch_size,
+            deployment.association_type_ids,
+        )
+        self.reconciliation = Reconciliation(config, client, deployment, catalog, self.report)
+        self._context = SinkContext(
+            writer=writer,
+            report=self.report,
+            settings=settings,
+            associations=self.associations,
+            claims=CustomerClaims(),
+            batch_size=batch_size,
+            billing=self.billing,
+            reconciliation=self.reconciliation,
+            store=self.store,
+            field_watch=self.field_watch,
+        )
+        self._sinks: dict[StreamKey, Sink | None] = {}  # None: a stream this sync skips
+        self._flush_interval = flush_interval
+        self._progress_interval = progress_interval
+
+        self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="hubspot")
+        self._max_in_flight = workers * 2  # bounds memory in flight
+        self._in_flight: dict[Future[Any], Job] = {}
+        self._finished: queue.SimpleQueue[Future[Any]] = queue.SimpleQueue()
+        self._ready: list[Job] = []  # answered by folds, submitted by the loop
+        self._key_jobs: dict[RecordKey, Future[Any]] = {}  # record -> the job writing it
+
+        self._records_since_state: Counter[StreamKey] = Counter()
+        self._stated: set[StreamKey] = set()  # streams a STATE covered (see completed_streams)
+        self._last_flush = time.monotonic()
+        self._last_progress = time.monotonic()
+
+    # -- the message loop -----------------------------------------------------------
+
+    def run(self, messages: Iterable[AirbyteMessage]) -> Iterator[AirbyteMessage]:
+        for configured in self.catalog.streams if self.catalog else []:
+            stream = configured.stream
+            self._sink((stream.namespace, stream.name))
+        self.billing.opened(self._open_kinds(), from_catalog=self.catalog is not None)
+        try:
+            for message in messages:
+                self._messages += 1
+                if message.type == Type.RECORD and message.record is not None:
+                    record = message.record
+                    key = (record.namespace, record.stream)
+                    self._records_since_state[key] += 1
+                    sink = self._sinks[key] if key in self._sinks else self._sink(key)
+                    if sink is not None:
+                        self.reconciliation.observe(sink.kind, record.data)
+                        for job in sink.process_record(record.data):
+                            self._submit(job)
+                elif message.type == Type.STATE and message.state is not None:
+                    self._checkpoint()
+                    self._attach_stats(message.state)
+                    yield message
+                self._tick()
+            self._checkpoint(final=True)
+            self._post_sync()
+        except Exception:
+            self._keep_rejections()  # the sync stops; what was rejected before is kept
+            raise
+        finally:
+            self._executor.shutdown(wait=True, cancel_futures=True)
+            self.billing.close()  # the link store's temporary file, also after a failure
+        self.report.summary_lines.extend(self.billing.summary_lines())
+        self._finish()
+
+    def _sink(self, stream: StreamKey) -> Sink | None:
+        """The stream's sink, opened on first sight; None (logged once) for a skipped one."""
+        name = stream[1]
+        kind = stream_kind(name)
+        sink = None
+        if kind is not None and SINKS[kind].enabled(self.config):
+            sink = SINKS[kind](stream, self._context)
+        elif stream not in self._sinks:
+            why = "is not one this destination writes" if kind is None else "is switched off"
+            logger.info("Skipping stream %s: it %s.", name, why)
+        self._sinks[stream] = sink
+        return sink
+
+    def _tick(self) -> None:
+        if not self._finished.empty():
+            self._fold_finished()
+        if self._ready:
+            self._submit_ready()
+        now = time.monotonic()
+        if now - self._last_flush >= self._flush_interval:
+            self._flush()
+        if now - self._last_progress >= self._progress_interval:
+            self._log_progress()
+
+    def _log_progress(self) -> None:
+        self._last_progress = time.monotonic()
+        logger.info(self.report.progress_line(self.client.stats, self.client.pacer))
+
+    # -- checkpoints ----------------------------------------------------------------
+
+    def _checkpoint(self, final: bool = False) -> None:
+        """Return only when everything received so far is in HubSpot (or rejected)."""
+        self._flush()
+        self._wait_all()
+        self._submit_all(self.associations.lookup(final))
+        self._wait_all()
+        self._submit_all(self.associations.drain())
+        self._wait_all()
+        if final:
+            self.associations.report_missing()
+
+    def _flush(self) -> None:
+        self._last_flush = time.monotonic()
+        for sink in self._open_sinks():
+            self._submit_all(sink.drain())
+
+    def _attach_stats(self, state: AirbyteStateMessage) -> None:
+        if state.type == AirbyteStateType.STREAM and state.stream is not None:
+            descriptor = state.stream.stream_descriptor
+            stream = (descriptor.namespace, descriptor.name)
+            count = self._records_since_state.pop(stream, 0)
+            self._stated.add(stream)
+            sink = self._sinks.get(stream)
+            rejected = sink.tally.take_since_state() if sink is not None else 0
+        else:
+            count = sum(self._records_since_state.values())
+            self._stated.update(self._sinks)
+            self._records_since_state.clear()
+            rejected = sum(sink.tally.take_since_state() for sink in self._open_sinks())
+        set_destination_stats(state, count, rejected)
+
+    @property
+    def completed_streams(self) -> frozenset[StreamKey]:
+        """Streams a STATE (theirs, or a global one) covered after their last record."""
+        return frozenset(s for s in self._stated if not self._records_since_state.get(s))
+
+    def _post_sync(self) -> None:
+        """After the final checkpoint, in one wave: what the sinks derive from complete
+        streams, §8's reconciliation and §6's billing values (independent of one another:
+        the roll-ups count only subscriptions that arrived, reconciliation touches only
+        records that did not)."""
+        completed = self.completed_streams
+        for sink in self._open_sinks():
+            self._submit_all(sink.finish(sink.stream in completed))
+        self._submit(
+            self.reconciliation.job(completed, list(self._sinks), len(self.bad_input_lines))
+        )
+        # §6 billing values: a kind is complete when every stream of that kind is.
+        incomplete = {s.kind for s in self._open_sinks() if s.stream not in completed}
+        self.billing.opened(self._open_kinds(), from_catalog=False)
+        self._submit_all(self.billing.finish(self._open_kinds() - incomplete))
+        self._wait_all()
+
+    def _open_kinds(self) -> set[str]:
+        return {sink.kind for sink in self._open_sinks()}
+
+    def _open_sinks(self) -> list[Sink]:
+        return [sink for sink in self._sinks.values() if sink is not None]
+
+    # -- jobs -----------------------------------------------------------------------
+
+    def _submit_all(self, jobs: Sequence[Job]) -> None:
+        for job in jobs:
+            self._submit(job)
+
+    def _submit_ready(self) -> None:
+        while self._ready:
+            ready, self._ready = self._ready, []
+            self._submit_all(ready)
+
+    def _submit(self, job: Job) -> None:
+        # A record's newer version waits for the job carrying its older one: jobs
+        # otherwise finish in any order.
+        while any(key in self._key_jobs for key in job.keys):
+            self._fold_next()
+        while len(self._in_flight) >= self._max_in_flight:
+            self._fold_next()
+        self._start(job)
+
+    def _start(self, job: Job) -> None:
+        future = self._executor.submit(job.work)
+        self._in_flight[future] = job
+        for key in job.keys:
+            self._key_jobs[key] = future
+        # The only thing a worker thread does for the loop: hand the finished future back.
+        future.add_done_callback(self._finished.put)
+
+    def _fold_next(self) -> None:
+        """Wait for the next job to finish and fold it (log progress while waiting)."""
+        while True:
+            try:
+                future = self._finished.get(timeout=max(self._progress_interval, 0.1))
+            except queue.Empty:
+                self._log_progress()
+                continue
+            self._fold(future)
+            return
+
+    def _fold_finished(self) -> None:
+        while True:
+            try:
+                future = self._finished.get_nowait()
+            except queue.Empty:
+                return
+            self._fold(future)
+
+    def _fold(self, future: Future[Any]) -> None:
+        job = self._in_flight.pop(future)
+        for key in job.keys:
+            if self._key_jobs.get(key) is future:
+                del self._key_jobs[key]
+        outcome = future.result()  # a worker's failure is raised here, on the loop thread
+        for answered in job.fold(outcome):
+            if answered.keys:
+                self._start(answered)  # the next step of the same records takes its place
+            else:
+                self._ready.append(answered)
+
+    def _wait_all(self) -> None:
+        while self._in_flight or self._ready:
+            self._submit_ready()
+            if self._in_flight:
+                self._fold_next()
+                if time.monotonic() - self._last_progress >= self._progress_interval:
+                    self._log_progress()
+
+    # -- the end --------------------------------------------------------------------
+
+    def _finish(self) -> None:
+        """After every state was echoed: store the rejected records, log the summary, and
+        fail only for what §7 calls systemic (or input that was all unreadable)."""
+        report = self.report
+        for stream, lago_id, why in report.missing_associations[:MAX_LOGGED_REJECTIONS]:
+            logger.warning("No association for %s %s: %s", stream, lago_id, why)
+        warnings = self.field_watch.warnings()
+        for text in warnings:
+            logger.warning(text)
+        storage_problem: StorageProblem | None = None
+        stored = self._stored_where([])
+        if self.store is not None:
+            try:
+                stored = self._stored_where(self.store.flush())
+            except StorageProblem as problem:
+                storage_problem = problem
+                stored = f"NOT stored: {problem}"
+        lines = report.rejection_lines(stored, self.bad_input_lines, warnings)
+        logger.info("\n".join([report.summary(self.client.stats), *lines]))
+        failure = self._systemic_failure()
+        if failure is not None:
+            raise RecordsRejected(
+                failure + (f" Also: {storage_problem}" if storage_problem else "")
+            )
+        if storage_problem is not None:
+            raise storage_problem
+
+    def _keep_rejections(self) -> None:
+        """On a fatal error: store the rejections collected so far (never masking the error)."""
+        if self.store is None or not self.report.rejections:
+            return
+        try:
+            logger.info("Rejected records %s", self._stored_where(self.store.flush()))
+        except StorageProblem as problem:
+            logger.error(str(problem))
+
+    def _stored_where(self, keys: list[str]) -> str:
+        if not self.report.rejections:
+            return ""
+        if self.config.dry_run:
+            return "a dry run stores nothing"
+        if self.store is None:
+            return "not stored (set object_storage_config to keep them in a bucket)"
+        bucket = self.store.storage.s3_bucket_name
+        return "stored in " + ", ".join(f"s3://{bucket}/{key}" for key in keys)
+
+    def _systemic_failure(self) -> str | None:
+        """A sentence naming the stream and reason when a stream's every record was rejected
+        for one reason (docs/product.md §7), or when no input line was a message; else None."""
+        if self.bad_input_lines and not self._messages:
+            lines = ", ".join(str(n) for n in self.bad_input_lines[:10])
+            return (
+                f"No input line was an Airbyte message ({len(self.bad_input_lines)} unreadable "
+                f"line(s): lines {lines}): check what feeds write."
+            )
+        for sink in self._open_sinks():
+            reason = sink.tally.systemic_reason()
+            if reason is None:
+                continue
+            example = next(r for r in self.report.rejections if r.stream == sink.kind)
+            records = f"{sink.tally.records} {sink.stream[1]}"
+            return (
+                f"Every one of the {records} records was rejected for the same reason "
+                f"({reason}), which points at the setup (a HubSpot "
+                f"property, a validation rule, the source), not at the data. First: "
+                f"{example.line()}. Fix that and run the sync again; every other stream was "
+                f"written and checkpointed."
+            )
+        return None

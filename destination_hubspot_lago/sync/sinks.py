@@ -1,0 +1,379 @@
+"""One sink per stream: everything a stream needs, in one place.
+
+A sink maps and buffers its stream's records (``process_record``), turns full buffers
+into jobs, hands over whatever it still holds on ``drain``, and folds its jobs'
+outcomes into the report and the associations. It never sees a STATE message nor a
+thread: the loop calls it on the message loop thread only, and runs its jobs' ``work``
+on the workers.
+
+A stream added later is one more :class:`Sink` subclass registered in :data:`SINKS`
+(a sink may also consume records without writing any, feeding aggregates instead, and
+answer jobs from :meth:`Sink.finish` once the sync's checkpoints are done).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from ..billing.job import BillingSync
+from ..config import DestinationConfig
+from ..hubspot.batches import Item, Outcome, Rejected, Writer
+from ..hubspot.errors import refusal_code
+from ..portal.model import MODEL
+from ..records.base import CustomerUpsert, InvalidRecord, MappingSettings, RecordUpsert, Skipped
+from ..records.customers import map_customer
+from ..records.invoices import map_invoice
+from ..records.subscriptions import map_subscription
+from .associations import Associations
+from .customer_writes import CustomerClaims, CustomerResult, CustomerWrites, Holders
+from .input_checks import FieldWatch
+from .jobs import NO_JOBS, Job, StreamKey
+from .rejected_records import S3RejectedRecords
+from .report import StreamTally, SyncReport
+
+
+class CustomerObserver(Protocol):
+    """What learns of each customer write besides the associations and the billing values
+    (§8's reconciliation, ``terminations/job.py``)."""
+
+    def customer_written(
+        self, lago_id: str, obj: str, hubspot_id: str | None, created: bool
+    ) -> None: ...
+
+
+MAX_BATCH_BYTES = 2_000_000  # keep request bodies well under any proxy's limit
+
+
+@dataclass
+class SinkContext:
+    """What every sink shares, all of it owned by the message loop."""
+
+    writer: Writer
+    report: SyncReport
+    settings: MappingSettings
+    associations: Associations
+    claims: CustomerClaims
+    batch_size: int
+    billing: BillingSync
+    reconciliation: CustomerObserver
+    store: S3RejectedRecords | None = None  # where rejected records go, when configured
+    field_watch: FieldWatch = field(default_factory=FieldWatch)
+
+
+class Buffer:
+    """Mapped records of one kind, de-duplicated by key (last wins), bounded by count and bytes."""
+
+    def __init__(self, batch_size: int) -> None:
+        self.batch_size = batch_size
+        self.items: dict[str, Any] = {}
+        self.bytes = 0
+
+    def add(self, key: str, item: Any, properties: Mapping[str, str]) -> bool:
+        """Add; True when the buffer is full."""
+        self.items.pop(key, None)
+        self.items[key] = item
+        self.bytes += 64 + sum(map(len, properties)) + sum(map(len, properties.values()))
+        return len(self.items) >= self.batch_size or self.bytes >= MAX_BATCH_BYTES
+
+    def drain(self) -> list[Any]:
+        items, self.items, self.bytes = list(self.items.values()), {}, 0
+        return items
+
+
+class Sink:
+    kind: str  # the stream kind this sink writes (customers, subscriptions, invoices)
+
+    def __init__(self, stream: StreamKey, ctx: SinkContext) -> None:
+        self.stream = stream
+        self.ctx = ctx
+        self.report = ctx.report
+        self.tally = StreamTally()  # this stream's rejections, per state and by reason
+
+    def process_record(self, data: Any) -> Sequence[Job]:
+        """Map and buffer one record; answer the jobs of buffers it filled."""
+        self.report.received[self.kind] += 1
+        self.tally.records += 1
+        if type(data) is not dict and not isinstance(data, Mapping):  # dict: no ABC check
+            problem = "record data is not a JSON object"
+            self.reject(self.invalid_object, Rejected("?", "INVALID_RECORD", problem))
+            return NO_JOBS
+        self.ctx.billing.record(self.kind, data)  # §6 aggregates see every record
+        self.ctx.field_watch.observe(self.kind, data)
+        try:
+            return self.buffer(data)
+        except Skipped:
+            self.report.skipped[self.kind] += 1
+            self.ctx.billing.not_synced(self.kind, str(data.get("lago_id")))
+            self.tally.records -= 1
+        except InvalidRecord as invalid:
+            lago_id = str(data.get("lago_id") or "?")
+            self.reject(self.invalid_object, Rejected(lago_id, "INVALID_RECORD", str(invalid)))
+        return NO_JOBS
+
+    def reject(
+        self, obj: str, rejected: Rejected, properties: Mapping[str, Any] | None = None
+    ) -> None:
+        """Every rejection of this stream's records passes here (on the loop thread):
+        reported, counted for the next STATE of this stream, and stored when a bucket is
+        configured. ``properties``: what was (or would have been) sent to HubSpot."""
+        self.ctx.billing.not_synced(self.kind, rejected.key)
+        self.report.reject(self.kind, obj, rejected.key, rejected.category, rejected.message)
+        self.tally.rejected(reason_code(rejected))
+        store = self.ctx.store
+        if store is not None:
+            store.add(
+                self.stream[1], rejected.key, rejected.category, rejected.message, properties, obj
+            )
+
+    # -- what each stream defines -----------------------------------------------------
+
+    invalid_object = ""  # the HubSpot object an unmappable record is counted under
+
+    @classmethod
+    def enabled(cls, config: DestinationConfig) -> bool:
+        """Whether this sync writes the stream at all (a ``sync_*`` switch)."""
+        return True
+
+    def buffer(self, data: Mapping[str, Any]) -> Sequence[Job]:
+        raise NotImplementedError
+
+    def drain(self) -> Sequence[Job]:
+        """Jobs for everything still buffered (at a checkpoint, or on the flush timer)."""
+        return NO_JOBS
+
+    def finish(self, completed: bool) -> Sequence[Job]:
+        """After the final checkpoint; ``completed``: a STATE covered every record of this
+        stream and nothing failed. The place for post-sync work derived from a stream."""
+        return NO_JOBS
+
+
+class CustomerSink(Sink):
+    """Lago customers as companies or contacts (see ``sync/customer_writes.py``)."""
+
+    kind = "customers"
+    invalid_object = "companies"
+
+    def __init__(self, stream: StreamKey, ctx: SinkContext) -> None:
+        super().__init__(stream, ctx)
+        self.claims = ctx.claims
+        self.writes = CustomerWrites(ctx.writer)
+        # (object key, linked) -> buffer of CustomerUpsert
+        self._buffers: dict[tuple[str, bool], Buffer] = {}
+
+    def buffer(self, data: Mapping[str, Any]) -> Sequence[Job]:
+        customer = map_customer(data, self.ctx.settings)
+        linked = bool(customer.hubspot_id)
+        if linked:
+            self.claims.reserve_link(customer)
+        where = (customer.object_key, linked)
+        buffer = self._buffers.get(where)
+        if buffer is None:
+            buffer = self._buffers[where] = Buffer(self.ctx.batch_size)
+        if buffer.add(customer.lago_id, customer, customer.properties):
+            return (self._batch(*where, buffer.drain()),)
+        return NO_JOBS
+
+    def drain(self) -> Sequence[Job]:
+        return [
+            self._batch(obj, linked, buffer.drain())
+            for (obj, linked), buffer in self._buffers.items()
+            if buffer.items
+        ]
+
+    def _batch(self, obj: str, linked: bool, customers: list[CustomerUpsert]) -> Job:
+        keys = [("customers", c.lago_id) for c in customers]
+        if obj == "contacts":
+            customers = [self.claims.claim_email(c) for c in customers]
+        fold = self._fold_results(obj)
+        if linked:
+            claimed = []
+            for customer in customers:
+                conflict = self.claims.link_conflict(customer)
+                if conflict is None:
+                    claimed.append(customer)
+                else:
+                    self.reject(obj, conflict, customer.properties)
+            return Job(keys, lambda: self.writes.update_linked(obj, claimed), fold)
+        if obj == "contacts" and any(c.email for c in customers):
+            # Two steps: read who holds the emails, decide adoptions here, then write.
+            def adopt(holders: Holders) -> Sequence[Job]:
+                upserts, adopted = self.claims.adopt(customers, holders)
+                return (Job(keys, lambda: self.writes.upsert(obj, upserts, adopted), fold),)
+
+            return Job(keys, lambda: self.writes.email_holders(customers), adopt)
+        return Job(keys, lambda: self.writes.upsert(obj, customers, {}), fold)
+
+    def _fold_results(self, obj: str) -> Callable[[list[CustomerResult]], Sequence[Job]]:
+        def fold(results: list[CustomerResult]) -> Sequence[Job]:
+            for result in results:
+                customer = result.customer
+                if result.written is not None:
+                    self.report.wrote(obj, result.written.created)
+                    if result.adopted:
+                        self.report.adopted_contacts += 1
+                    self.ctx.billing.customer_written(
+                        customer.lago_id, obj, result.written.hubspot_id
+                    )
+                    self.ctx.associations.customer_written(
+                        customer.lago_id, obj, result.written.hubspot_id
+                    )
+                    self.ctx.reconciliation.customer_written(
+                        customer.lago_id, obj, result.written.hubspot_id, result.written.created
+                    )
+                elif result.rejected is not None:
+                    self.reject(obj, result.rejected, customer.properties)
+            return self.ctx.associations.full_batches()
+
+        return fold
+
+
+class RecordSink(Sink):
+    """Lago records that become records of one of our custom objects."""
+
+    mapper: Callable[[Mapping[str, Any], MappingSettings], RecordUpsert]
+    id_property: str
+
+    def __init__(self, stream: StreamKey, ctx: SinkContext) -> None:
+        super().__init__(stream, ctx)
+        self.invalid_object = self.kind
+        self._buffer = Buffer(ctx.batch_size)
+
+    def buffer(self, data: Mapping[str, Any]) -> Sequence[Job]:
+        record = self.map(data)
+        if self._buffer.add(record.lago_id, record, record.properties):
+            return (self._batch(self._buffer.drain()),)
+        return NO_JOBS
+
+    def map(self, data: Mapping[str, Any]) -> RecordUpsert:
+        return type(self).mapper(data, self.ctx.settings)
+
+    def written(self, record: RecordUpsert) -> None:
+        """A record of this stream is in HubSpot (folded, loop thread)."""
+
+    def drain(self) -> Sequence[Job]:
+        return (self._batch(self._buffer.drain()),) if self._buffer.items else NO_JOBS
+
+    def _batch(self, records: list[RecordUpsert]) -> Job:
+        obj = self.kind
+        items = [Item(r.lago_id, r.properties) for r in records]
+
+        def fold(outcome: Outcome) -> Sequence[Job]:
+            by_key = {r.lago_id: r for r in records}
+            for rejected in outcome.rejected:
+                record = by_key.get(rejected.key)
+                self.reject(obj, rejected, record.properties if record else None)
+            for written in outcome.written:
+                self.report.wrote(obj, written.created)
+                record = by_key[written.key]
+                self.ctx.billing.synced(obj, record.lago_id, written.hubspot_id)
+                self.written(record)
+                self.ctx.associations.record_written(
+                    obj, written.hubspot_id, record.lago_id, record.customer_lago_id
+                )
+            return self.ctx.associations.full_batches()
+
+        return Job(
+            [(obj, r.lago_id) for r in records],
+            lambda: self.ctx.writer.upsert(obj, self.id_property, items),
+            fold,
+        )
+
+
+class SubscriptionSink(RecordSink):
+    kind = "subscriptions"
+    mapper = staticmethod(map_subscription)
+    id_property = MODEL.subscriptions.id_property
+
+    def __init__(self, stream: StreamKey, ctx: SinkContext) -> None:
+        super().__init__(stream, ctx)
+        # lago_id -> (plan code, status) of buffered subscriptions whose plan is not known
+        # yet: once written, their plan values wait for the plans stream (billing/job.py).
+        self._awaiting_plan: dict[str, dict[str, Any]] = {}
+
+    @classmethod
+    def enabled(cls, config: DestinationConfig) -> bool:
+        return config.sync_subscriptions
+
+    def map(self, data: Mapping[str, Any]) -> RecordUpsert:
+        billing = self.ctx.billing
+        record = map_subscription(data, self.ctx.settings, billing.plans)
+        if billing.plan_deferrable(data):
+            fields = ("lago_id", "plan_code", "status")
+            self._awaiting_plan[record.lago_id] = {f: data.get(f) for f in fields}
+        else:
+            self._awaiting_plan.pop(record.lago_id, None)
+        return record
+
+    def written(self, record: RecordUpsert) -> None:
+        waiting = self._awaiting_plan.pop(record.lago_id, None)
+        if waiting is not None:
+            self.ctx.billing.subscription_written(waiting)
+
+    def reject(
+        self, obj: str, rejected: Rejected, properties: Mapping[str, Any] | None = None
+    ) -> None:
+        self._awaiting_plan.pop(rejected.key, None)
+        super().reject(obj, rejected, properties)
+
+
+class InvoiceSink(RecordSink):
+    kind = "invoices"
+    mapper = staticmethod(map_invoice)
+    id_property = MODEL.invoices.id_property
+
+    @classmethod
+    def enabled(cls, config: DestinationConfig) -> bool:
+        return config.sync_invoices
+
+
+def reason_code(rejected: Rejected) -> str:
+    """What makes two rejections "one reason": HubSpot's structured code (category, sub-
+    category, each refused property and its code), or for the destination's own rejections
+    the category (and, for a record it cannot map, the mapping's message)."""
+    if rejected.error is not None:
+        return refusal_code(rejected.error)
+    if rejected.category == "INVALID_RECORD":
+        return f"INVALID_RECORD {rejected.message}"
+    return rejected.category
+
+
+class BillingOnlySink(Sink):
+    """``plans``, ``fees``, ``wallets``: consumed for docs/product.md §6 (``Sink.process_record``
+    hands every record to ``billing/job.py``), written nowhere themselves."""
+
+    def buffer(self, data: Mapping[str, Any]) -> Sequence[Job]:
+        return NO_JOBS
+
+
+class PlanSink(BillingOnlySink):
+    kind = "plans"
+
+
+class FeeSink(BillingOnlySink):
+    kind = "fees"
+
+
+class WalletSink(BillingOnlySink):
+    kind = "wallets"
+
+
+# The streams this destination consumes, by kind (a stream name ends with its kind).
+SINKS: dict[str, type[Sink]] = {
+    "customers": CustomerSink,
+    "subscriptions": SubscriptionSink,
+    "invoices": InvoiceSink,
+    "plans": PlanSink,
+    "fees": FeeSink,
+    "wallets": WalletSink,
+}
+
+
+def stream_kind(name: str) -> str | None:
+    """A kind of :data:`SINKS` (``customers``, ``subscriptions``, ``invoices``, ``plans``,
+    ``fees``, ``wallets``), also behind a connection prefix."""
+    for kind in SINKS:
+        if name == kind or name.endswith(kind):
+            return kind
+    return None

@@ -1,0 +1,1 @@
+"""Test code that is not a test: the test world and the helpers the suites share."""
