@@ -1,6 +1,10 @@
 """spec, check and write, once: the command line (``run.py``) and the CDK ``Destination``
 (``destination.py``) both call these. Nothing here imports the Airbyte CDK.
 
+This is also the composition root: :func:`build_pipeline` makes every part of a sync (the
+writer, the report, the sinks' shared state, the billing and terminations parts) and hands
+them to the message loop, which builds none of them itself.
+
 Errors a user can fix become FAILED statuses (check) or ``config_error`` traces (write),
 with messages that say what to do; secrets never reach a message.
 """
@@ -14,21 +18,33 @@ import logging
 import pkgutil
 import traceback
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from airbyte_protocol_dataclasses.models import AirbyteMessage, ConfiguredAirbyteCatalog
 
-from .airbyte.outgoing import FailureType, TracedError, control_config_message, emit
+from .airbyte.outgoing import FailureType, Outbox, TracedError, config_control
 from .airbyte.secrets import config_secrets, filter_secrets, update_secrets
+from .billing.aggregator import BillingAggregator
+from .billing.facts import DiskFacts
+from .billing.job import BillingValues
 from .config import ConfigError, DestinationConfig, check_against_spec
 from .hubspot import Failure, HubSpotClient, HubSpotError, OAuthAuth, Pacer
+from .hubspot.batches import BatchWriter, PlanWriter, Writer
 from .portal.deployment import Deployment, ModelConflict, deploy_model
 from .portal.preflight import PreflightProblem, run_preflight
-from .sync.input_checks import sync_mode_warnings
+from .records.base import MappingSettings
+from .sync import loop
+from .sync.associations import Associations
+from .sync.customer_writes import CustomerClaims
+from .sync.input_checks import FieldWatch, declared_fields, sync_mode_warnings
 from .sync.loop import RecordsRejected, WritePipeline
-from .sync.rejected_records import StorageProblem
+from .sync.rejected_records import StorageProblem, open_store
+from .sync.report import SyncReport
+from .sync.sinks import SinkContext
 from .sync.tempdb import TempStorageProblem
+from .terminations.job import Reconciliation
 
 logger = logging.getLogger("airbyte")
 
@@ -72,11 +88,15 @@ def bug_message(exc: BaseException, what: str) -> str:
 
 
 def open_client(
-    config: DestinationConfig, max_attempts: int = 8, raw_config: Mapping[str, Any] | None = None
+    config: DestinationConfig,
+    max_attempts: int = 8,
+    raw_config: Mapping[str, Any] | None = None,
+    outbox: Outbox | None = None,
 ) -> HubSpotClient:
+    """``outbox``: where a rotated OAuth refresh token's CONTROL message waits to be printed."""
     auth = config.credentials.auth()
-    if isinstance(auth, OAuthAuth) and raw_config is not None:
-        auth.on_rotation = functools.partial(persist_refresh_token, raw_config)
+    if isinstance(auth, OAuthAuth) and raw_config is not None and outbox is not None:
+        auth.on_rotation = functools.partial(persist_refresh_token, raw_config, outbox)
     return HubSpotClient(
         config.api_base_url,
         auth,
@@ -86,24 +106,82 @@ def open_client(
     )
 
 
-def persist_refresh_token(raw_config: Mapping[str, Any], refresh_token: str) -> None:
+def persist_refresh_token(
+    raw_config: Mapping[str, Any], outbox: Outbox, refresh_token: str
+) -> None:
     """HubSpot issued a new refresh token: ask the platform to store it (CONTROL message),
-    or the next sync would present a revoked one."""
+    or the next sync would present a revoked one. Called on whichever thread refreshed the
+    token; the message waits in ``outbox`` for the thread that prints (the message loop)."""
     updated = copy.deepcopy(dict(raw_config))
     updated["credentials"]["refresh_token"] = refresh_token
-    emit(control_config_message(updated))
-    logger.info("HubSpot rotated the OAuth refresh token; the new one was sent to the platform.")
+    outbox.put(config_control(updated))
+    logger.info("HubSpot rotated the OAuth refresh token; the new one goes to the platform.")
 
 
 def prepare(
-    config: DestinationConfig, max_attempts: int = 8, raw_config: Mapping[str, Any] | None = None
+    config: DestinationConfig,
+    max_attempts: int = 8,
+    raw_config: Mapping[str, Any] | None = None,
+    outbox: Outbox | None = None,
 ) -> tuple[HubSpotClient, Deployment]:
     """Everything check and write share: credentials, scopes, plan, model."""
-    client = open_client(config, max_attempts, raw_config)
+    client = open_client(config, max_attempts, raw_config, outbox)
     portal = run_preflight(client)
     deployment = deploy_model(client, portal, dry_run=config.dry_run)
     deployment.portal_id = portal.portal_id
     return client, deployment
+
+
+def build_pipeline(
+    config: DestinationConfig,
+    client: HubSpotClient,
+    deployment: Deployment,
+    catalog: ConfiguredAirbyteCatalog | None = None,
+    bad_input_lines: list[int] | None = None,
+    *,
+    outbox: Outbox | None = None,
+    batch_size: int = loop.BATCH_SIZE,
+    **tuning: Any,
+) -> WritePipeline:
+    """The sync's parts, made once and handed to the message loop (``tuning``: its workers,
+    flush and progress intervals)."""
+    real = BatchWriter(client, deployment.object_type_ids)
+    writer: Writer = PlanWriter(real) if config.dry_run else real
+    report = SyncReport(dry_run=config.dry_run)
+    settings = MappingSettings(
+        default_targeted_object=config.default_targeted_object,
+        connection_code=config.connection_code,
+        lago_front_url=config.lago_front_url,
+        lago_organization_slug=config.lago_organization_slug,
+        today=date.today(),
+    )
+    type_ids = deployment.association_type_ids
+    # docs/product.md §6: the aggregator's per-record facts wait on disk (billing/facts.py).
+    billing = BillingValues(writer, BillingAggregator(settings, DiskFacts()), batch_size, type_ids)
+    terminations = Reconciliation(config, client, deployment, catalog)  # docs/product.md §8
+    context = SinkContext(
+        writer=writer,
+        report=report,
+        settings=settings,
+        associations=Associations(writer, report, batch_size, type_ids),
+        claims=CustomerClaims(),
+        batch_size=batch_size,
+        parts=(terminations, billing),
+        plans=billing.plans,
+        # Rejected records go to the bucket when one is configured (a dry run stores nothing).
+        store=None if config.dry_run else open_store(config.rejected_records_storage),
+        field_watch=FieldWatch(config.default_targeted_object, declared_fields(catalog)),
+    )
+    return WritePipeline(
+        config,
+        client,
+        context,
+        context.parts,
+        catalog,
+        bad_input_lines,
+        outbox=outbox,
+        **tuning,
+    )
 
 
 # -- the commands ---------------------------------------------------------------------
@@ -113,26 +191,26 @@ def prepare(
 class CheckResult:
     succeeded: bool
     message: str
+    # Messages for the platform besides the status (a rotated OAuth token's CONTROL).
+    control: list[AirbyteMessage] = field(default_factory=list)
 
 
 def check(config: Mapping[str, Any]) -> CheckResult:
     """Config, rejected-records bucket, credentials, scopes, model: never raises."""
-    # Imported here: boto3 costs some 70 ms of CPU, which a write without a bucket never needs.
-    from .sync.rejected_records import StorageProblem, open_store
-
+    outbox = Outbox()
     try:
         parsed = validate(config)
         store = open_store(parsed.rejected_records_storage)
         if store is not None:  # before anything is deployed in HubSpot
             store.verify()
         # A check is interactive: a few quick retries, not a sync's patience.
-        _, deployment = prepare(parsed, max_attempts=3, raw_config=config)
+        _, deployment = prepare(parsed, max_attempts=3, raw_config=config, outbox=outbox)
     except (*USER_FIXABLE, StorageProblem, HubSpotError) as problem:
-        return CheckResult(False, filter_secrets(str(problem)))
+        return CheckResult(False, filter_secrets(str(problem)), outbox.take())
     except Exception as exc:  # a bug must still answer FAILED, not crash the check
         logger.error(filter_secrets("check failed: " + traceback.format_exc()))
-        return CheckResult(False, bug_message(exc, "check"))
-    return CheckResult(True, deployment.summary())
+        return CheckResult(False, bug_message(exc, "check"), outbox.take())
+    return CheckResult(True, deployment.summary(), outbox.take())
 
 
 def write(
@@ -148,9 +226,12 @@ def write(
         parsed = validate(config)
         for warning in sync_mode_warnings(catalog):
             logger.warning(warning)
-        client, deployment = prepare(parsed, raw_config=config)
+        outbox = Outbox()  # a rotated OAuth token, printed by the loop
+        client, deployment = prepare(parsed, raw_config=config, outbox=outbox)
         logger.info(deployment.summary())
-        pipeline = WritePipeline(parsed, client, deployment, catalog, bad_input_lines)
+        pipeline = build_pipeline(
+            parsed, client, deployment, catalog, bad_input_lines, outbox=outbox
+        )
         yield from pipeline.run(input_messages)
     except (RecordsRejected, StorageProblem, TempStorageProblem, *USER_FIXABLE) as problem:
         raise TracedError(filter_secrets(str(problem)), FailureType.config_error) from None

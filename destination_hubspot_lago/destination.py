@@ -26,7 +26,7 @@ from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
 from . import connector
 from .airbyte.incoming import parse_lines, to_json
-from .airbyte.outgoing import TracedError
+from .airbyte.outgoing import TracedError, emit
 from .connector import load_spec  # noqa: F401  (callers import it from here)
 
 
@@ -39,6 +39,8 @@ class DestinationHubspotLago(Destination):
 
     def check(self, logger: logging.Logger, config: Mapping[str, Any]) -> AirbyteConnectionStatus:
         result = connector.check(config)
+        for control in result.control:  # the status alone cannot carry a rotated token
+            emit(to_json(control))
         status = Status.SUCCEEDED if result.succeeded else Status.FAILED
         return AirbyteConnectionStatus(status=status, message=result.message)
 

@@ -48,6 +48,8 @@ def main(args: list[str]) -> int:
         connector.register_secrets(config)  # before anything can print them
         if parsed.command == "check":
             result = connector.check(config)
+            for control in result.control:  # a rotated OAuth token, before the status
+                emit(to_json(control))
             emit(connection_status_message(result.succeeded, result.message))
             return 0
         connector.validate(config)  # config problems first, then the catalog's

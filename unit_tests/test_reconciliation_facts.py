@@ -6,7 +6,6 @@ from airbyte_cdk.models import ConfiguredAirbyteCatalogSerializer
 
 from destination_hubspot_lago.config import DestinationConfig
 from destination_hubspot_lago.portal.deployment import Deployment
-from destination_hubspot_lago.sync.report import SyncReport
 from destination_hubspot_lago.terminations.job import Reconciliation
 from tests.support.harness import catalog, private_app_config
 
@@ -18,12 +17,12 @@ def reconciliation(streams=("customers", "subscriptions"), with_catalog=True, **
     parsed = DestinationConfig.parse(private_app_config("http://127.0.0.1:9", **config))
     deployment = Deployment(object_type_ids={"subscriptions": "2-1"})
     configured = ConfiguredAirbyteCatalogSerializer.load(catalog(streams)) if with_catalog else None
-    return Reconciliation(parsed, None, deployment, configured, SyncReport())  # type: ignore[arg-type]
+    return Reconciliation(parsed, None, deployment, configured)  # type: ignore[arg-type]
 
 
 def test_every_subscriptions_stream_must_be_complete():
     r = reconciliation()
-    r.observe("subscriptions", {"lago_id": "s1"})
+    r.record("subscriptions", {"lago_id": "s1"})
     assert not r.facts({A}, [CUSTOMERS, A, B]).complete  # b's records had no STATE after them
     assert r.facts({A, B}, [CUSTOMERS, A, B]).complete
     assert not r.facts({CUSTOMERS}, [CUSTOMERS]).complete  # no subscriptions stream at all
@@ -41,9 +40,9 @@ def test_the_catalog_decides_whether_the_stream_was_selected():
 
 def test_only_customers_and_subscriptions_are_observed():
     r = reconciliation(sync_subscriptions=False)
-    r.observe("customers", {"lago_id": "c1"})
-    r.observe("invoices", {"lago_id": "i1"})
-    r.observe("subscriptions", {"lago_id": "s1"})
+    r.record("customers", {"lago_id": "c1"})
+    r.record("invoices", {"lago_id": "i1"})
+    r.record("subscriptions", {"lago_id": "s1"})
     facts = r.facts({A}, [A], unreadable_lines=2)
     assert (facts.records, facts.enabled, facts.unreadable_lines) == (1, False, 2)
     assert r.observed.customers == {"c1"} and r.observed.subscriptions == {"s1"}

@@ -17,18 +17,28 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import queue
 import sys
 import time
 from collections.abc import Mapping
 from typing import Any
 
 import orjson
-from airbyte_protocol_dataclasses.models import FailureType
+from airbyte_protocol_dataclasses.models import (
+    AirbyteControlConnectorConfigMessage,
+    AirbyteControlMessage,
+    AirbyteMessage,
+    FailureType,
+    OrchestratorType,
+    Type,
+)
 
 from .secrets import filter_secrets
 
 __all__ = [
     "AirbyteLogHandler",
+    "Outbox",
+    "config_control",
     "FailureType",
     "TracedError",
     "connection_status_message",
@@ -154,3 +164,42 @@ def setup_logging() -> None:
     if _HANDLER not in root.handlers:
         root.addHandler(_HANDLER)
     logging.getLogger(LOGGER_NAME).setLevel(logging.INFO)
+
+
+class Outbox:
+    """Messages made off the printing thread, held for the thread that prints them.
+
+    A worker that refreshes the OAuth token may learn of a rotated refresh token: the CONTROL
+    message carrying it waits here (``put``, any thread, no I/O) until the message loop — or
+    the command, outside a sync — takes it (``take``) and prints it between its own messages.
+    """
+
+    def __init__(self) -> None:
+        self._queue: queue.SimpleQueue[AirbyteMessage] = queue.SimpleQueue()
+
+    def put(self, message: AirbyteMessage) -> None:
+        self._queue.put(message)
+
+    def __bool__(self) -> bool:
+        """Whether a message is waiting (cheap: the loop asks after every input message)."""
+        return not self._queue.empty()
+
+    def take(self) -> list[AirbyteMessage]:
+        taken = []
+        while True:
+            try:
+                taken.append(self._queue.get_nowait())
+            except queue.Empty:
+                return taken
+
+
+def config_control(config: Mapping[str, Any]) -> AirbyteMessage:
+    """:func:`control_config_message` as a protocol message (what the sync yields)."""
+    return AirbyteMessage(
+        type=Type.CONTROL,
+        control=AirbyteControlMessage(
+            type=OrchestratorType.CONNECTOR_CONFIG,
+            emitted_at=now_millis(),
+            connectorConfig=AirbyteControlConnectorConfigMessage(config=dict(config)),
+        ),
+    )

@@ -1,11 +1,11 @@
-"""docs/product.md §6 in the pipeline: plan values, invoice ↔ subscription links, customer roll-ups.
+"""docs/product.md §6's post-sync part: plan values, invoice ↔ subscription links, roll-ups.
 
-Owned by the message loop like all sync state. The sinks feed it (``record`` for every
-record of the billing streams, skipped ones too; ``customer_written`` when a customer job
-is folded; ``synced`` with the HubSpot id of each subscription and invoice written,
-``not_synced`` for those this sync skipped or rejected).
-After the final checkpoint, :meth:`BillingSync.finish` answers the post-sync jobs, given
-the stream kinds received completely (``WritePipeline.completed_streams``):
+:class:`BillingValues` is a sync part (``sync/parts.py``), owned by the message loop like all
+sync state. The sinks feed it (``record`` for every record of the streams the sync consumes,
+skipped ones too; ``customer_written`` when a customer job is folded; ``synced`` with the
+HubSpot id of each subscription and invoice written, ``not_synced`` for those this sync
+skipped or rejected). After the final checkpoint, :meth:`BillingValues.finish` answers the
+post-sync jobs, given the stream kinds received completely (``SyncEnd.complete_kinds``):
 
 * **Deferred plan values** — a subscription written before its plan arrived gets a second
   write of just its plan properties (``batch/upsert`` by ``lago_subscription_id`` of a record
@@ -35,16 +35,17 @@ drops it after a failure): the link state (fees' pairs, ids written or not synce
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..hubspot.batches import AssociationOutcome, Item, Outcome, Writer
 from ..portal.model import MODEL
-from ..records.plans import plan_for
+from ..records.plans import PlanTerms, plan_for, text_or_none
+from ..records.streams import FEES, PLANS, SUBSCRIPTIONS, WALLETS
 from ..sync.jobs import NO_JOBS, Job
-from ..sync.report import SyncReport
-from .aggregator import FEES, PLANS, ROLLUP_STREAMS, WALLETS, BillingAggregator, fee_link
+from ..sync.parts import SyncEnd, SyncPart, SyncStart
+from .aggregator import ROLLUP_STREAMS, BillingAggregator, fee_link
 from .deferred import DeferredPlanValues
 from .links import End, LinkRow, LinkStore
 
@@ -57,17 +58,18 @@ MAX_LOGGED_REFUSALS = 20
 LINK_LANES = 8  # link batches in flight at once; each one's fold answers the next
 
 
-class BillingSync:
+class BillingValues(SyncPart):
+    """docs/product.md §6 as a sync part: fed by every record and write the sinks fold, it
+    writes plan values, links and roll-ups after the final checkpoint (``finish``)."""
+
     def __init__(
         self,
         writer: Writer,
-        report: SyncReport,
         aggregator: BillingAggregator,
         batch_size: int,
         type_ids: Mapping[tuple[str, str], int] | None = None,
     ) -> None:
         self.writer = writer
-        self.report = report
         self.aggregator = aggregator
         self.batch_size = batch_size
         self.link_type_id = (type_ids or {}).get((LINK_FROM, LINK_TO))
@@ -76,22 +78,31 @@ class BillingSync:
         self._link_rows: Iterator[LinkRow] = iter(())
         self._customers: dict[str, tuple[str, str | None]] = {}  # written this sync
         self._open: set[str] = set()  # stream kinds this sync consumes
-        self._plans_expected = True  # the plans stream may still come (see plans_expected)
+        self._plans_expected = True  # the plans stream may still come (see start)
+        # lago_id -> (plan code, status) of subscriptions mapped without their plan, which the
+        # plans stream may still bring: once written, they wait in ``deferred``.
+        self._awaiting_plan: dict[str, dict[str, Any]] = {}
         # What finish() did, for the summary.
         self._lines: list[str] = []
         self.plan_updates = 0
         self.links_made = 0
-        self.rollups_written = 0
+        self.rollups_written = 0  # customers whose roll-ups HubSpot took (a dry run: would take)
+        self.rollups_planned = 0  # a dry run's customers that it would create, roll-ups and all
         self.refusals = 0
         self.unknown_invoice_fees = 0  # fees whose invoice is not in HubSpot (or excluded)
         self.unknown_subscription_fees = 0
 
-    # -- fed by the sinks (loop thread) ---------------------------------------------
+    @property
+    def plans(self) -> Mapping[str, PlanTerms]:
+        """The plans received so far by code (the subscription mapping reads them)."""
+        return self.aggregator.plans
 
-    def opened(self, kinds: Collection[str], from_catalog: bool) -> None:
+    # -- fed by the loop and the sinks (loop thread) ----------------------------------
+
+    def start(self, start: SyncStart) -> None:
         """The stream kinds this sync consumes; with a catalog, log the billing streams it lacks."""
-        self._open = set(kinds)
-        if not from_catalog:
+        self._open = set(start.kinds)
+        if not start.from_catalog:
             return
         self._plans_expected = PLANS in self._open
         for stream in BILLING_ONLY_STREAMS:
@@ -109,36 +120,49 @@ class BillingSync:
             pair = fee_link(data)
             if pair is not None:
                 self.links.add_fee(*pair)
+        elif kind == SUBSCRIPTIONS:
+            self._await_plan(data)
 
-    @property
-    def plans(self) -> Mapping[str, Any]:
-        return self.aggregator.plans
+    def _await_plan(self, subscription: Mapping[str, Any]) -> None:
+        """A subscription mapped without its plan, which a ``plans`` stream may still bring,
+        waits for it (the record is mapped with the plans as they are now)."""
+        lago_id = text_or_none(subscription.get("lago_id"))
+        if lago_id is None:
+            return
+        if self._plans_expected and plan_for(subscription, self.aggregator.plans) is None:
+            fields = ("lago_id", "plan_code", "status")
+            self._awaiting_plan[lago_id] = {f: subscription.get(f) for f in fields}
+        else:
+            self._awaiting_plan.pop(lago_id, None)
 
-    def plan_deferrable(self, subscription: Mapping[str, Any]) -> bool:
-        """Whether the plan is unknown yet but a ``plans`` stream may still bring it."""
-        return self._plans_expected and plan_for(subscription, self.aggregator.plans) is None
-
-    def subscription_written(self, waiting: Mapping[str, Any]) -> None:
-        self.deferred.add(waiting)
-
-    def customer_written(self, lago_id: str, obj: str, hubspot_id: str | None) -> None:
+    def customer_written(
+        self, lago_id: str, obj: str, hubspot_id: str | None, created: bool
+    ) -> None:
         self._customers[lago_id] = (obj, hubspot_id)
 
     def not_synced(self, kind: str, lago_id: str) -> None:
         """A subscription/invoice this sync skipped by the status rules or rejected."""
         if kind in LINK_KINDS:
             self.links.not_synced(kind, lago_id)
+        if kind == SUBSCRIPTIONS:
+            self._awaiting_plan.pop(lago_id, None)
 
     def synced(self, kind: str, lago_id: str, hubspot_id: str | None) -> None:
         """A subscription/invoice written, with the HubSpot id its upsert answered (None: a
         record a dry run would create). Of a record's versions, the last event wins."""
         if kind in LINK_KINDS:
             self.links.written(kind, lago_id, hubspot_id)
+        if kind == SUBSCRIPTIONS:
+            waiting = self._awaiting_plan.pop(lago_id, None)
+            if waiting is not None:
+                self.deferred.add(waiting)
 
     # -- after the final checkpoint -------------------------------------------------
 
-    def finish(self, complete: Collection[str]) -> Sequence[Job]:
-        complete = frozenset(complete)
+    def finish(self, end: SyncEnd) -> Sequence[Job]:
+        """A kind is complete when every stream of that kind is (docs/product.md §6)."""
+        self._open = set(end.kinds)  # streams seen without a catalog count too
+        complete = end.complete_kinds
         return [
             *self._plan_jobs(complete),
             *self._link_jobs(complete),
@@ -281,7 +305,7 @@ class BillingSync:
             by_object.setdefault(obj, []).append(Item(hubspot_id, billing.properties))
         if rejected:
             self._lines.append(f"{rejected} customers rejected in this sync: no roll-ups written")
-        self.rollups_written += planned
+        self.rollups_planned += planned
         jobs = []
         for obj, items in by_object.items():
             for start in range(0, len(items), self.batch_size):
@@ -308,11 +332,14 @@ class BillingSync:
 
     # -- the summary ----------------------------------------------------------------
 
-    def summary_lines(self) -> list[str]:
+    def summary(self) -> list[str]:
         """Lines for the sync summary (after finish's jobs were folded)."""
-        done = "planned" if self.report.dry_run else "written"
+        if self.writer.dry_run:
+            done, rollups = "planned", self.rollups_written + self.rollups_planned
+        else:
+            done, rollups = "written", self.rollups_written
         lines = [
-            f"billing values {done}: roll-ups of {self.rollups_written} customers; plan values "
+            f"billing values {done}: roll-ups of {rollups} customers; plan values "
             f"of {self.plan_updates} subscriptions written before their plan; "
             f"{self.links_made} invoice-subscription associations; "
             f"refused by HubSpot: {self.refusals}"
@@ -323,7 +350,6 @@ class BillingSync:
                 f"naming a subscription not in HubSpot: {self.unknown_subscription_fees} "
                 "(skipped by the status rules or rejected in this sync, or not found)"
             )
-        self.close()
         return lines + self._lines
 
     def close(self) -> None:

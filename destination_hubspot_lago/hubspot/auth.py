@@ -81,7 +81,9 @@ class OAuthAuth:
         self._client_secret = client_secret
         self._refresh_token = refresh_token
         self._clock = clock
-        self.on_rotation = on_rotation  # called with a new refresh token HubSpot issued
+        # Called with a new refresh token HubSpot issued, on the thread that refreshed, after
+        # the lock is released; it must not print (only the message loop prints).
+        self.on_rotation = on_rotation
         self._lock = threading.Lock()
         self._exchange: TokenExchange | None = None
         self._token: str | None = None
@@ -101,18 +103,24 @@ class OAuthAuth:
         }
 
     def access_token(self) -> str:
+        rotated = None
         with self._lock:
             if self._token is None or self._clock() >= self._expires_at:
-                self._refresh()
-            assert self._token is not None
-            return self._token
+                rotated = self._refresh()
+            token = self._token
+        assert token is not None
+        if rotated is not None and self.on_rotation is not None:
+            # Outside the lock: the other threads need not wait for whoever is told.
+            self.on_rotation(rotated)
+        return token
 
     def on_expired(self, token: str) -> None:
         with self._lock:
             if token == self._token:
                 self._token = None
 
-    def _refresh(self) -> None:
+    def _refresh(self) -> str | None:
+        """Get a new access token; the new refresh token when HubSpot rotated it."""
         if self._exchange is None:
             raise RuntimeError("OAuthAuth used before a client attached its token exchange")
         data = self._exchange(
@@ -143,5 +151,5 @@ class OAuthAuth:
         if rotated and rotated != self._refresh_token:
             update_secrets([str(rotated)])
             self._refresh_token = str(rotated)
-            if self.on_rotation is not None:
-                self.on_rotation(self._refresh_token)
+            return self._refresh_token
+        return None

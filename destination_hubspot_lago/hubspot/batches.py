@@ -79,6 +79,10 @@ class AssociationOutcome:
 class Writer(Protocol):
     """What the pipeline needs of HubSpot. Stateless: safe on any worker thread."""
 
+    # True for the dry run's writer: it reads, and answers what it would write. A caller
+    # words its summary by it; it never decides by it whether to write (the writer does).
+    dry_run: bool
+
     def upsert(self, obj: str, id_property: str, items: Sequence[Item]) -> Outcome:
         """Create or update by a unique property (``items[].key`` is its value)."""
         ...
@@ -107,6 +111,8 @@ class Writer(Protocol):
 
 
 class BatchWriter:
+    dry_run = False
+
     def __init__(self, client: HubSpotClient, type_ids: Mapping[str, str | None]) -> None:
         self.client = client
         self.type_ids = type_ids
@@ -266,6 +272,8 @@ class PlanWriter:
 
     A record that would be created is :class:`Written` with ``hubspot_id`` None; an object
     or id property the model has not deployed yet reads as empty."""
+
+    dry_run = True
 
     def __init__(self, reader: BatchWriter) -> None:
         self.reader = reader

@@ -26,6 +26,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from airbyte_protocol_dataclasses.models import ConfiguredAirbyteCatalog
+
+from ..records.streams import stream_kind
+
 # Per stream kind: each top-level field the mapping (destination_hubspot_lago/mapping/) reads
 # and what the sync does without it. Fields read only as a fallback of another (an invoice's
 # ``lago_customer_id`` beside ``customer``, ``total_amount_currency`` beside ``currency``) are
@@ -227,3 +231,14 @@ def _stream_modes(catalog: Any) -> Iterable[tuple[str, str]]:
         else:
             name, mode = entry.stream.name, entry.destination_sync_mode
         yield name, str(getattr(mode, "value", mode) or "")
+
+
+def declared_fields(catalog: ConfiguredAirbyteCatalog | None) -> dict[str, frozenset[str]]:
+    """Per stream kind, the fields its schema in the catalog declares (when it lists any)."""
+    declared: dict[str, frozenset[str]] = {}
+    for configured in catalog.streams if catalog else []:
+        kind = stream_kind(configured.stream.name)
+        properties = (configured.stream.json_schema or {}).get("properties")
+        if kind is not None and isinstance(properties, dict) and properties:
+            declared[kind] = declared.get(kind, frozenset()) | frozenset(properties)
+    return declared

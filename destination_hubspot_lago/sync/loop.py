@@ -24,7 +24,6 @@ import time
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from datetime import date
 from typing import Any
 
 from airbyte_protocol_dataclasses.models import (
@@ -36,22 +35,15 @@ from airbyte_protocol_dataclasses.models import (
 )
 
 from ..airbyte.incoming import set_destination_stats
-from ..billing.aggregator import BillingAggregator
-from ..billing.facts import DiskFacts
-from ..billing.job import BillingSync
+from ..airbyte.outgoing import Outbox
 from ..config import DestinationConfig
 from ..hubspot import HubSpotClient
-from ..hubspot.batches import BatchWriter, PlanWriter, Writer
-from ..portal.deployment import Deployment
-from ..records.base import MappingSettings
-from ..terminations.job import Reconciliation
-from .associations import Associations
-from .customer_writes import CustomerClaims
-from .input_checks import FieldWatch
+from ..records.streams import stream_kind
 from .jobs import Job, RecordKey, StreamKey
-from .rejected_records import StorageProblem, open_store
-from .report import MAX_LOGGED_REJECTIONS, SyncReport
-from .sinks import SINKS, Sink, SinkContext, stream_kind
+from .parts import SyncEnd, SyncPart, SyncStart
+from .rejected_records import StorageProblem
+from .report import MAX_LOGGED_REJECTIONS
+from .sinks import SINKS, Sink, SinkContext
 
 logger = logging.getLogger("airbyte")
 
@@ -67,72 +59,36 @@ class RecordsRejected(Exception):
     not raise: they are counted, reported and stored."""
 
 
-def declared_fields(catalog: ConfiguredAirbyteCatalog | None) -> dict[str, frozenset[str]]:
-    """Per stream kind, the fields its schema in the catalog declares (when it lists any)."""
-    declared: dict[str, frozenset[str]] = {}
-    for configured in catalog.streams if catalog else []:
-        kind = stream_kind(configured.stream.name)
-        properties = (configured.stream.json_schema or {}).get("properties")
-        if kind is not None and isinstance(properties, dict) and properties:
-            declared[kind] = declared.get(kind, frozenset()) | frozenset(properties)
-    return declared
-
-
 class WritePipeline:
+    """The message loop of one sync. Its parts come from the connector (the composition root,
+    ``connector.build_pipeline``): the sinks' shared context, the sync parts (billing values,
+    terminations), and the outbox of messages other threads produced for it to print."""
+
     def __init__(
         self,
         config: DestinationConfig,
         client: HubSpotClient,
-        deployment: Deployment,
+        context: SinkContext,
+        parts: Sequence[SyncPart] = (),
         catalog: ConfiguredAirbyteCatalog | None = None,
         bad_input_lines: list[int] | None = None,
         *,
+        outbox: Outbox | None = None,
         workers: int = WORKERS,
-        batch_size: int = BATCH_SIZE,
         flush_interval: float = FLUSH_INTERVAL_SECONDS,
         progress_interval: float = PROGRESS_INTERVAL_SECONDS,
     ) -> None:
         self.config = config
         self.catalog = catalog
         self.client = client
-        self.report = SyncReport(dry_run=config.dry_run)
+        self.context = context
+        self.report = context.report
+        self.store = context.store  # rejected records' bucket (None: not configured, dry run)
+        self.associations = context.associations
+        self.parts = tuple(parts)
+        self.outbox = outbox if outbox is not None else Outbox()
         self.bad_input_lines = bad_input_lines if bad_input_lines is not None else []
-        # Rejected records go to the bucket when one is configured (a dry run stores nothing).
-        self.store = None if config.dry_run else open_store(config.rejected_records_storage)
-        self.field_watch = FieldWatch(config.default_targeted_object, declared_fields(catalog))
         self._messages = 0  # readable input messages (all input unreadable fails the sync)
-        real = BatchWriter(client, deployment.object_type_ids)
-        writer: Writer = PlanWriter(real) if config.dry_run else real
-        self.associations = Associations(
-            writer, self.report, batch_size, deployment.association_type_ids
-        )
-        settings = MappingSettings(
-            default_targeted_object=config.default_targeted_object,
-            connection_code=config.connection_code,
-            lago_front_url=config.lago_front_url,
-            lago_organization_slug=config.lago_organization_slug,
-            today=date.today(),
-        )
-        self.billing = BillingSync(  # docs/product.md §6, see billing/job.py
-            writer,
-            self.report,
-            BillingAggregator(settings, DiskFacts()),  # facts on disk: billing/facts.py
-            batch_size,
-            deployment.association_type_ids,
-        )
-        self.reconciliation = Reconciliation(config, client, deployment, catalog, self.report)
-        self._context = SinkContext(
-            writer=writer,
-            report=self.report,
-            settings=settings,
-            associations=self.associations,
-            claims=CustomerClaims(),
-            batch_size=batch_size,
-            billing=self.billing,
-            reconciliation=self.reconciliation,
-            store=self.store,
-            field_watch=self.field_watch,
-        )
         self._sinks: dict[StreamKey, Sink | None] = {}  # None: a stream this sync skips
         self._flush_interval = flush_interval
         self._progress_interval = progress_interval
@@ -155,8 +111,12 @@ class WritePipeline:
         for configured in self.catalog.streams if self.catalog else []:
             stream = configured.stream
             self._sink((stream.namespace, stream.name))
-        self.billing.opened(self._open_kinds(), from_catalog=self.catalog is not None)
+        start = SyncStart(frozenset(self._open_kinds()), from_catalog=self.catalog is not None)
+        for part in self.parts:
+            part.start(start)
+        outbox = self.outbox
         try:
+            yield from outbox.take()  # e.g. a rotated token from the preflight's refresh
             for message in messages:
                 self._messages += 1
                 if message.type == Type.RECORD and message.record is not None:
@@ -165,23 +125,28 @@ class WritePipeline:
                     self._records_since_state[key] += 1
                     sink = self._sinks[key] if key in self._sinks else self._sink(key)
                     if sink is not None:
-                        self.reconciliation.observe(sink.kind, record.data)
                         for job in sink.process_record(record.data):
                             self._submit(job)
                 elif message.type == Type.STATE and message.state is not None:
                     self._checkpoint()
                     self._attach_stats(message.state)
+                    yield from outbox.take()
                     yield message
                 self._tick()
+                if outbox:  # a worker refreshed the OAuth token: print its CONTROL now
+                    yield from outbox.take()
             self._checkpoint(final=True)
             self._post_sync()
+            yield from outbox.take()
         except Exception:
             self._keep_rejections()  # the sync stops; what was rejected before is kept
             raise
         finally:
             self._executor.shutdown(wait=True, cancel_futures=True)
-            self.billing.close()  # the link store's temporary file, also after a failure
-        self.report.summary_lines.extend(self.billing.summary_lines())
+            for part in self.parts:
+                part.close()  # temporary files, also after a failure
+        for part in self.parts:
+            self.report.summary_lines.extend(part.summary())
         self._finish()
 
     def _sink(self, stream: StreamKey) -> Sink | None:
@@ -190,7 +155,7 @@ class WritePipeline:
         kind = stream_kind(name)
         sink = None
         if kind is not None and SINKS[kind].enabled(self.config):
-            sink = SINKS[kind](stream, self._context)
+            sink = SINKS[kind](stream, self.context)
         elif stream not in self._sinks:
             why = "is not one this destination writes" if kind is None else "is switched off"
             logger.info("Skipping stream %s: it %s.", name, why)
@@ -229,6 +194,8 @@ class WritePipeline:
         self._last_flush = time.monotonic()
         for sink in self._open_sinks():
             self._submit_all(sink.drain())
+        for part in self.parts:
+            self._submit_all(part.drain())
 
     def _attach_stats(self, state: AirbyteStateMessage) -> None:
         if state.type == AirbyteStateType.STREAM and state.stream is not None:
@@ -252,19 +219,20 @@ class WritePipeline:
 
     def _post_sync(self) -> None:
         """After the final checkpoint, in one wave: what the sinks derive from complete
-        streams, §8's reconciliation and §6's billing values (independent of one another:
-        the roll-ups count only subscriptions that arrived, reconciliation touches only
-        records that did not)."""
+        streams, then every part's post-sync jobs (§8's reconciliation and §6's billing values
+        are independent of one another: the roll-ups count only subscriptions that arrived,
+        reconciliation touches only records that did not)."""
         completed = self.completed_streams
         for sink in self._open_sinks():
             self._submit_all(sink.finish(sink.stream in completed))
-        self._submit(
-            self.reconciliation.job(completed, list(self._sinks), len(self.bad_input_lines))
+        end = SyncEnd.of(
+            self._sinks,
+            completed,
+            {sink.stream: sink.kind for sink in self._open_sinks()},
+            len(self.bad_input_lines),
         )
-        # §6 billing values: a kind is complete when every stream of that kind is.
-        incomplete = {s.kind for s in self._open_sinks() if s.stream not in completed}
-        self.billing.opened(self._open_kinds(), from_catalog=False)
-        self._submit_all(self.billing.finish(self._open_kinds() - incomplete))
+        for part in self.parts:
+            self._submit_all(part.finish(end))
         self._wait_all()
 
     def _open_kinds(self) -> set[str]:
@@ -348,7 +316,7 @@ class WritePipeline:
         report = self.report
         for stream, lago_id, why in report.missing_associations[:MAX_LOGGED_REJECTIONS]:
             logger.warning("No association for %s %s: %s", stream, lago_id, why)
-        warnings = self.field_watch.warnings()
+        warnings = self.context.field_watch.warnings()
         for text in warnings:
             logger.warning(text)
         storage_problem: StorageProblem | None = None

@@ -15,9 +15,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
-from ..billing.job import BillingSync
 from ..config import DestinationConfig
 from ..hubspot.batches import Item, Outcome, Rejected, Writer
 from ..hubspot.errors import refusal_code
@@ -25,30 +24,23 @@ from ..portal.model import MODEL
 from ..records.base import CustomerUpsert, InvalidRecord, MappingSettings, RecordUpsert, Skipped
 from ..records.customers import map_customer
 from ..records.invoices import map_invoice
+from ..records.plans import PlanTerms
+from ..records.streams import KINDS
 from ..records.subscriptions import map_subscription
 from .associations import Associations
 from .customer_writes import CustomerClaims, CustomerResult, CustomerWrites, Holders
 from .input_checks import FieldWatch
 from .jobs import NO_JOBS, Job, StreamKey
+from .parts import SyncPart
 from .rejected_records import S3RejectedRecords
 from .report import StreamTally, SyncReport
-
-
-class CustomerObserver(Protocol):
-    """What learns of each customer write besides the associations and the billing values
-    (§8's reconciliation, ``terminations/job.py``)."""
-
-    def customer_written(
-        self, lago_id: str, obj: str, hubspot_id: str | None, created: bool
-    ) -> None: ...
-
 
 MAX_BATCH_BYTES = 2_000_000  # keep request bodies well under any proxy's limit
 
 
 @dataclass
 class SinkContext:
-    """What every sink shares, all of it owned by the message loop."""
+    """What every sink shares, all of it owned by the message loop (the connector builds it)."""
 
     writer: Writer
     report: SyncReport
@@ -56,8 +48,12 @@ class SinkContext:
     associations: Associations
     claims: CustomerClaims
     batch_size: int
-    billing: BillingSync
-    reconciliation: CustomerObserver
+    # Features beyond the per-stream writes (billing values, terminations): each sees every
+    # record and every write the sinks fold (``sync/parts.py``).
+    parts: Sequence[SyncPart] = ()
+    # The plans received so far by code, for the subscription mapping (docs/product.md §6);
+    # the billing part fills it as the plans stream arrives.
+    plans: Mapping[str, PlanTerms] | None = None
     store: S3RejectedRecords | None = None  # where rejected records go, when configured
     field_watch: FieldWatch = field(default_factory=FieldWatch)
 
@@ -99,13 +95,14 @@ class Sink:
             problem = "record data is not a JSON object"
             self.reject(self.invalid_object, Rejected("?", "INVALID_RECORD", problem))
             return NO_JOBS
-        self.ctx.billing.record(self.kind, data)  # §6 aggregates see every record
+        for part in self.ctx.parts:  # §6's aggregates and §8's observations see every record
+            part.record(self.kind, data)
         self.ctx.field_watch.observe(self.kind, data)
         try:
             return self.buffer(data)
         except Skipped:
             self.report.skipped[self.kind] += 1
-            self.ctx.billing.not_synced(self.kind, str(data.get("lago_id")))
+            self._not_synced(str(data.get("lago_id")))
             self.tally.records -= 1
         except InvalidRecord as invalid:
             lago_id = str(data.get("lago_id") or "?")
@@ -118,7 +115,7 @@ class Sink:
         """Every rejection of this stream's records passes here (on the loop thread):
         reported, counted for the next STATE of this stream, and stored when a bucket is
         configured. ``properties``: what was (or would have been) sent to HubSpot."""
-        self.ctx.billing.not_synced(self.kind, rejected.key)
+        self._not_synced(rejected.key)
         self.report.reject(self.kind, obj, rejected.key, rejected.category, rejected.message)
         self.tally.rejected(reason_code(rejected))
         store = self.ctx.store
@@ -126,6 +123,10 @@ class Sink:
             store.add(
                 self.stream[1], rejected.key, rejected.category, rejected.message, properties, obj
             )
+
+    def _not_synced(self, lago_id: str) -> None:
+        for part in self.ctx.parts:
+            part.not_synced(self.kind, lago_id)
 
     # -- what each stream defines -----------------------------------------------------
 
@@ -213,15 +214,14 @@ class CustomerSink(Sink):
                     self.report.wrote(obj, result.written.created)
                     if result.adopted:
                         self.report.adopted_contacts += 1
-                    self.ctx.billing.customer_written(
-                        customer.lago_id, obj, result.written.hubspot_id
-                    )
+                    written = result.written
                     self.ctx.associations.customer_written(
-                        customer.lago_id, obj, result.written.hubspot_id
+                        customer.lago_id, obj, written.hubspot_id
                     )
-                    self.ctx.reconciliation.customer_written(
-                        customer.lago_id, obj, result.written.hubspot_id, result.written.created
-                    )
+                    for part in self.ctx.parts:
+                        part.customer_written(
+                            customer.lago_id, obj, written.hubspot_id, written.created
+                        )
                 elif result.rejected is not None:
                     self.reject(obj, result.rejected, customer.properties)
             return self.ctx.associations.full_batches()
@@ -249,9 +249,6 @@ class RecordSink(Sink):
     def map(self, data: Mapping[str, Any]) -> RecordUpsert:
         return type(self).mapper(data, self.ctx.settings)
 
-    def written(self, record: RecordUpsert) -> None:
-        """A record of this stream is in HubSpot (folded, loop thread)."""
-
     def drain(self) -> Sequence[Job]:
         return (self._batch(self._buffer.drain()),) if self._buffer.items else NO_JOBS
 
@@ -267,8 +264,8 @@ class RecordSink(Sink):
             for written in outcome.written:
                 self.report.wrote(obj, written.created)
                 record = by_key[written.key]
-                self.ctx.billing.synced(obj, record.lago_id, written.hubspot_id)
-                self.written(record)
+                for part in self.ctx.parts:
+                    part.synced(obj, record.lago_id, written.hubspot_id)
                 self.ctx.associations.record_written(
                     obj, written.hubspot_id, record.lago_id, record.customer_lago_id
                 )
@@ -283,39 +280,16 @@ class RecordSink(Sink):
 
 class SubscriptionSink(RecordSink):
     kind = "subscriptions"
-    mapper = staticmethod(map_subscription)
     id_property = MODEL.subscriptions.id_property
-
-    def __init__(self, stream: StreamKey, ctx: SinkContext) -> None:
-        super().__init__(stream, ctx)
-        # lago_id -> (plan code, status) of buffered subscriptions whose plan is not known
-        # yet: once written, their plan values wait for the plans stream (billing/job.py).
-        self._awaiting_plan: dict[str, dict[str, Any]] = {}
 
     @classmethod
     def enabled(cls, config: DestinationConfig) -> bool:
         return config.sync_subscriptions
 
     def map(self, data: Mapping[str, Any]) -> RecordUpsert:
-        billing = self.ctx.billing
-        record = map_subscription(data, self.ctx.settings, billing.plans)
-        if billing.plan_deferrable(data):
-            fields = ("lago_id", "plan_code", "status")
-            self._awaiting_plan[record.lago_id] = {f: data.get(f) for f in fields}
-        else:
-            self._awaiting_plan.pop(record.lago_id, None)
-        return record
-
-    def written(self, record: RecordUpsert) -> None:
-        waiting = self._awaiting_plan.pop(record.lago_id, None)
-        if waiting is not None:
-            self.ctx.billing.subscription_written(waiting)
-
-    def reject(
-        self, obj: str, rejected: Rejected, properties: Mapping[str, Any] | None = None
-    ) -> None:
-        self._awaiting_plan.pop(rejected.key, None)
-        super().reject(obj, rejected, properties)
+        # With the plan when it is known by now (nested, or from the plans stream so far); a
+        # plan that comes later is written by the billing part (billing/deferred.py).
+        return map_subscription(data, self.ctx.settings, self.ctx.plans)
 
 
 class InvoiceSink(RecordSink):
@@ -341,7 +315,8 @@ def reason_code(rejected: Rejected) -> str:
 
 class BillingOnlySink(Sink):
     """``plans``, ``fees``, ``wallets``: consumed for docs/product.md §6 (``Sink.process_record``
-    hands every record to ``billing/job.py``), written nowhere themselves."""
+    hands every record to the sync's parts, the billing part among them), written nowhere
+    themselves."""
 
     def buffer(self, data: Mapping[str, Any]) -> Sequence[Job]:
         return NO_JOBS
@@ -368,12 +343,4 @@ SINKS: dict[str, type[Sink]] = {
     "fees": FeeSink,
     "wallets": WalletSink,
 }
-
-
-def stream_kind(name: str) -> str | None:
-    """A kind of :data:`SINKS` (``customers``, ``subscriptions``, ``invoices``, ``plans``,
-    ``fees``, ``wallets``), also behind a connection prefix."""
-    for kind in SINKS:
-        if name == kind or name.endswith(kind):
-            return kind
-    return None
+assert tuple(SINKS) == KINDS  # one sink per kind records/streams.py names

@@ -14,7 +14,7 @@ them may have been a subscription.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from airbyte_protocol_dataclasses.models import ConfiguredAirbyteCatalog
@@ -23,16 +23,15 @@ from ..config import DestinationConfig
 from ..hubspot import HubSpotClient
 from ..portal.deployment import Deployment
 from ..portal.model import MODEL
+from ..records.streams import CUSTOMERS, SUBSCRIPTIONS, stream_kind
 from ..sync.jobs import NO_JOBS, Job, StreamKey
-from ..sync.report import SyncReport
-from ..sync.sinks import stream_kind
+from ..sync.parts import SyncEnd, SyncPart
 from . import reconcile
 
-SUBSCRIPTIONS = "subscriptions"
 
-
-class Reconciliation:
-    """Loop-owned: observations of one sync, and the job that reconciles after it."""
+class Reconciliation(SyncPart):
+    """docs/product.md §8 as a sync part: observations of one sync, and the job that
+    reconciles after it."""
 
     def __init__(
         self,
@@ -40,7 +39,6 @@ class Reconciliation:
         client: HubSpotClient,
         deployment: Deployment,
         catalog: ConfiguredAirbyteCatalog | None,
-        report: SyncReport,
     ) -> None:
         self.config = config
         self.client = client
@@ -50,17 +48,16 @@ class Reconciliation:
             if catalog is None
             else frozenset((c.stream.namespace, c.stream.name) for c in catalog.streams)
         )
-        self.report = report
         self.observed = reconcile.SyncObservations()
         # Customers this sync wrote: lago id -> (type id, HubSpot id) of records that existed
         # before, and the lago ids of records it created (see reconcile_terminated).
         self.updated_customers: dict[str, tuple[str, str]] = {}
         self.created_customers: set[str] = set()
-        self.outcome: reconcile.Outcome | None = None  # set when the job is folded
+        self._summary: list[str] = []
 
-    def observe(self, kind: str, data: Any) -> None:
-        """A record of a stream this sync writes (``kind`` as its sink names it)."""
-        if kind in ("customers", SUBSCRIPTIONS):
+    def record(self, kind: str, data: Mapping[str, Any]) -> None:
+        """A record of a stream this sync consumes (``kind`` as its sink names it)."""
+        if kind in (CUSTOMERS, SUBSCRIPTIONS):
             self.observed.record(kind, data)
 
     def customer_written(
@@ -95,14 +92,9 @@ class Reconciliation:
             unreadable_lines=unreadable_lines,
         )
 
-    def job(
-        self,
-        completed: Collection[StreamKey],
-        streams: Collection[StreamKey],
-        unreadable_lines: int = 0,
-    ) -> Job:
+    def finish(self, end: SyncEnd) -> Sequence[Job]:
         """The post-sync job: HubSpot reads and writes on a worker, the outcome folded here."""
-        facts = self.facts(completed, streams, unreadable_lines)
+        facts = self.facts(end.completed, end.streams, end.unreadable_lines)
         seen = frozenset(self.observed.customers)
         arrived = frozenset(self.observed.subscriptions)
         known = dict(self.updated_customers)
@@ -126,9 +118,11 @@ class Reconciliation:
                 new_customers_active=new_active,
             )
 
-        return Job((), work, self._fold)
+        return (Job((), work, self._fold),)
 
     def _fold(self, outcome: reconcile.Outcome) -> Sequence[Job]:
-        self.outcome = outcome
-        self.report.summary_lines.append(outcome.summary_line())
+        self._summary.append(outcome.summary_line())
         return NO_JOBS
+
+    def summary(self) -> list[str]:
+        return list(self._summary)

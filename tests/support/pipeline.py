@@ -7,8 +7,7 @@ import json
 
 from destination_hubspot_lago.airbyte.incoming import parse_lines, to_json
 from destination_hubspot_lago.config import DestinationConfig
-from destination_hubspot_lago.connector import prepare
-from destination_hubspot_lago.sync.loop import WritePipeline
+from destination_hubspot_lago.connector import build_pipeline, prepare
 
 from .harness import private_app_config
 
@@ -54,7 +53,7 @@ def pipeline(emu, tuning=None, **config):
     """A pipeline against ``emu``; ``tuning``: WritePipeline's batch_size, flush_interval …"""
     parsed = DestinationConfig.parse(private_app_config(emu.url, **config))
     client, deployment = prepare(parsed)
-    return WritePipeline(parsed, client, deployment, **(tuning or {})), deployment
+    return build_pipeline(parsed, client, deployment, **(tuning or {})), deployment
 
 
 def run_all(p, lines):
