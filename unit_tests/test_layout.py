@@ -65,9 +65,7 @@ def imports(module: str, path: Path) -> set[str]:
                 sub = f"{target}.{alias.name}" if target else alias.name
                 targets.append(sub if sub in known else target)
         elif isinstance(node, ast.Import):
-            targets = [
-                a.name[len(NAME) + 1 :] for a in node.names if a.name.startswith(NAME + ".")
-            ]
+            targets = [a.name[len(NAME) + 1 :] for a in node.names if a.name.startswith(NAME + ".")]
         out.update(t for t in targets if t != module)
     return out
 
