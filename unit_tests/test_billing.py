@@ -374,6 +374,26 @@ def test_a_record_repeated_by_the_source_counts_once():
     assert customers["c1"].properties["lago_outstanding_amount"] == "10.00"
     assert customers["c1"].properties["lago_wallet_credits_balance"] == "100"
     assert summary.duplicates == 2
+    assert (
+        "2 subscriptions, invoices or wallets sent more than once by the source: each counted "
+        "once, in its last version" in summary.lines()
+    )
+
+
+def test_records_naming_no_customer_are_left_out_and_said_so():
+    records = [
+        ("customers", customer()),
+        ("invoices", invoice("i1", customer=None, total=1000)),
+        ("wallets", wallet("w1", customer=None)),
+        ("invoices", invoice("i2", total=500)),
+    ]
+    customers, summary = rollup(records)
+    assert customers["c1"].properties["lago_outstanding_amount"] == "5.00"
+    assert summary.records_without_customer == 2
+    assert (
+        "2 subscriptions, invoices or wallets naming no customer: left out of the roll-ups"
+        in summary.lines()
+    )
 
 
 def test_a_record_sent_again_counts_in_its_last_version():

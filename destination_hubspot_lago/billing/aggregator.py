@@ -27,7 +27,7 @@ import uuid
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from ..records import values as v
 from ..records.base import MappingSettings
@@ -146,6 +146,16 @@ class BillingSummary:
                 f"{self.invoices_other_currency} invoices in another currency than their "
                 "customer's billing currency, left out of the amounts"
             )
+        if self.duplicates:
+            out.append(
+                f"{self.duplicates} subscriptions, invoices or wallets sent more than once by the "
+                "source: each counted once, in its last version"
+            )
+        if self.records_without_customer:
+            out.append(
+                f"{self.records_without_customer} subscriptions, invoices or wallets naming no "
+                "customer: left out of the roll-ups"
+            )
         for reason, count in sorted(self.withheld.items()):
             example = self.examples.get(reason, reason)
             more = f" (first: {example})" if example != reason else ""
@@ -199,15 +209,100 @@ class MemoryFacts:
         self._facts.clear()
 
 
-# What a record adds (the second item of its fact; the first is its customer's Lago id).
-_NOTHING = 0  # not active / not finalized: adds nothing (but replaces an earlier version)
-_MRR_KNOWN = 1  # an active subscription: (start, lago_id), currency, MRR cents
-_MRR_UNKNOWN = 2  # an active subscription whose nested plan is unusable
-_MRR_PENDING = 3  # an active subscription without a nested plan: (start, lago_id), plan code
-_INVOICE = 1  # a finalized invoice: issued, currency, due cents, paid, overdue
-_INVOICE_PROBLEM = 2  # a finalized invoice with an unusable value: the problem
-_WALLET = 1  # an active wallet: credits (a decimal string, or None when empty)
-_WALLET_PROBLEM = 2  # an active wallet with an unreadable balance: the problem
+# What a record adds to its customer (a fact's ``adds``).
+NOTHING = 0  # not active / not finalized: adds nothing (but replaces an earlier version)
+MRR_KNOWN = 1  # an active subscription whose (nested) plan gives its MRR
+MRR_UNKNOWN = 2  # an active subscription whose nested plan is unusable
+MRR_PENDING = 3  # an active subscription without a nested plan: its plan code, resolved last
+INVOICE = 1  # a finalized invoice
+INVOICE_PROBLEM = 2  # a finalized invoice with an unusable value
+WALLET = 1  # an active wallet
+WALLET_PROBLEM = 2  # an active wallet with an unreadable balance
+
+
+class SubscriptionFact(NamedTuple):
+    """What one subscription adds to its customer's roll-ups."""
+
+    customer: str | None  # its customer's Lago id
+    adds: int  # NOTHING, MRR_KNOWN, MRR_UNKNOWN or MRR_PENDING
+    start: str | None = None  # sortable start (the first active one sets the currency)
+    lago_id: str | None = None
+    currency: str | None = None  # MRR_KNOWN
+    mrr_cents: int | None = None  # MRR_KNOWN
+    plan_code: str | None = None  # MRR_PENDING
+
+
+class InvoiceFact(NamedTuple):
+    """What one invoice adds to its customer's roll-ups."""
+
+    customer: str | None
+    adds: int  # NOTHING, INVOICE or INVOICE_PROBLEM
+    issued: str | None = None  # the issuing date, YYYY-MM-DD
+    currency: str | None = None
+    due_cents: int | None = None  # total_due_amount_cents, else total_amount_cents
+    paid: bool = False
+    overdue: bool = False
+    invoice_id: str | None = None
+    problem: str | None = None  # INVOICE_PROBLEM: what is unusable
+
+
+class WalletFact(NamedTuple):
+    """What one wallet adds to its customer's roll-ups."""
+
+    customer: str | None
+    adds: int  # NOTHING, WALLET or WALLET_PROBLEM
+    credits: str | None = None  # a decimal string; None for an empty wallet
+    problem: str | None = None  # WALLET_PROBLEM
+
+
+Fact = SubscriptionFact | InvoiceFact | WalletFact
+FACT_SHAPES: dict[str, type[SubscriptionFact] | type[InvoiceFact] | type[WalletFact]] = {
+    SUBSCRIPTIONS: SubscriptionFact,
+    INVOICES: InvoiceFact,
+    WALLETS: WalletFact,
+}
+FACT_WIDTH = max(len(shape._fields) for shape in FACT_SHAPES.values())
+
+
+INVOICE_PROPERTIES = (
+    "lago_outstanding_amount",
+    "lago_overdue_amount",
+    "lago_overdue_invoices",
+    "lago_last_invoice_date",
+)
+
+
+@dataclass
+class _Rollups:
+    """One customer's roll-ups as they are decided: written, or withheld with the reason."""
+
+    complete: frozenset[str]
+    properties: dict[str, str] = field(default_factory=dict)
+    withheld: dict[str, str] = field(default_factory=dict)
+
+    def missing(self, *streams: str) -> str | None:
+        """Why values of ``streams`` cannot be written (some not complete), else None."""
+        absent = [s for s in streams if s not in self.complete]
+        if not absent:
+            return None
+        names = " and ".join(absent)
+        verb = "streams were" if len(absent) > 1 else "stream was"
+        return f"the {names} {verb} not received completely"
+
+    def withhold(self, names: Iterable[str], reason: str) -> None:
+        for name in names:
+            self.withheld[name] = reason
+
+
+@dataclass
+class _Mrr:
+    """A customer's active subscriptions by currency, once its pending plans are resolved."""
+
+    reason: str | None  # why MRR cannot be known (a stream not complete)
+    first: tuple[tuple[str, str], str] | None  # ((start, lago_id), currency) of the first one
+    unknown: int  # active subscriptions whose plan is unknown or unusable
+    cents: dict[str, int]  # currency -> MRR in minor units
+    counted: dict[str, int]  # currency -> active subscriptions counted in it
 
 
 class BillingAggregator:
@@ -271,18 +366,21 @@ class BillingAggregator:
         owner = _text(record.get("lago_customer_id"))
         if (_text(record.get("status")) or "").lower() != ACTIVE:
             # terminated: MRR 0; pending/canceled: not synced
-            self._facts.put(SUBSCRIPTIONS, key, (owner, _NOTHING))
+            self._facts.put(SUBSCRIPTIONS, key, SubscriptionFact(owner, NOTHING))
             return
         start, first = _start(record), lago_id or ""
         nested = record.get("plan")
         if isinstance(nested, Mapping) and nested:
             values = subscription_plan_values(record, PlanTerms.from_record(nested))
             if not values.known or values.currency is None or values.mrr_cents is None:
-                fact: tuple[Any, ...] = (owner, _MRR_UNKNOWN)
+                fact = SubscriptionFact(owner, MRR_UNKNOWN)
             else:
-                fact = (owner, _MRR_KNOWN, start, first, values.currency, values.mrr_cents)
+                fact = SubscriptionFact(
+                    owner, MRR_KNOWN, start, first, values.currency, values.mrr_cents
+                )
         else:
-            fact = (owner, _MRR_PENDING, start, first, _text(record.get("plan_code")) or "")
+            code = _text(record.get("plan_code")) or ""
+            fact = SubscriptionFact(owner, MRR_PENDING, start, first, plan_code=code)
         self._facts.put(SUBSCRIPTIONS, key, fact)
 
     def add_invoice(self, record: Mapping[str, Any]) -> None:
@@ -293,7 +391,7 @@ class BillingAggregator:
         owner_id = nested.get("lago_id") if isinstance(nested, Mapping) else None
         owner = _text(owner_id or record.get("lago_customer_id"))
         if (_text(record.get("status")) or "").lower() != "finalized":
-            self._facts.put(INVOICES, key, (owner, _NOTHING))
+            self._facts.put(INVOICES, key, InvoiceFact(owner, NOTHING))
             return
         try:
             issued = v.utc_date(record.get("issuing_date"), "issuing_date")
@@ -304,12 +402,12 @@ class BillingAggregator:
             overdue = payment_overdue(record, self.settings)
         except v.InvalidValue as error:
             problem = f"invoice {invoice_id}: {error}"
-            self._facts.put(INVOICES, key, (owner, _INVOICE_PROBLEM, problem))
+            self._facts.put(INVOICES, key, InvoiceFact(owner, INVOICE_PROBLEM, problem=problem))
             return
         paid = (_text(record.get("payment_status")) or "").lower() == "succeeded"
-        fact = (
+        fact = InvoiceFact(
             owner,
-            _INVOICE,
+            INVOICE,
             issued,
             currency.upper() if currency else None,
             due,
@@ -324,11 +422,11 @@ class BillingAggregator:
         key = self._key(lago_id)
         owner = _text(record.get("lago_customer_id"))
         if (_text(record.get("status")) or "").lower() != ACTIVE:
-            self._facts.put(WALLETS, key, (owner, _NOTHING))
+            self._facts.put(WALLETS, key, WalletFact(owner, NOTHING))
             return
         raw = record.get("credits_balance")
         if v.blank(raw):
-            self._facts.put(WALLETS, key, (owner, _WALLET, None))  # an empty wallet
+            self._facts.put(WALLETS, key, WalletFact(owner, WALLET))  # an empty wallet
             return
         try:
             credits = Decimal(str(raw).strip())
@@ -338,9 +436,9 @@ class BillingAggregator:
             problem = (
                 f"wallet {lago_id or '(no lago_id)'} has credits_balance {raw!r}, not a decimal"
             )
-            self._facts.put(WALLETS, key, (owner, _WALLET_PROBLEM, problem))
+            self._facts.put(WALLETS, key, WalletFact(owner, WALLET_PROBLEM, problem=problem))
             return
-        self._facts.put(WALLETS, key, (owner, _WALLET, str(credits)))
+        self._facts.put(WALLETS, key, WalletFact(owner, WALLET, str(credits)))
 
     def close(self) -> None:
         """Drop the facts (idempotent); ``finalize`` does it too."""
@@ -354,68 +452,74 @@ class BillingAggregator:
             INVOICES: self._fold_invoice,
             WALLETS: self._fold_wallet,
         }
-        for stream, fact in self._facts.items():
-            if fact[1] == _NOTHING:
+        for stream, values in self._facts.items():
+            # A store may hand back plain (padded) values: the fact again, by its stream's shape.
+            shape = FACT_SHAPES[stream]
+            fact = values if type(values) is shape else shape._make(values[: len(shape._fields)])
+            if fact.adds == NOTHING:
                 continue
-            if fact[0] is None:
+            if fact.customer is None:
                 self._orphans += 1
                 continue
-            folders[stream](self._customer(fact[0]), fact)
+            folders[stream](self._customer(fact.customer), fact)  # type: ignore[operator]
 
     @staticmethod
-    def _fold_subscription(customer: _Customer, fact: Sequence[Any]) -> None:
+    def _fold_subscription(customer: _Customer, fact: SubscriptionFact) -> None:
         customer.active += 1
-        if fact[1] == _MRR_UNKNOWN:
+        if fact.adds == MRR_UNKNOWN:
             customer.mrr_unknown += 1
             return
-        key = (fact[2], fact[3])
-        if fact[1] == _MRR_KNOWN:
-            slot = customer.currency_slot(fact[4])
-            slot.mrr_cents += fact[5]
+        key = (fact.start or "", fact.lago_id or "")
+        if fact.adds == MRR_KNOWN:
+            currency = fact.currency or ""
+            slot = customer.currency_slot(currency)
+            slot.mrr_cents += fact.mrr_cents or 0
             slot.subscriptions += 1
             if customer.first_known is None or key < customer.first_known[0]:
-                customer.first_known = (key, fact[4])
+                customer.first_known = (key, currency)
             return
-        pending = customer.pending.get(fact[4])
+        code = fact.plan_code or ""
+        pending = customer.pending.get(code)
         if pending is None:
-            pending = customer.pending[fact[4]] = _Pending()
+            pending = customer.pending[code] = _Pending()
         pending.count += 1
         if pending.first is None or key < pending.first:
             pending.first = key
 
     @staticmethod
-    def _fold_invoice(customer: _Customer, fact: Sequence[Any]) -> None:
-        if fact[1] == _INVOICE_PROBLEM:
-            customer.invoice_problem = customer.invoice_problem or fact[2]
+    def _fold_invoice(customer: _Customer, fact: InvoiceFact) -> None:
+        if fact.adds == INVOICE_PROBLEM:
+            customer.invoice_problem = customer.invoice_problem or fact.problem
             return
-        _, _, issued, currency, due, paid, overdue, invoice_id = fact
+        issued = fact.issued
         if issued and (customer.last_invoice_date is None or issued > customer.last_invoice_date):
             customer.last_invoice_date = issued
-        if currency is None:
+        if fact.currency is None:
             customer.invoice_problem = customer.invoice_problem or (
-                f"invoice {invoice_id} has no currency"
+                f"invoice {fact.invoice_id} has no currency"
             )
             return
-        slot = customer.currency_slot(currency)
+        slot = customer.currency_slot(fact.currency)
         slot.finalized_invoices += 1
-        if paid:
+        if fact.paid:
             return
-        if due is None:
+        if fact.due_cents is None:
             customer.invoice_problem = customer.invoice_problem or (
-                f"invoice {invoice_id} has neither total_due_amount_cents nor total_amount_cents"
+                f"invoice {fact.invoice_id} has neither total_due_amount_cents nor "
+                "total_amount_cents"
             )
             return
-        slot.outstanding_cents += due
-        if overdue:
-            slot.overdue_cents += due
+        slot.outstanding_cents += fact.due_cents
+        if fact.overdue:
+            slot.overdue_cents += fact.due_cents
             slot.overdue_invoices += 1
 
     @staticmethod
-    def _fold_wallet(customer: _Customer, fact: Sequence[Any]) -> None:
-        if fact[1] == _WALLET_PROBLEM:
-            customer.wallet_problem = customer.wallet_problem or fact[2]
-        elif fact[2] is not None:
-            customer.wallet_credits += Decimal(fact[2])
+    def _fold_wallet(customer: _Customer, fact: WalletFact) -> None:
+        if fact.adds == WALLET_PROBLEM:
+            customer.wallet_problem = customer.wallet_problem or fact.problem
+        elif fact.credits is not None:
+            customer.wallet_credits += Decimal(fact.credits)
 
     # -- the end ---------------------------------------------------------------------------
 
@@ -453,126 +557,129 @@ class BillingAggregator:
     def _finalize_one(
         self, lago_id: str, c: _Customer, complete: frozenset[str], summary: BillingSummary
     ) -> CustomerBilling:
-        properties: dict[str, str] = {}
-        withheld: dict[str, str] = {}
-
-        def missing(*streams: str) -> str | None:
-            absent = [s for s in streams if s not in complete]
-            if not absent:
-                return None
-            names = " and ".join(absent)
-            verb = "streams were" if len(absent) > 1 else "stream was"
-            return f"the {names} {verb} not received completely"
-
-        def withhold(names: Iterable[str], reason: str) -> None:
-            for name in names:
-                withheld[name] = reason
-
-        if reason := missing(CUSTOMERS):
-            withhold(ROLLUP_PROPERTIES, reason)
-            return CustomerBilling(lago_id, properties, withheld, None)
-
-        # Subscriptions: resolve the pending plan codes now that plans may be known.
-        subs_reason = missing(SUBSCRIPTIONS)
-        if c.pending and not subs_reason:
-            subs_reason = missing(PLANS)
-        mrr_by_currency: dict[str, int] = {}
-        counted_by_currency: dict[str, int] = {}
-        first = c.first_known
-        mrr_unknown = c.mrr_unknown
-        for code_, slot in c.by_currency.items():
-            mrr_by_currency[code_] = slot.mrr_cents
-            counted_by_currency[code_] = slot.subscriptions
-        if not subs_reason:
-            for code, pending in c.pending.items():
-                plan = self._plans.get(code) if code else None
-                values = subscription_plan_values({"status": ACTIVE, "plan_code": code}, plan)
-                if not values.known or values.currency is None or values.mrr_cents is None:
-                    mrr_unknown += pending.count
-                    continue
-                mrr_by_currency[values.currency] = (
-                    mrr_by_currency.get(values.currency, 0) + values.mrr_cents * pending.count
-                )
-                counted_by_currency[values.currency] = (
-                    counted_by_currency.get(values.currency, 0) + pending.count
-                )
-                if pending.first is not None and (first is None or pending.first < first[0]):
-                    first = (pending.first, values.currency)
-
-        # The billing currency: the customer's own, else its first active subscription's plan's.
-        currency: str | None = c.currency
-        currency_reason: str | None = None
-        if currency is None:
-            currency_reason = subs_reason
-            currency = first[1] if first is not None and not subs_reason else None
-        if currency is not None:
-            properties["lago_billing_currency"] = currency
-        elif currency_reason:
-            withheld["lago_billing_currency"] = currency_reason
+        out = _Rollups(complete)
+        if reason := out.missing(CUSTOMERS):
+            out.withhold(ROLLUP_PROPERTIES, reason)
+            return CustomerBilling(lago_id, out.properties, out.withheld, None)
+        mrr = self._mrr(c, out)
+        currency, currency_reason = self._billing_currency(c, mrr, out)
         exponent = _exponent(currency)
+        self._mrr_values(c, mrr, currency, currency_reason, exponent, out, summary)
+        self._invoice_values(c, currency, currency_reason, exponent, out, summary)
+        self._wallet_values(c, out)
+        return CustomerBilling(lago_id, out.properties, out.withheld, currency)
 
-        # MRR and active subscriptions.
-        if reason := missing(SUBSCRIPTIONS):
-            withhold(("lago_mrr", "lago_active_subscriptions"), reason)
-        else:
-            properties["lago_active_subscriptions"] = str(c.active)
-            if subs_reason:
-                withheld["lago_mrr"] = subs_reason
-            elif currency_reason:
-                withheld["lago_mrr"] = currency_reason
-            elif currency is not None and exponent is None:
-                withheld["lago_mrr"] = f"currency {currency} has no ISO 4217 minor units"
-            else:
-                summary.mrr_unknown += mrr_unknown
-                own = mrr_by_currency.get(currency, 0) if currency else 0
-                summary.subscriptions_other_currency += sum(
-                    n for cur, n in counted_by_currency.items() if cur != currency
-                )
-                properties["lago_mrr"] = _amount(own, exponent)
-
-        # Invoices.
-        invoice_props = (
-            "lago_outstanding_amount",
-            "lago_overdue_amount",
-            "lago_overdue_invoices",
-            "lago_last_invoice_date",
+    def _mrr(self, c: _Customer, out: _Rollups) -> _Mrr:
+        """The customer's active subscriptions by currency, the plan codes left pending
+        resolved against the plans stream now that it may be known."""
+        mrr = _Mrr(
+            reason=out.missing(SUBSCRIPTIONS),
+            first=c.first_known,
+            unknown=c.mrr_unknown,
+            cents={code: slot.mrr_cents for code, slot in c.by_currency.items()},
+            counted={code: slot.subscriptions for code, slot in c.by_currency.items()},
         )
-        if reason := missing(INVOICES):
-            withhold(invoice_props, reason)
-        elif c.invoice_problem:
-            withhold(invoice_props, c.invoice_problem)
-        else:
-            if c.last_invoice_date:
-                properties["lago_last_invoice_date"] = c.last_invoice_date
-            invoices_with_amounts = any(slot.finalized_invoices for slot in c.by_currency.values())
-            if currency is None and invoices_with_amounts:
-                withhold(
-                    invoice_props[:3],
-                    currency_reason or "the customer has no currency and no active subscription",
-                )
-            elif currency is not None and exponent is None:
-                withhold(invoice_props[:3], f"currency {currency} has no ISO 4217 minor units")
-            else:
-                own_slot = c.by_currency.get(currency or "") or _Currency()
-                summary.invoices_other_currency += sum(
-                    slot.finalized_invoices
-                    for cur, slot in c.by_currency.items()
-                    if cur != currency
-                )
-                properties["lago_outstanding_amount"] = _amount(
-                    own_slot.outstanding_cents, exponent
-                )
-                properties["lago_overdue_amount"] = _amount(own_slot.overdue_cents, exponent)
-                properties["lago_overdue_invoices"] = str(own_slot.overdue_invoices)
+        if c.pending and not mrr.reason:
+            mrr.reason = out.missing(PLANS)
+        if mrr.reason:
+            return mrr
+        for code, pending in c.pending.items():
+            plan = self._plans.get(code) if code else None
+            values = subscription_plan_values({"status": ACTIVE, "plan_code": code}, plan)
+            if not values.known or values.currency is None or values.mrr_cents is None:
+                mrr.unknown += pending.count
+                continue
+            mrr.cents[values.currency] = (
+                mrr.cents.get(values.currency, 0) + values.mrr_cents * pending.count
+            )
+            mrr.counted[values.currency] = mrr.counted.get(values.currency, 0) + pending.count
+            if pending.first is not None and (mrr.first is None or pending.first < mrr.first[0]):
+                mrr.first = (pending.first, values.currency)
+        return mrr
 
-        # Wallets.
-        if reason := missing(WALLETS):
-            withheld["lago_wallet_credits_balance"] = reason
-        elif c.wallet_problem:
-            withheld["lago_wallet_credits_balance"] = c.wallet_problem
+    @staticmethod
+    def _billing_currency(c: _Customer, mrr: _Mrr, out: _Rollups) -> tuple[str | None, str | None]:
+        """The customer's own currency, else its first active subscription's plan's; and why
+        there is none, when that is for want of a complete stream."""
+        currency, reason = c.currency, None
+        if currency is None:
+            reason = mrr.reason
+            currency = mrr.first[1] if mrr.first is not None and not mrr.reason else None
+        if currency is not None:
+            out.properties["lago_billing_currency"] = currency
+        elif reason:
+            out.withheld["lago_billing_currency"] = reason
+        return currency, reason
+
+    @staticmethod
+    def _mrr_values(
+        c: _Customer,
+        mrr: _Mrr,
+        currency: str | None,
+        currency_reason: str | None,
+        exponent: int | None,
+        out: _Rollups,
+        summary: BillingSummary,
+    ) -> None:
+        if reason := out.missing(SUBSCRIPTIONS):
+            out.withhold(("lago_mrr", "lago_active_subscriptions"), reason)
+            return
+        out.properties["lago_active_subscriptions"] = str(c.active)
+        if mrr.reason:
+            out.withheld["lago_mrr"] = mrr.reason
+        elif currency_reason:
+            out.withheld["lago_mrr"] = currency_reason
+        elif currency is not None and exponent is None:
+            out.withheld["lago_mrr"] = f"currency {currency} has no ISO 4217 minor units"
         else:
-            properties["lago_wallet_credits_balance"] = _decimal(c.wallet_credits)
-        return CustomerBilling(lago_id, properties, withheld, currency)
+            summary.mrr_unknown += mrr.unknown
+            own = mrr.cents.get(currency, 0) if currency else 0
+            summary.subscriptions_other_currency += sum(
+                n for cur, n in mrr.counted.items() if cur != currency
+            )
+            out.properties["lago_mrr"] = _amount(own, exponent)
+
+    @staticmethod
+    def _invoice_values(
+        c: _Customer,
+        currency: str | None,
+        currency_reason: str | None,
+        exponent: int | None,
+        out: _Rollups,
+        summary: BillingSummary,
+    ) -> None:
+        if reason := out.missing(INVOICES):
+            out.withhold(INVOICE_PROPERTIES, reason)
+            return
+        if c.invoice_problem:
+            out.withhold(INVOICE_PROPERTIES, c.invoice_problem)
+            return
+        if c.last_invoice_date:
+            out.properties["lago_last_invoice_date"] = c.last_invoice_date
+        amounts = INVOICE_PROPERTIES[:3]
+        if currency is None and any(slot.finalized_invoices for slot in c.by_currency.values()):
+            reason = currency_reason or "the customer has no currency and no active subscription"
+            out.withhold(amounts, reason)
+            return
+        if currency is not None and exponent is None:
+            out.withhold(amounts, f"currency {currency} has no ISO 4217 minor units")
+            return
+        own = c.by_currency.get(currency or "") or _Currency()
+        summary.invoices_other_currency += sum(
+            slot.finalized_invoices for cur, slot in c.by_currency.items() if cur != currency
+        )
+        out.properties["lago_outstanding_amount"] = _amount(own.outstanding_cents, exponent)
+        out.properties["lago_overdue_amount"] = _amount(own.overdue_cents, exponent)
+        out.properties["lago_overdue_invoices"] = str(own.overdue_invoices)
+
+    @staticmethod
+    def _wallet_values(c: _Customer, out: _Rollups) -> None:
+        if reason := out.missing(WALLETS):
+            out.withheld["lago_wallet_credits_balance"] = reason
+        elif c.wallet_problem:
+            out.withheld["lago_wallet_credits_balance"] = c.wallet_problem
+        else:
+            out.properties["lago_wallet_credits_balance"] = _decimal(c.wallet_credits)
 
     # -- helpers ---------------------------------------------------------------------------
 

@@ -24,7 +24,7 @@ from ..sync.tempdb import TempDB
 
 FLUSH_ROWS = 5000  # facts buffered before one executemany
 WHAT = "the billing values"
-WIDTH = 8  # values per fact at most; shorter facts are padded with NULLs
+WIDTH = 9  # values per fact at most (an InvoiceFact); shorter facts are padded with NULLs
 
 # A fact's values are columns (SQLite's columns hold any type): no encoding on the hot path.
 _COLUMNS = ", ".join(f"f{n}" for n in range(WIDTH))
