@@ -3,7 +3,8 @@
 :class:`Transport` turns a :class:`Request` into bytes on the wire and the wire's answer
 into an :class:`Answer`. When no answer comes, it raises :class:`ConnectionFailed` and
 decides, here where the cause is caught, whether waiting could help: a reset or a
-timeout may heal, a certificate that fails verification or a malformed URL never does.
+timeout may heal; a certificate that fails verification, a malformed URL, or any failure
+curl names with a code we do not know never does (retrying the unknown would only hide it).
 
 The wire is libcurl (pycurl): connection reuse, TLS, proxies and gzip are done in C, at
 about a third of the CPU per 100-record call that urllib3's pure-Python layers cost (the
@@ -185,7 +186,7 @@ def _headers(raw: bytes) -> Headers:
 
 
 # curl's codes for what waiting cannot heal: the URL or its scheme, the local CA bundle,
-# and a peer whose certificate fails verification.
+# and a peer whose certificate fails verification. A code in neither table is final too.
 _NEVER_HEALS = {
     pycurl.E_UNSUPPORTED_PROTOCOL: "the URL's scheme is not http or https",
     pycurl.E_URL_MALFORMAT: "the URL is malformed",
@@ -235,8 +236,23 @@ def _no_answer(exc: pycurl.error, base_url: str, operation: str) -> ConnectionFa
             operation=operation,
             retryable=False,
         )
-    what = _MAY_HEAL.get(code, f"network error (curl code {code})")
-    return ConnectionFailed(status=0, message=f"{what} talking to {base_url}", operation=operation)
+    if code in _MAY_HEAL:
+        return ConnectionFailed(
+            status=0, message=f"{_MAY_HEAL[code]} talking to {base_url}", operation=operation
+        )
+    # Unknown to us, so not known to heal: retrying would only delay the same failure.
+    return ConnectionFailed(
+        status=0,
+        message=f"network error (curl code {code}) talking to {base_url}",
+        operation=operation,
+        hint=(
+            "Waiting is not expected to fix this: check that api_base_url is HubSpot's URL "
+            "and that any proxy between this machine and HubSpot passes its answers on "
+            f"unchanged. If it persists, report curl code {code} to the connector's "
+            "maintainers."
+        ),
+        retryable=False,
+    )
 
 
 _PROXY_SCHEMES = frozenset({"http", "https", "socks4", "socks4a", "socks5", "socks5h"})
