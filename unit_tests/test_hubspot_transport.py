@@ -3,14 +3,20 @@ trusts: each through HubSpotClient against a real server on loopback."""
 
 from __future__ import annotations
 
+import datetime
 import http.server
+import ipaddress
+import os
+import shutil
 import socket
 import ssl
+import subprocess
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import certifi
 import pytest
 
 from destination_hubspot_lago.hubspot import (
@@ -141,3 +147,164 @@ def test_a_tls_handshake_cut_short_by_the_peer_is_retried():
         listener.close()
     assert c.stats.calls == 3 and len(accepted) == 3
     assert info.value.retryable and "cut short" in str(info.value)
+
+
+# -- the CA certificates the environment names ------------------------------------------
+
+
+def self_signed(directory: Path) -> tuple[Path, Path]:
+    """(certificate, private key) for 127.0.0.1, each a PEM file."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "TLS-inspecting proxy (test)")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = directory / "proxy-ca.pem", directory / "proxy-key.pem"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_file, key_file
+
+
+@pytest.fixture
+def tls_server(tmp_path) -> Iterator[Server]:
+    """A TLS server on loopback whose certificate no public CA signed (as a TLS-inspecting
+    proxy's is)."""
+    cert_file, key_file = self_signed(tmp_path)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert_file, key_file)
+    server, seen = serve(context=context)
+    yield Server(f"https://127.0.0.1:{server.server_address[1]}", seen, cert_file)
+    server.shutdown()
+
+
+def test_without_a_variable_the_certificate_fails_verification_and_the_hint_names_them(
+    tls_server, no_ca_variables
+):
+    c = client(tls_server.url)
+    with pytest.raises(ConnectionFailed) as info:
+        c.get(PATH)
+    assert c.stats.calls == 1 and c.stats.retries == 0  # not retried
+    assert not info.value.retryable and info.value.failure is Failure.CONFIG
+    assert "certificate failed verification" in str(info.value)
+    assert "REQUESTS_CA_BUNDLE" in info.value.hint and "SSL_CERT_FILE" in info.value.hint
+
+
+@pytest.mark.parametrize("variable", CA_VARIABLES)
+def test_a_variable_naming_the_proxys_ca_certificate_lets_the_call_through(
+    tls_server, no_ca_variables, variable
+):
+    no_ca_variables.setenv(variable, str(tls_server.certificate))
+    assert client(tls_server.url).get(PATH) == {"portalId": 1}
+    assert tls_server.seen == [PATH]
+
+
+@pytest.mark.parametrize(
+    "variables, trusted",
+    [
+        # requests' order: REQUESTS_CA_BUNDLE, then CURL_CA_BUNDLE; then SSL_CERT_FILE.
+        ({"REQUESTS_CA_BUNDLE": "public", "CURL_CA_BUNDLE": "proxy"}, False),
+        ({"REQUESTS_CA_BUNDLE": "proxy", "CURL_CA_BUNDLE": "public"}, True),
+        ({"REQUESTS_CA_BUNDLE": "public", "SSL_CERT_FILE": "proxy"}, False),
+        ({"CURL_CA_BUNDLE": "public", "SSL_CERT_FILE": "proxy"}, False),
+        ({"CURL_CA_BUNDLE": "proxy", "SSL_CERT_FILE": "public"}, True),
+        # An empty variable counts as unset, as in requests.
+        ({"REQUESTS_CA_BUNDLE": "", "SSL_CERT_FILE": "proxy"}, True),
+    ],
+)
+def test_the_variables_are_read_in_requests_order(tls_server, no_ca_variables, variables, trusted):
+    files = {"proxy": str(tls_server.certificate), "public": certifi.where(), "": ""}
+    for name, which in variables.items():
+        no_ca_variables.setenv(name, files[which])
+    c = client(tls_server.url)
+    if trusted:
+        assert c.get(PATH) == {"portalId": 1}
+    else:
+        with pytest.raises(ConnectionFailed) as info:
+            c.get(PATH)
+        assert "certificate failed verification" in str(info.value)
+        first = next(name for name in CA_VARIABLES if variables.get(name))
+        assert first in info.value.hint  # says which variable's certificates were trusted
+
+
+@pytest.mark.parametrize("variable", CA_VARIABLES)
+def test_a_variable_naming_a_missing_file_is_a_config_error_naming_it(
+    tls_server, no_ca_variables, tmp_path, variable
+):
+    missing = tmp_path / "no-such-ca.pem"
+    no_ca_variables.setenv(variable, str(missing))
+    with pytest.raises(ConnectionFailed) as info:
+        client(tls_server.url)  # when the client is made, before anything is sent
+    error = info.value
+    assert not error.retryable and error.failure is Failure.CONFIG
+    assert variable in str(error) and str(missing) in str(error) and "does not exist" in str(error)
+    assert "curl code" not in str(error)  # said by us, not as curl failing later
+    assert variable in error.hint  # what to fix
+    assert tls_server.seen == []  # said before anything is sent
+
+
+def test_a_variable_naming_an_unreadable_file_names_it(tls_server, no_ca_variables, tmp_path):
+    garbage = tmp_path / "not-a-certificate.pem"
+    garbage.write_text("this is not PEM\n")
+    no_ca_variables.setenv("SSL_CERT_FILE", str(garbage))
+    c = client(tls_server.url)
+    with pytest.raises(ConnectionFailed) as info:
+        c.get(PATH)
+    assert c.stats.calls == 1 and not info.value.retryable
+    assert f"SSL_CERT_FILE ({garbage}) cannot be read" in str(info.value)
+    assert "SSL_CERT_FILE" in info.value.hint
+
+
+def test_the_variables_are_read_once_per_client(tls_server, no_ca_variables, tmp_path):
+    no_ca_variables.setenv("REQUESTS_CA_BUNDLE", str(tls_server.certificate))
+    c = client(tls_server.url)
+    no_ca_variables.setenv("REQUESTS_CA_BUNDLE", str(tmp_path / "gone.pem"))
+    assert c.get(PATH) == {"portalId": 1}  # the bundle named when the client was made
+    with pytest.raises(ConnectionFailed):
+        client(tls_server.url)  # a new client reads the variable again
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command")
+def test_a_variable_naming_a_directory_of_hashed_certificates_is_used_as_one(
+    tls_server, no_ca_variables, tmp_path
+):
+    """requests takes a directory in REQUESTS_CA_BUNDLE as OpenSSL's CA path (certificates
+    named by their subject hash, as c_rehash leaves them)."""
+    directory = tmp_path / "certs"
+    directory.mkdir()
+    subject_hash = subprocess.run(
+        ["openssl", "x509", "-hash", "-noout", "-in", str(tls_server.certificate)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    os.symlink(tls_server.certificate, directory / f"{subject_hash}.0")
+    no_ca_variables.setenv("REQUESTS_CA_BUNDLE", str(directory))
+    assert client(tls_server.url).get(PATH) == {"portalId": 1}
+    # Without the hashed certificate in it, the same server fails: the directory was trusted.
+    (directory / f"{subject_hash}.0").unlink()
+    with pytest.raises(ConnectionFailed) as info:
+        client(tls_server.url).get(PATH)
+    assert "certificate failed verification" in str(info.value)
