@@ -94,9 +94,6 @@ class HubSpotClient:
     def post(self, path: str, body: Any = None, params: Mapping[str, Any] | None = None) -> Any:
         return self.request("POST", path, json_body=body, params=params)
 
-    def put(self, path: str, body: Any = None) -> Any:
-        return self.request("PUT", path, json_body=body)
-
     def patch(self, path: str, body: Any = None) -> Any:
         return self.request("PATCH", path, json_body=body)
 

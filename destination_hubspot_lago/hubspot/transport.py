@@ -3,7 +3,13 @@
 :class:`Transport` turns a :class:`Request` into bytes on the wire and the wire's answer
 into an :class:`Answer`. When no answer comes, it raises :class:`ConnectionFailed` and
 decides, here where the cause is caught, whether waiting could help: a reset or a
-timeout may heal, a certificate that fails verification or a malformed URL never does.
+timeout may heal; a certificate that fails verification, a malformed URL, or any failure
+curl names with a code we do not know never does (retrying the unknown would only hide it).
+
+The CA certificates trusted are those the environment names, as requests reads them
+(``REQUESTS_CA_BUNDLE``, then ``CURL_CA_BUNDLE``), then OpenSSL's ``SSL_CERT_FILE``, else
+certifi's bundle: behind a proxy that inspects TLS, the user points one of them at the
+proxy's CA certificate.
 
 The wire is libcurl (pycurl): connection reuse, TLS, proxies and gzip are done in C, at
 about a third of the CPU per 100-record call that urllib3's pure-Python layers cost (the
@@ -13,6 +19,7 @@ its own handle, and with it its own kept-alive connection; nothing is shared bet
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -82,6 +89,46 @@ class Proxy:
     password: str = field(default="", repr=False)
 
 
+# Where the CA certificates may be named, first match wins: requests' order, then OpenSSL's.
+CA_BUNDLE_VARIABLES = ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE")
+
+
+@dataclass(frozen=True)
+class CaCertificates:
+    """The CA certificates a transport trusts, and who named them."""
+
+    path: str  # a PEM file, or a directory of hashed certificates (as requests allows)
+    source: str = ""  # the environment variable that named it; "" for certifi's bundle
+    is_dir: bool = False
+
+    @property
+    def named_as(self) -> str:
+        return f"{self.source} ({self.path})" if self.source else "the bundled CA certificates"
+
+
+def ca_certificates() -> CaCertificates:
+    """The CA certificates the environment names (an empty variable counts as unset, as in
+    requests), else certifi's bundle. A variable naming nothing that exists is the user's to
+    fix, said here rather than as a curl error on the first request."""
+    for name in CA_BUNDLE_VARIABLES:
+        path = os.environ.get(name, "")
+        if not path:
+            continue
+        if not os.path.exists(path):
+            raise ConnectionFailed(
+                status=0,
+                message=f"{name} is set to {path}, which does not exist",
+                hint=(
+                    f"Set {name} to the PEM file of CA certificates to trust (behind a proxy "
+                    "that inspects TLS: its CA certificate), or unset it to trust the public "
+                    "CAs."
+                ),
+                retryable=False,
+            )
+        return CaCertificates(path, name, os.path.isdir(path))
+    return CaCertificates(certifi.where())
+
+
 class Transport:
     """Thread-safe: every thread that sends gets its own curl handle (and connection)."""
 
@@ -90,7 +137,7 @@ class Transport:
         self.timeout = timeout
         self.proxy = proxy_settings(self.base_url)
         self._user_agent = f"User-Agent: destination-hubspot-lago/{__version__}"
-        self._ca_bundle = certifi.where()  # a file lookup: once, not per request
+        self.ca = ca_certificates()  # file lookups: once per client, not per request
         self._local = threading.local()  # per-thread handles, not a lock
 
     @property
@@ -140,7 +187,7 @@ class Transport:
         try:
             handle.perform()
         except pycurl.error as exc:
-            raise _no_answer(exc, self.base_url, operation) from None
+            raise _no_answer(exc, self.base_url, operation, self.ca) from None
         return Answer(
             handle.getinfo(pycurl.RESPONSE_CODE), _headers(head.getvalue()), data.getvalue()
         )
@@ -160,7 +207,11 @@ class Transport:
         # slowest batch answers take a few; the default is 90).
         handle.setopt(pycurl.TIMEOUT_MS, max(1, int(read * 1000)))
         handle.setopt(pycurl.ACCEPT_ENCODING, "gzip")  # batch answers are large; curl decodes
-        handle.setopt(pycurl.CAINFO, self._ca_bundle)
+        if self.ca.is_dir:
+            handle.setopt(pycurl.CAPATH, self.ca.path)
+            handle.unsetopt(pycurl.CAINFO)  # the directory alone, as requests does
+        else:
+            handle.setopt(pycurl.CAINFO, self.ca.path)
         handle.setopt(pycurl.PROTOCOLS, pycurl.PROTO_HTTP | pycurl.PROTO_HTTPS)
         if self.proxy is None:
             handle.setopt(pycurl.PROXY, "")  # "": no proxy, whatever curl would read itself
@@ -185,16 +236,17 @@ def _headers(raw: bytes) -> Headers:
 
 
 # curl's codes for what waiting cannot heal: the URL or its scheme, the local CA bundle,
-# and a peer whose certificate fails verification.
+# and a peer whose certificate fails verification. A code in neither table is final too.
+_NOT_VERIFIED = "HubSpot's TLS certificate failed verification"
 _NEVER_HEALS = {
     pycurl.E_UNSUPPORTED_PROTOCOL: "the URL's scheme is not http or https",
     pycurl.E_URL_MALFORMAT: "the URL is malformed",
-    pycurl.E_PEER_FAILED_VERIFICATION: "HubSpot's TLS certificate failed verification",
+    pycurl.E_PEER_FAILED_VERIFICATION: _NOT_VERIFIED,
     pycurl.E_SSL_CERTPROBLEM: "the TLS client certificate is unusable",
     pycurl.E_SSL_CACERT_BADFILE: "the CA certificate bundle cannot be read",
-    pycurl.E_SSL_ISSUER_ERROR: "HubSpot's TLS certificate failed verification",
-    pycurl.E_SSL_PINNEDPUBKEYNOTMATCH: "HubSpot's TLS certificate failed verification",
-    pycurl.E_SSL_INVALIDCERTSTATUS: "HubSpot's TLS certificate failed verification",
+    pycurl.E_SSL_ISSUER_ERROR: _NOT_VERIFIED,
+    pycurl.E_SSL_PINNEDPUBKEYNOTMATCH: _NOT_VERIFIED,
+    pycurl.E_SSL_INVALIDCERTSTATUS: _NOT_VERIFIED,
 }
 _MAY_HEAL = {
     pycurl.E_COULDNT_RESOLVE_PROXY: "the proxy's host name could not be resolved",
@@ -217,7 +269,9 @@ _HANDSHAKE_DROPS = (
 )
 
 
-def _no_answer(exc: pycurl.error, base_url: str, operation: str) -> ConnectionFailed:
+def _no_answer(
+    exc: pycurl.error, base_url: str, operation: str, ca: CaCertificates
+) -> ConnectionFailed:
     """curl's failure as a ConnectionFailed. curl's own text is left out (it can quote the
     URL); what happened is named from its code."""
     code = exc.args[0] if exc.args else -1
@@ -228,15 +282,49 @@ def _no_answer(exc: pycurl.error, base_url: str, operation: str) -> ConnectionFa
         return ConnectionFailed(
             status=0, message=f"{what} talking to {base_url}", operation=operation, retryable=heals
         )
-    if code in _NEVER_HEALS:
+    if code in _MAY_HEAL:
         return ConnectionFailed(
-            status=0,
-            message=f"{_NEVER_HEALS[code]} talking to {base_url}",
-            operation=operation,
-            retryable=False,
+            status=0, message=f"{_MAY_HEAL[code]} talking to {base_url}", operation=operation
         )
-    what = _MAY_HEAL.get(code, f"network error (curl code {code})")
-    return ConnectionFailed(status=0, message=f"{what} talking to {base_url}", operation=operation)
+    what, hint = _NEVER_HEALS.get(code, f"network error (curl code {code})"), ""
+    if what == _NOT_VERIFIED:
+        hint = _not_verified_hint(ca)
+    elif code == pycurl.E_SSL_CACERT_BADFILE:
+        what = f"the CA certificates in {ca.named_as} cannot be read"
+        hint = (
+            f"Set {ca.source} to a readable PEM file of CA certificates, or unset it."
+            if ca.source
+            else "Reinstall the connector: its CA certificate bundle is damaged."
+        )
+    elif code not in _NEVER_HEALS:
+        # Unknown to us, so not known to heal: retrying would only delay the same failure.
+        hint = (
+            "Waiting is not expected to fix this: check that api_base_url is HubSpot's URL "
+            "and that any proxy between this machine and HubSpot passes its answers on "
+            f"unchanged. If it persists, report curl code {code} to the connector's "
+            "maintainers."
+        )
+    return ConnectionFailed(
+        status=0,
+        message=f"{what} talking to {base_url}",
+        operation=operation,
+        hint=hint,
+        retryable=False,
+    )
+
+
+def _not_verified_hint(ca: CaCertificates) -> str:
+    if ca.source:
+        return (
+            f"The CA certificates trusted are {ca.named_as}: if a proxy between this machine "
+            f"and HubSpot inspects TLS, set {ca.source} to a file holding that proxy's CA "
+            "certificate; otherwise check that api_base_url is right."
+        )
+    return (
+        "Check that api_base_url is right. If a proxy between this machine and HubSpot "
+        "inspects TLS (presents its own certificate), set REQUESTS_CA_BUNDLE or SSL_CERT_FILE "
+        "to a file holding that proxy's CA certificate."
+    )
 
 
 _PROXY_SCHEMES = frozenset({"http", "https", "socks4", "socks4a", "socks5", "socks5h"})
