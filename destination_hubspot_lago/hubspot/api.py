@@ -20,11 +20,31 @@ does. Adding a version means adding it to ``API_VERSIONS`` (and ``spec.json``'s 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+
+from .pacing import Lane
 
 # Newest first; the first is the default (docs/product.md §5).
 API_VERSIONS: tuple[str, ...] = ("2026-09", "2026-03")
 DEFAULT_API_VERSION = API_VERSIONS[0]
+
+
+# Which window HubSpot counts a call in (docs/product.md §9): the 2026-09 specs mark search and
+# every associations batch operation ``x-hubspot-rate-limit-exemptions: ["ten-secondly"]``.
+# First match wins; everything else (objects, properties, schemas, account, limits) is burst.
+LANES: tuple[tuple[re.Pattern[str], Lane], ...] = (
+    (re.compile(r"^/crm/objects/[^/]+/[^/]+/search$"), Lane.SEARCH),
+    (re.compile(r"^/crm/associations/[^/]+/[^/]+/[^/]+/batch/"), Lane.ASSOCIATIONS),
+)
+
+
+def lane_of(path: str) -> Lane:
+    """The lane of a call to ``path`` (no query string)."""
+    for pattern, lane in LANES:
+        if pattern.match(path):
+            return lane
+    return Lane.BURST
 
 
 def _join(*parts: str) -> str:

@@ -19,7 +19,7 @@ from typing import Any
 
 import orjson
 
-from .api import Api
+from .api import Api, lane_of
 from .auth import Auth
 from .errors import ConnectionFailed, HubSpotError
 from .pacing import Pacer
@@ -123,8 +123,10 @@ class HubSpotClient:
         """One paced exchange; returns the answer and the token it was sent with."""
         token = self.auth.access_token() if request.authenticated else ""
         prepared = self.transport.prepare(request, token)
+        lane = lane_of(request.path)
+        sent = 0.0
         if request.authenticated:
-            self.pacer.acquire()  # last thing before sending: HubSpot counts arrivals
+            sent = self.pacer.acquire(lane)  # last thing before sending: HubSpot counts arrivals
         try:
             answer = self.transport.send(prepared, request.operation)
         except ConnectionFailed:
@@ -132,7 +134,7 @@ class HubSpotClient:
             raise
         self.stats.count_call(answer.status)
         if request.authenticated:
-            self.pacer.observe(answer.headers)
+            self.pacer.observe(answer.headers, lane, sent)
         return answer, token
 
     def _answer(self, request: Request, ok: frozenset[int], exchanged: tuple[Answer, str]) -> Any:
@@ -159,7 +161,8 @@ class HubSpotClient:
         if error.is_expired_token and request.authenticated:
             self.auth.on_expired(token)
         if error.is_burst_limit:
-            self.pacer.back_off(1.0)  # the budget is the app's: every thread pauses
+            # The window is the app's: every caller of this lane pauses (never another lane).
+            self.pacer.back_off(1.0, lane_of(request.path))
         if error.is_daily_limit:
             error = replace(error, hint=daily_reset_hint(self.portal_timezone))
         raise error

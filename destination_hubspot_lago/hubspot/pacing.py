@@ -1,18 +1,38 @@
-"""One request budget for every thread of a sync, learned from HubSpot's own headers.
+"""Request budgets for every thread of a sync, one per lane, learned from HubSpot's own answers.
 
-HubSpot's burst limit is a rolling window per app: ``X-HubSpot-RateLimit-Max`` requests
-per ``X-HubSpot-RateLimit-Interval-Milliseconds`` (100 or 190 or 250 per 10 s depending
-on the plan). We start at the lowest tier, learn the real figure from the first answers,
-cap it by the user's ``max_requests_per_10_seconds``, and keep a small headroom because
-HubSpot counts arrivals while we count departures. The sliding window itself is
-``pyrate_limiter``'s; this module only decides its size and pauses it after a 429.
+HubSpot counts calls in windows (docs/product.md §9). Most calls fall in the app's burst window:
+``X-HubSpot-RateLimit-Max`` requests per ``X-HubSpot-RateLimit-Interval-Milliseconds`` (100,
+190 or 250 per 10 s depending on the plan). The 2026-09 specs exempt search and every
+associations batch endpoint from that window; search has a published limit of its own (5 per
+second), the associations batches none (UNVERIFIED whether they are counted elsewhere, not at
+all, or in a window of their own). So each call goes in a lane (``api.lane_of``):
+
+* **burst** — starts at the lowest tier, learns the real figure from the headers, is capped by
+  the user's ``max_requests_per_10_seconds`` and keeps a small headroom (HubSpot counts
+  arrivals while we count departures);
+* **associations** — starts at the burst lane's rate, grows while it sees no 429 of its own,
+  halves on one; when its answers carry rate-limit headers it also follows them, so it is safe
+  whichever way HubSpot counts these calls;
+* **search** — 5 per second, no headers.
+
+Every lane follows HubSpot's count: ``X-HubSpot-RateLimit-Remaining`` says how much of the
+window *everyone* using the key has left. What the window holds beyond our own calls of the lane
+(another sync on the same key, our other lane when HubSpot counts both together, a killed run's
+calls still in the window) is taken off the lane's budget before it costs a 429.
+
+A 429 pauses every caller of its own lane (the window is the app's, not the thread's) and never
+another lane. The sliding windows themselves are ``pyrate_limiter``'s; this module only decides
+their sizes and pauses.
 """
 
 from __future__ import annotations
 
+import bisect
 import threading
 import time
+from collections import deque
 from collections.abc import Mapping
+from enum import StrEnum
 
 from pyrate_limiter import Duration, InMemoryBucket, Limiter, Rate
 
@@ -22,20 +42,62 @@ HEADROOM = 0.97  # fraction of HubSpot's window we use; the rest absorbs arrival
 PENALTY = 0.97  # after a 429 anyway, use this much less (someone else shares the budget)
 MIN_SHARE = 0.5
 RECOVERY_SECONDS = 60.0  # a minute without 429 gives back one step of the share
+SEARCH_PER_SECOND = 5  # HubSpot's published search limit (per account)
+ASSOCIATIONS_GROWTH = 1.25  # per window without a 429 of its own
+ASSOCIATIONS_CEILING = 2_000  # per 10 s: beyond this the calls in flight are the limit anyway
+ASSOCIATIONS_FLOOR = 0.1  # of the starting rate, however many 429s
+# Others' use of the window is the smallest recent reading: our own calls still on their way
+# to HubSpot make a single reading look larger than it is, never smaller.
+OTHERS_SECONDS = 1.0
 
 
-class Pacer:
-    """Blocks callers just long enough to stay under the burst budget. Thread-safe."""
+class Lane(StrEnum):
+    BURST = "burst"
+    ASSOCIATIONS = "associations"
+    SEARCH = "search"
 
-    def __init__(self, cap_per_10_seconds: int | None = None) -> None:
+
+def _headers(headers: Mapping[str, str]) -> tuple[int, int, int | None] | None:
+    """(Max, interval ms, Remaining or None) of an answer, or None without usable headers."""
+    try:
+        hubspot_max = int(headers.get("X-HubSpot-RateLimit-Max", "") or 0)
+        interval = int(headers.get("X-HubSpot-RateLimit-Interval-Milliseconds", "") or 0)
+        raw = headers.get("X-HubSpot-RateLimit-Remaining", "")
+        remaining = int(raw) if raw not in (None, "") else None
+    except ValueError:
+        return None
+    if hubspot_max <= 0 or interval <= 0:
+        return None
+    return hubspot_max, interval, remaining
+
+
+class LanePacer:
+    """One lane's window: its size, its pause, and what others use of it. Thread-safe."""
+
+    def __init__(
+        self,
+        lane: Lane,
+        limit: int,
+        interval_ms: int,
+        *,
+        cap_per_10_seconds: int | None = None,
+        adaptive: bool = False,
+    ) -> None:
+        self.lane = lane
         self._cap = cap_per_10_seconds
-        self._hubspot_max = DEFAULT_MAX
-        self._interval_ms = DEFAULT_INTERVAL_MS
+        self._adaptive = adaptive  # the associations lane: grows, halves, unknown ceiling
+        self._hubspot_max = limit
+        self._interval_ms = interval_ms
+        self._headers_seen = False
         self._share = 1.0  # lowered by each 429: the budget is evidently shared or jittery
+        self._growth = 1.0  # the adaptive lane's factor over its starting rate
         self._last_penalty = 0.0
-        self._last_recovery = 0.0
+        self._last_recovery = time.monotonic()
         self._paused_until = 0.0
-        self._pause_lock = threading.Lock()
+        self._lock = threading.Lock()
+        self._sent: deque[float] = deque()  # our departures in this lane, oldest first
+        self._others: deque[tuple[float, int]] = deque()  # (when, others' use) readings
+        self._others_now = 0
         self._bucket = InMemoryBucket([self._rate()])
         # max_delay: a caller may wait up to a whole window for a free slot.
         self._limiter = Limiter(self._bucket, raise_when_fail=False, max_delay=Duration.MINUTE)
@@ -44,70 +106,200 @@ class Pacer:
 
     @property
     def budget(self) -> tuple[int, int]:
-        """(requests, interval in ms) we currently allow ourselves."""
-        rate = self._rate()
+        """(requests, interval in ms) the lane currently allows itself."""
+        rate = self._bucket.rates[0]
         return rate.limit, rate.interval
 
+    @property
+    def others(self) -> int:
+        """Calls in the window HubSpot counted that were not this lane's (latest estimate)."""
+        return self._others_now
+
+    def paused_for(self) -> float:
+        """Seconds until this lane's callers may send again after a 429 (0: not paused)."""
+        return max(0.0, self._paused_until - time.monotonic())
+
     def _rate(self) -> Rate:
-        allowed = max(1, int(self._hubspot_max * HEADROOM * self._share))
+        base = self._hubspot_max * HEADROOM * self._share
+        if self._adaptive:
+            base = base * self._growth
+            if not self._headers_seen:
+                base = min(base, ASSOCIATIONS_CEILING * self._interval_ms / 10_000)
+        allowed = max(1, int(base) - self._others_now)
         if self._cap:
             allowed = min(allowed, max(1, self._cap * self._interval_ms // 10_000))
         return Rate(allowed, self._interval_ms)
 
-    def observe(self, headers: Mapping[str, str]) -> None:
-        """Learn the portal's window from a response (headers may be absent: search, errors)."""
-        try:
-            hubspot_max = int(headers.get("X-HubSpot-RateLimit-Max", "") or 0)
-            interval = int(headers.get("X-HubSpot-RateLimit-Interval-Milliseconds", "") or 0)
-        except ValueError:
-            return
-        if hubspot_max <= 0 or interval <= 0:
-            return
-        self._recover()
-        if (hubspot_max, interval) == (self._hubspot_max, self._interval_ms):
-            return
+    def _resize(self) -> None:
+        # In place, under the limiter's lock: a new bucket would forget the calls just made.
         with self._limiter.lock:
-            self._hubspot_max, self._interval_ms = hubspot_max, interval
-            # Resize the window in place: a new bucket would forget the requests just made.
             self._bucket.rates = [self._rate()]
+
+    def observe(self, headers: Mapping[str, str], sent_at: float | None = None) -> None:
+        """Learn from an answer to a call of this lane sent at ``sent_at`` (``acquire``'s
+        value). Answers without rate-limit headers (search, errors) teach nothing but time."""
+        now = time.monotonic()
+        changed = self._grow_or_recover(now)
+        read = _headers(headers)
+        if read is not None:
+            hubspot_max, interval, remaining = read
+            with self._lock:
+                if not self._headers_seen or (hubspot_max, interval) != (
+                    self._hubspot_max,
+                    self._interval_ms,
+                ):
+                    if self._adaptive and not self._headers_seen:
+                        # HubSpot counts these calls in a window it names: follow that one.
+                        self._growth = 1.0
+                    self._headers_seen = True
+                    self._hubspot_max, self._interval_ms = hubspot_max, interval
+                    changed = True
+                if remaining is not None and sent_at is not None:
+                    changed |= self._read_others(now, sent_at, hubspot_max - remaining)
+        else:
+            with self._lock:
+                changed |= self._forget_others(now)
+        if changed:
+            self._resize()
+
+    def _read_others(self, now: float, sent_at: float, used: int) -> bool:
+        """``used``: the window's calls HubSpot counted, ours included (lock held)."""
+        window = self._interval_ms / 1000
+        # Ours that HubSpot can have counted: sent within the window before this call, itself
+        # included (a later call of ours may arrive first, which only overstates the others).
+        start = bisect.bisect_right(self._sent, sent_at - window)
+        end = bisect.bisect_right(self._sent, sent_at)
+        ours = end - start
+        self._others.append((now, max(0, used - ours)))
+        return self._forget_others(now)
+
+    def _forget_others(self, now: float) -> bool:
+        while self._others and self._others[0][0] < now - OTHERS_SECONDS:
+            self._others.popleft()
+        estimate = min((value for _, value in self._others), default=0)
+        if estimate == self._others_now:
+            return False
+        self._others_now = estimate
+        return True
+
+    def _grow_or_recover(self, now: float) -> bool:
+        """A window without a 429: the adaptive lane grows; a lowered share recovers a step
+        each minute."""
+        with self._lock:
+            if self._adaptive and now - max(self._last_penalty, self._last_recovery) >= (
+                self._interval_ms / 1000
+            ):
+                self._last_recovery = now
+                ceiling = ASSOCIATIONS_CEILING / max(1, self._hubspot_max * HEADROOM)
+                if self._headers_seen:
+                    ceiling = 1.0  # HubSpot's own window is the ceiling
+                grown = min(ceiling, self._growth * ASSOCIATIONS_GROWTH)
+                if grown != self._growth:
+                    self._growth = grown
+                    return True
+            if self._share >= 1.0:
+                return False
+            if now - max(self._last_penalty, self._last_recovery) < RECOVERY_SECONDS:
+                return False
+            self._last_recovery = now
+            self._share = min(1.0, self._share / PENALTY)
+            return True
 
     # -- waiting -----------------------------------------------------------------------
 
-    def acquire(self) -> None:
-        """Wait until one more request fits in the budget."""
+    def acquire(self) -> float:
+        """Wait until one more call fits in the lane's budget; when it was let go."""
         while True:
             wait = self._paused_until - time.monotonic()
             if wait <= 0:
                 break
             time.sleep(wait)
-        while not self._limiter.try_acquire("hubspot"):
+        while not self._limiter.try_acquire(self.lane.value):
             time.sleep(0.05)  # pragma: no cover - only if the limiter could not fit the item
+        return self._sent_now()
+
+    def try_acquire(self) -> float | None:
+        """One more call if it fits right now (not paused, room in the window), else None;
+        never waits."""
+        if self.paused_for() > 0:
+            return None
+        limiter = self._limiter
+        with limiter.lock:  # reentrant: try_acquire takes it again
+            delay, limiter.max_delay = limiter.max_delay, None
+            try:
+                fits = limiter.try_acquire(self.lane.value)
+            finally:
+                limiter.max_delay = delay
+        return self._sent_now() if fits else None
+
+    def _sent_now(self) -> float:
+        now = time.monotonic()
+        with self._lock:
+            self._sent.append(now)
+            horizon = now - self._interval_ms / 1000 - OTHERS_SECONDS
+            while self._sent and self._sent[0] < horizon:
+                self._sent.popleft()
+        return now
 
     def pause(self, seconds: float) -> None:
-        """Stop every thread for ``seconds`` (after a 429 the whole app is over budget)."""
-        with self._pause_lock:
+        """Stop every caller of this lane for ``seconds``."""
+        with self._lock:
             self._paused_until = max(self._paused_until, time.monotonic() + seconds)
 
     def back_off(self, seconds: float) -> None:
-        """A 429 despite pacing: pause everyone briefly and use a smaller share for a while.
-
-        Several threads seeing the same full window count as one penalty."""
+        """A 429 of this lane despite pacing: pause all its callers briefly and use less of
+        the window for a while (the adaptive lane: half). Several threads seeing the same
+        full window count as one penalty."""
         self.pause(seconds)
         now = time.monotonic()
-        with self._limiter.lock:
+        with self._lock:
             if now - self._last_penalty < seconds:
                 return
             self._last_penalty = now
-            self._share = max(MIN_SHARE, self._share * PENALTY)
-            self._bucket.rates = [self._rate()]
+            if self._adaptive:
+                self._growth = max(ASSOCIATIONS_FLOOR, self._growth / 2)
+            else:
+                self._share = max(MIN_SHARE, self._share * PENALTY)
+        self._resize()
 
-    def _recover(self) -> None:
-        if self._share >= 1.0:
-            return
-        now = time.monotonic()
-        if now - max(self._last_penalty, self._last_recovery) < RECOVERY_SECONDS:
-            return
-        with self._limiter.lock:
-            self._last_recovery = now
-            self._share = min(1.0, self._share / PENALTY)
-            self._bucket.rates = [self._rate()]
+
+class Pacer:
+    """The sync's lanes (see the module's text). Thread-safe."""
+
+    def __init__(self, cap_per_10_seconds: int | None = None) -> None:
+        self.lanes: dict[Lane, LanePacer] = {
+            Lane.BURST: LanePacer(
+                Lane.BURST, DEFAULT_MAX, DEFAULT_INTERVAL_MS, cap_per_10_seconds=cap_per_10_seconds
+            ),
+            Lane.ASSOCIATIONS: LanePacer(
+                Lane.ASSOCIATIONS,
+                DEFAULT_MAX,
+                DEFAULT_INTERVAL_MS,
+                cap_per_10_seconds=cap_per_10_seconds,
+                adaptive=True,
+            ),
+            Lane.SEARCH: LanePacer(Lane.SEARCH, SEARCH_PER_SECOND, 1_000),
+        }
+        self._burst = self.lanes[Lane.BURST]
+
+    @property
+    def budget(self) -> tuple[int, int]:
+        """(requests, interval in ms) the burst lane currently allows itself."""
+        return self._burst.budget
+
+    def lane(self, lane: Lane = Lane.BURST) -> LanePacer:
+        return self.lanes[lane]
+
+    def observe(
+        self, headers: Mapping[str, str], lane: Lane = Lane.BURST, sent_at: float | None = None
+    ) -> None:
+        self.lanes[lane].observe(headers, sent_at)
+
+    def acquire(self, lane: Lane = Lane.BURST) -> float:
+        return self.lanes[lane].acquire()
+
+    def pause(self, seconds: float, lane: Lane = Lane.BURST) -> None:
+        self.lanes[lane].pause(seconds)
+
+    def back_off(self, seconds: float, lane: Lane = Lane.BURST) -> None:
+        self.lanes[lane].back_off(seconds)

@@ -1,0 +1,134 @@
+"""Pacing by HubSpot's own rules (docs/product.md §9): which window each call is counted in, one
+budget per lane, HubSpot's count followed, a 429 pausing its own lane only."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from destination_hubspot_lago.hubspot.api import Api, lane_of
+from destination_hubspot_lago.hubspot.pacing import (
+    ASSOCIATIONS_GROWTH,
+    HEADROOM,
+    Lane,
+    LanePacer,
+    Pacer,
+)
+
+API = Api()
+
+
+def headers(hubspot_max=190, interval=10_000, remaining=None):
+    out = {
+        "X-HubSpot-RateLimit-Max": str(hubspot_max),
+        "X-HubSpot-RateLimit-Interval-Milliseconds": str(interval),
+    }
+    if remaining is not None:
+        out["X-HubSpot-RateLimit-Remaining"] = str(remaining)
+    return out
+
+
+@pytest.mark.parametrize(
+    "path, lane",
+    [
+        (API.associations("2-1", "0-2", "batch/create"), Lane.ASSOCIATIONS),
+        (API.associations("2-1", "0-2", "batch/associate/default"), Lane.ASSOCIATIONS),
+        (API.associations("0-2", "2-1", "batch/read"), Lane.ASSOCIATIONS),
+        (API.associations("2-1", "0-2", "batch/archive"), Lane.ASSOCIATIONS),
+        (API.associations("2-1", "0-2", "batch/labels/archive"), Lane.ASSOCIATIONS),
+        (API.objects("2-1", "search"), Lane.SEARCH),
+        (API.objects("2-1", "batch/upsert"), Lane.BURST),
+        (API.objects("0-2", "batch/read"), Lane.BURST),
+        (API.properties("0-2", "batch/create"), Lane.BURST),
+        (API.association_labels("2-1", "0-2"), Lane.BURST),  # labels: not a batch operation
+        (API.schemas(), Lane.BURST),
+        (API.account_details, Lane.BURST),
+    ],
+)
+def test_each_call_goes_in_the_lane_the_2026_09_specs_give_it(path, lane):
+    assert lane_of(path) is lane
+
+
+def test_a_full_burst_window_does_not_hold_back_association_calls():
+    p = Pacer()
+    p.observe(headers(5, 1000))
+    burst = p.lane(Lane.BURST)
+    assert burst.budget == (4, 1000)
+    assert all(burst.try_acquire() is not None for _ in range(4))
+    assert burst.try_acquire() is None  # the burst window is full for a second
+    associations = p.lane(Lane.ASSOCIATIONS)
+    assert all(associations.try_acquire() is not None for _ in range(20))
+
+
+def test_what_others_use_of_the_window_comes_off_our_budget():
+    p = Pacer()
+    burst = p.lane(Lane.BURST)
+    sent = burst.acquire()
+    # HubSpot counted 100 calls in the window; one of them was ours.
+    p.observe(headers(190, remaining=90), Lane.BURST, sent)
+    assert burst.others == 99
+    assert p.budget == (int(190 * HEADROOM) - 99, 10_000)
+
+
+def test_others_are_the_smallest_recent_reading_and_leave_with_their_window(monkeypatch):
+    import destination_hubspot_lago.hubspot.pacing as pacing
+
+    p = Pacer()
+    for remaining in (90, 150, 120):  # our calls in flight make a reading look larger
+        p.observe(headers(190, remaining=remaining), Lane.BURST, p.acquire())
+    assert p.lane(Lane.BURST).others < 40
+    monkeypatch.setattr(pacing, "OTHERS_SECONDS", 0.0)
+    p.observe(headers(190, remaining=187), Lane.BURST, p.acquire())  # they are gone
+    assert p.lane(Lane.BURST).others == 0
+    assert p.budget == (int(190 * HEADROOM), 10_000)
+
+
+def test_the_users_cap_still_bounds_the_budget():
+    p = Pacer(cap_per_10_seconds=50)
+    p.observe(headers(190, remaining=189), Lane.BURST, p.acquire())
+    assert p.budget == (50, 10_000)
+
+
+def test_a_429_pauses_its_own_lane_and_no_other():
+    p = Pacer()
+    p.back_off(1.0, Lane.ASSOCIATIONS)
+    assert p.lane(Lane.ASSOCIATIONS).paused_for() > 0.5
+    assert p.lane(Lane.BURST).paused_for() == 0
+    assert p.lane(Lane.BURST).try_acquire() is not None
+    assert p.lane(Lane.ASSOCIATIONS).try_acquire() is None
+    p.back_off(1.0, Lane.BURST)
+    assert p.lane(Lane.BURST).paused_for() > 0.5
+    assert p.lane(Lane.SEARCH).paused_for() == 0
+
+
+def test_a_429_pauses_every_caller_of_its_lane():
+    p = Pacer()
+    p.back_off(0.3, Lane.ASSOCIATIONS)
+    start = time.monotonic()
+    p.acquire(Lane.ASSOCIATIONS)
+    assert time.monotonic() - start >= 0.29
+
+
+def test_the_associations_lane_starts_at_the_burst_rate_grows_and_halves():
+    lane = LanePacer(Lane.ASSOCIATIONS, 10, 100, adaptive=True)  # 10 per 0.1 s
+    start = lane.budget[0]
+    assert start == int(10 * HEADROOM)
+    time.sleep(0.11)
+    lane.observe({})  # a whole window without a 429 of its own
+    grown = lane.budget[0]
+    assert grown == int(10 * HEADROOM * ASSOCIATIONS_GROWTH)
+    time.sleep(0.11)
+    lane.observe({})
+    assert lane.budget[0] > grown
+    before = lane.budget[0]
+    lane.back_off(0.01)
+    assert lane.budget[0] <= before // 2 + 1
+
+
+def test_the_associations_lane_follows_a_window_hubspot_names_for_it():
+    p = Pacer()
+    associations = p.lane(Lane.ASSOCIATIONS)
+    p.observe(headers(100, 10_000, remaining=99), Lane.ASSOCIATIONS, associations.acquire())
+    assert associations.budget == (int(100 * HEADROOM), 10_000)
+    assert p.budget == (97, 10_000)  # the burst lane learnt nothing from it
