@@ -10,6 +10,10 @@ Messages are ``airbyte_protocol_dataclasses.models`` objects, the classes the CD
 models are built on, so the pipeline reads the same attributes whichever way it is run. An
 enum field holding a value the protocol does not know (a newer ``destination_sync_mode``)
 keeps it as a plain string, for ``input_checks`` to warn about instead of failing the sync.
+
+The protocol grows: a message whose ``type`` this protocol version does not know is skipped
+with one log line per type, and is not an unreadable line (those hold back §8's
+reconciliation). A line that is not a JSON object, or an object without a ``type``, is.
 """
 
 from __future__ import annotations
@@ -43,10 +47,20 @@ _RAW = "_raw_json"
 _TYPES = {kind.value: kind for kind in Type}
 _STATE_TYPES = {kind.value: kind for kind in AirbyteStateType}
 _REJECTED = "_rejected_record_count"  # the protocol's AirbyteStateStats has no such field
+_LOGGED_TYPE_CHARS = 100  # an unknown type is named in the log, cut to this length
 
 
 class InputError(ValueError):
     """A line of input that is not an Airbyte message (counted and reported, never echoed)."""
+
+
+class UnknownMessageType(Exception):
+    """A message of a type this protocol version does not know (a newer platform's): skipped,
+    not an unreadable line."""
+
+    def __init__(self, kind: str) -> None:
+        super().__init__(kind)
+        self.kind = kind
 
 
 def parse_lines(
@@ -55,11 +69,23 @@ def parse_lines(
     """Parse stdin lines; STATE messages remember their raw JSON.
 
     Unparseable lines are logged by number only (their content may hold customer data)
-    and appended to ``bad_lines`` so the caller can fail the sync at the end.
+    and appended to ``bad_lines`` so the caller can fail the sync at the end. A message of
+    an unknown type is skipped, logged once per type.
     """
+    unknown: set[str] = set()
     for number, line in enumerate(lines, start=1):
         try:
             message = parse_message(orjson.loads(line))
+        except UnknownMessageType as skipped:
+            if skipped.kind not in unknown:
+                unknown.add(skipped.kind)
+                logger.info(
+                    "Input line %d is an Airbyte message of type %r, which this destination "
+                    "does not know; messages of that type are skipped.",
+                    number,
+                    skipped.kind[:_LOGGED_TYPE_CHARS],
+                )
+            continue
         except Exception as exc:  # orjson and the shape checks raise several types
             if not line.strip():  # a blank line: neither a message nor a mistake
                 continue
@@ -76,7 +102,8 @@ def parse_lines(
 
 def parse_message(raw: Any) -> AirbyteMessage:
     """One parsed JSON line as a message: RECORDs and STATEs in full, other types (which a
-    destination ignores) by their type only."""
+    destination ignores) by their type only. Raises :class:`UnknownMessageType` for a type
+    this protocol version does not know, :class:`InputError` for what is not a message."""
     if not isinstance(raw, dict):
         raise InputError("not a JSON object")
     kind = raw.get("type")
@@ -84,9 +111,11 @@ def parse_message(raw: Any) -> AirbyteMessage:
         return _record(raw)
     if kind == "STATE":
         return _state(raw)
-    if kind not in _TYPES:
-        raise InputError("unknown message type")
-    return AirbyteMessage(type=_TYPES[kind])
+    if kind in _TYPES:
+        return AirbyteMessage(type=_TYPES[kind])
+    if isinstance(kind, str) and kind:
+        raise UnknownMessageType(kind)
+    raise InputError("no message type")
 
 
 def _record(raw: dict[str, Any]) -> AirbyteMessage:
