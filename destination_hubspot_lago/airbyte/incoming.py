@@ -22,6 +22,7 @@ import dataclasses
 import enum
 import logging
 from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -46,8 +47,15 @@ logger = logging.getLogger("airbyte")
 _RAW = "_raw_json"
 _TYPES = {kind.value: kind for kind in Type}
 _STATE_TYPES = {kind.value: kind for kind in AirbyteStateType}
-_REJECTED = "_rejected_record_count"  # the protocol's AirbyteStateStats has no such field
 _LOGGED_TYPE_CHARS = 100  # an unknown type is named in the log, cut to this length
+
+
+@dataclass
+class DestinationStats(AirbyteStateStats):
+    """An echoed STATE's ``destinationStats``: the protocol's ``AirbyteStateStats`` (this
+    version knows ``recordCount`` only) plus Airbyte's ``rejectedRecordCount``."""
+
+    rejectedRecordCount: float | None = None
 
 
 class InputError(ValueError):
@@ -172,25 +180,31 @@ def _state(raw: dict[str, Any]) -> AirbyteMessage:
 def set_destination_stats(state: AirbyteStateMessage, records: int, rejected: int) -> None:
     """The counts an echoed STATE carries: records received since the previous state of the
     same scope, and how many of them were rejected (Airbyte's ``rejectedRecordCount``)."""
-    state.destinationStats = AirbyteStateStats(recordCount=float(records))
-    setattr(state, _REJECTED, float(rejected))
+    state.destinationStats = DestinationStats(
+        recordCount=float(records), rejectedRecordCount=float(rejected)
+    )
+
+
+def raw_json(message: AirbyteMessage) -> dict[str, Any] | None:
+    """The JSON a STATE arrived as (every key the platform put in it), or None."""
+    return getattr(message, _RAW, None)
+
+
+def keep_raw_json(message: AirbyteMessage, raw: dict[str, Any] | None) -> None:
+    """Let ``message`` (another model of the same STATE) be echoed from ``raw``."""
+    if raw is not None:
+        setattr(message, _RAW, raw)
 
 
 def to_json(message: AirbyteMessage) -> dict[str, Any]:
     """A message as JSON; a STATE is its raw input plus ``destinationStats``."""
-    raw = getattr(message, _RAW, None)
+    raw = raw_json(message)
     if message.type == Type.STATE and raw is not None and message.state is not None:
         out = dict(raw)
         state = out.get("state")
         stats = message.state.destinationStats
         if stats is not None and isinstance(state, dict):
-            out["state"] = {
-                **state,
-                "destinationStats": {
-                    "recordCount": stats.recordCount,
-                    "rejectedRecordCount": getattr(message.state, _REJECTED, 0.0),
-                },
-            }
+            out["state"] = {**state, "destinationStats": _plain(stats)}
         return out
     return _plain(message)
 
