@@ -209,11 +209,6 @@ def to_json(message: AirbyteMessage) -> dict[str, Any]:
     return _plain(message)
 
 
-def serialize(message: AirbyteMessage) -> str:
-    """One JSON line (no newline) of :func:`to_json`."""
-    return orjson.dumps(to_json(message)).decode()
-
-
 def _plain(value: Any) -> Any:
     """A protocol dataclass as the protocol's JSON: enum values, absent fields left out."""
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
