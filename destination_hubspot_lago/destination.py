@@ -3,10 +3,20 @@ standard tests, a Python program): a thin adapter to the CDK-free functions in
 ``connector.py`` that the command line runs, so there is one spec, one check, one write.
 
 The command line never imports this module: the CDK's import alone costs seconds of CPU.
+
+STATE messages: the CDK's models (serpyco-rs dataclasses) keep only the fields they
+declare, both when loading JSON and when dumping it with ``AirbyteMessageSerializer``, so
+the platform's ``id`` on a state and our ``destinationStats.rejectedRecordCount`` cannot
+pass through them. ``write`` therefore yields each STATE as :class:`EchoedState` (the CDK's
+``AirbyteStateMessage`` plus ``id``, its stats with ``rejectedRecordCount``) that also keeps
+the JSON it arrived as: :func:`message_json` prints it as the command line does, every key
+of the input kept. ``run`` is the command line's own run, which prints it that way; the
+CDK's ``AirbyteMessageSerializer.dump`` would drop those keys.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import sys
 from collections.abc import Iterable, Mapping
@@ -17,17 +27,57 @@ from airbyte_cdk.models import (
     AirbyteConnectionStatus,
     AirbyteMessage,
     AirbyteMessageSerializer,
+    AirbyteStateMessage,
     ConfiguredAirbyteCatalog,
     ConnectorSpecification,
     ConnectorSpecificationSerializer,
     Status,
+    Type,
 )
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
 from . import connector
-from .airbyte.incoming import parse_lines, to_json
+from .airbyte.incoming import DestinationStats, keep_raw_json, parse_lines, raw_json, to_json
 from .airbyte.outgoing import TracedError, emit
 from .connector import load_spec  # noqa: F401  (callers import it from here)
+
+
+@dataclasses.dataclass
+class EchoedState(AirbyteStateMessage):
+    """The CDK's ``AirbyteStateMessage`` with the platform's ``id`` (the key by which the
+    platform matches an echoed state to the one it sent); ``destinationStats`` is a
+    :class:`~destination_hubspot_lago.airbyte.incoming.DestinationStats`."""
+
+    id: Any = None
+
+
+def message_json(message: Any) -> dict[str, Any]:
+    """A message ``write`` yielded, as the JSON the command line prints for it."""
+    return to_json(message)
+
+
+def as_cdk_message(message: Any) -> AirbyteMessage:
+    """A message of ``connector.write`` as the CDK's model; a STATE keeps its ``id``, both
+    counts and the JSON it arrived as (see the module's docstring)."""
+    if message.type != Type.STATE or message.state is None:
+        if isinstance(message, AirbyteMessage):
+            return message
+        return AirbyteMessageSerializer.load(to_json(message))
+    echoed = to_json(message)  # every key the platform sent, plus our destinationStats
+    loaded = AirbyteMessageSerializer.load(echoed)  # the CDK's models: declared fields only
+    assert loaded.state is not None
+    body = echoed.get("state")
+    state_id = body.get("id") if isinstance(body, dict) else None
+    fields = {f.name: getattr(loaded.state, f.name) for f in dataclasses.fields(loaded.state)}
+    stats = message.state.destinationStats
+    if stats is not None:
+        fields["destinationStats"] = DestinationStats(
+            recordCount=stats.recordCount,
+            rejectedRecordCount=getattr(stats, "rejectedRecordCount", None),
+        )
+    loaded.state = EchoedState(**fields, id=state_id)
+    keep_raw_json(loaded, raw_json(message) or echoed)
+    return loaded
 
 
 class DestinationHubspotLago(Destination):
@@ -54,9 +104,7 @@ class DestinationHubspotLago(Destination):
             for message in connector.write(
                 config, configured_catalog, input_messages, self.bad_input_lines
             ):
-                if not isinstance(message, AirbyteMessage):  # parsed by us: as the CDK's model
-                    message = AirbyteMessageSerializer.load(to_json(message))
-                yield message
+                yield as_cdk_message(message)
         except TracedError as error:
             raise AirbyteTracedException(
                 message=error.message,

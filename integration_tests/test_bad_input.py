@@ -93,7 +93,7 @@ def test_an_input_of_only_garbage_fails_clearly():
         run = run_connector(
             "write",
             private_app_config(emu.url),
-            ["garbage", "[1, 2]", json.dumps({"type": "NOPE"})],
+            ["garbage", "[1, 2]", json.dumps({"no": "type"})],
         )
         assert run.returncode == 1
         (error,) = run.errors

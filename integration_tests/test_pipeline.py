@@ -9,7 +9,7 @@ from collections import Counter
 
 import pytest
 
-from destination_hubspot_lago.airbyte.incoming import parse_lines, serialize
+from destination_hubspot_lago.airbyte.incoming import parse_lines, to_json
 from destination_hubspot_lago.sync.loop import RecordsRejected
 from tests.support.harness import make_emulator, record, stream_state
 from tests.support.pipeline import customer, invoice, lago_ids, pipeline, run_all, subscription
@@ -53,8 +53,8 @@ def test_each_state_is_echoed_only_after_everything_before_it_is_in_hubspot(emu)
             assert {a[3] for a in emu.store.associations(subs_type, sub_id)} == {
                 companies[f"c{i}"]["id"]
             }
-        assert json.loads(serialize(message))["state"]["id"] == seen_states - 1
-        stats = json.loads(serialize(message))["state"]["destinationStats"]
+        assert json.loads(json.dumps(to_json(message)))["state"]["id"] == seen_states - 1
+        stats = json.loads(json.dumps(to_json(message)))["state"]["destinationStats"]
         assert stats == {"recordCount": 50.0, "rejectedRecordCount": 0.0}  # this stream only
     assert seen_states == 3
 
@@ -120,7 +120,7 @@ def test_every_record_of_a_stream_refused_for_one_reason_fails_after_every_state
     out = []
     with pytest.raises(RecordsRejected) as info:
         for message in p.run(parse_lines(lines)):
-            out.append(json.loads(serialize(message)))
+            out.append(json.loads(json.dumps(to_json(message))))
     assert [m["state"]["destinationStats"]["rejectedRecordCount"] for m in out] == [0.0, 6.0]
     message = str(info.value)
     assert "Every one of the 6 subscriptions records was rejected for the same reason" in message

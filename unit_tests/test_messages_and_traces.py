@@ -20,7 +20,6 @@ from destination_hubspot_lago.airbyte.incoming import (
     InputError,
     parse_catalog,
     parse_lines,
-    serialize,
     set_destination_stats,
     to_json,
 )
@@ -50,7 +49,7 @@ def test_state_is_echoed_from_its_raw_json_with_destination_stats():
     descriptor = message.state.stream.stream_descriptor
     assert (descriptor.name, descriptor.namespace) == ("invoices", "lago")
     set_destination_stats(message.state, records=3, rejected=1)
-    echoed = json.loads(serialize(message))
+    echoed = json.loads(json.dumps(to_json(message)))
     assert echoed["state"]["id"] == 42
     assert echoed["state"]["futureKey"] == {"kept": True}
     assert echoed["state"]["sourceStats"] == {"recordCount": 3.0}
@@ -80,15 +79,36 @@ def test_unreadable_lines_are_counted_not_echoed_and_their_content_not_logged(ca
         json.dumps(STATE),
         '{"type": "RECORD", "record": "x"}',
         "",
-        '{"type": "NOPE"}',
+        '{"no_type": "at all"}',
         "[1, 2]",
         '{"type": "STATE", "state": {"type": "STREAM", "stream": {"stream_descriptor": {}}}}',
         '{"type": "LOG", "log": {"level": "INFO", "message": "a source log"}}',
+        '{"type": 7}',
+        '{"type": null}',
+        '"RECORD"',
     ]
     messages = list(parse_lines(lines, bad))
     assert [m.type for m in messages] == [Type.STATE, Type.LOG]
-    assert bad == [1, 3, 5, 6, 7]
+    assert bad == [1, 3, 5, 6, 7, 9, 10, 11]
     assert "not json" not in caplog.text
+
+
+def test_a_message_type_this_protocol_does_not_know_is_skipped_and_logged_once_per_type(caplog):
+    bad: list[int] = []
+    lines = [
+        '{"type": "DESTINATION_CATALOG_V9", "destination_catalog": {}}',
+        json.dumps(STATE),
+        '{"type": "DESTINATION_CATALOG_V9", "destination_catalog": {"again": 1}}',
+        '{"type": "AN_EVEN_NEWER_ONE"}',
+        '{"type": "LOG", "log": {"level": "INFO", "message": "a source log"}}',
+    ]
+    with caplog.at_level(logging.INFO, logger="airbyte"):
+        messages = list(parse_lines(lines, bad))
+    assert [m.type for m in messages] == [Type.STATE, Type.LOG]
+    assert bad == []  # not unreadable: nothing holds back reconciliation or fails the sync
+    named = [r.getMessage() for r in caplog.records if "DESTINATION_CATALOG_V9" in r.getMessage()]
+    assert len(named) == 1 and "line 1" in named[0] and "skipped" in named[0]
+    assert len([r for r in caplog.records if "AN_EVEN_NEWER_ONE" in r.getMessage()]) == 1
 
 
 def test_a_catalog_keeps_a_destination_sync_mode_it_does_not_know_for_the_warning():

@@ -142,3 +142,76 @@ def test_metadata_validates_against_the_metadata_schema_constraints():
     except jsonschema.ValidationError:
         return
     raise AssertionError("the schema accepted an invalid connectorSubtype")
+
+
+# -- every third-party package the connector imports is a declared dependency --------------
+
+PACKAGE = ROOT / "destination_hubspot_lago"
+
+
+def _normalised(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def declared_distributions() -> set[str]:
+    """The distributions ``[project].dependencies`` names (extras and versions dropped)."""
+    names = set()
+    for requirement in PYPROJECT["project"]["dependencies"]:
+        match = re.match(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)", requirement)
+        assert match, requirement
+        names.add(_normalised(match.group(1)))
+    return names
+
+
+def imported_top_level_modules() -> dict[str, str]:
+    """Every absolute import of the package's modules (also those inside functions): top-level
+    module name -> the first place it is imported."""
+    import ast
+
+    found: dict[str, str] = {}
+    for path in sorted(PACKAGE.rglob("*.py")):
+        tree = ast.parse(path.read_text(), str(path))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            else:
+                continue
+            for name in names:
+                where = f"{path.relative_to(ROOT)}:{node.lineno}"
+                found.setdefault(name.split(".")[0], where)
+    return found
+
+
+def undeclared_imports(imported: dict[str, str], declared: set[str]) -> list[str]:
+    import importlib.metadata
+    import sys
+
+    providers = importlib.metadata.packages_distributions()
+    problems = []
+    for module, where in sorted(imported.items()):
+        if module in sys.stdlib_module_names or module == PACKAGE.name:
+            continue
+        distributions = {_normalised(d) for d in providers.get(module, [])}
+        if not distributions:
+            problems.append(f"{module} ({where}): no installed distribution provides it")
+        elif not distributions & declared:
+            problems.append(f"{module} ({where}): from {sorted(distributions)}, not declared")
+    return problems
+
+
+def test_every_imported_third_party_package_is_a_declared_dependency():
+    """A package that only arrives as another dependency's dependency (the protocol's
+    dataclasses through airbyte-cdk, botocore through boto3) may disappear or change range
+    with that dependency: what the connector imports, it declares."""
+    imported = imported_top_level_modules()
+    assert {"airbyte_protocol_dataclasses", "orjson", "boto3"} <= set(imported)  # it looks
+    assert undeclared_imports(imported, declared_distributions()) == []
+
+
+def test_an_import_only_a_dependency_brings_is_caught():
+    declared = declared_distributions() - {"airbyte-protocol-models-dataclasses"}
+    (problem,) = undeclared_imports(imported_top_level_modules(), declared)
+    assert problem.startswith("airbyte_protocol_dataclasses (destination_hubspot_lago/")
+    assert "airbyte-protocol-models-dataclasses" in problem

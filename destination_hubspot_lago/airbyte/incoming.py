@@ -10,6 +10,10 @@ Messages are ``airbyte_protocol_dataclasses.models`` objects, the classes the CD
 models are built on, so the pipeline reads the same attributes whichever way it is run. An
 enum field holding a value the protocol does not know (a newer ``destination_sync_mode``)
 keeps it as a plain string, for ``input_checks`` to warn about instead of failing the sync.
+
+The protocol grows: a message whose ``type`` this protocol version does not know is skipped
+with one log line per type, and is not an unreadable line (those hold back §8's
+reconciliation). A line that is not a JSON object, or an object without a ``type``, is.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import dataclasses
 import enum
 import logging
 from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -42,11 +47,28 @@ logger = logging.getLogger("airbyte")
 _RAW = "_raw_json"
 _TYPES = {kind.value: kind for kind in Type}
 _STATE_TYPES = {kind.value: kind for kind in AirbyteStateType}
-_REJECTED = "_rejected_record_count"  # the protocol's AirbyteStateStats has no such field
+_LOGGED_TYPE_CHARS = 100  # an unknown type is named in the log, cut to this length
+
+
+@dataclass
+class DestinationStats(AirbyteStateStats):
+    """An echoed STATE's ``destinationStats``: the protocol's ``AirbyteStateStats`` (this
+    version knows ``recordCount`` only) plus Airbyte's ``rejectedRecordCount``."""
+
+    rejectedRecordCount: float | None = None
 
 
 class InputError(ValueError):
     """A line of input that is not an Airbyte message (counted and reported, never echoed)."""
+
+
+class UnknownMessageType(Exception):
+    """A message of a type this protocol version does not know (a newer platform's): skipped,
+    not an unreadable line."""
+
+    def __init__(self, kind: str) -> None:
+        super().__init__(kind)
+        self.kind = kind
 
 
 def parse_lines(
@@ -55,11 +77,23 @@ def parse_lines(
     """Parse stdin lines; STATE messages remember their raw JSON.
 
     Unparseable lines are logged by number only (their content may hold customer data)
-    and appended to ``bad_lines`` so the caller can fail the sync at the end.
+    and appended to ``bad_lines`` so the caller can fail the sync at the end. A message of
+    an unknown type is skipped, logged once per type.
     """
+    unknown: set[str] = set()
     for number, line in enumerate(lines, start=1):
         try:
             message = parse_message(orjson.loads(line))
+        except UnknownMessageType as skipped:
+            if skipped.kind not in unknown:
+                unknown.add(skipped.kind)
+                logger.info(
+                    "Input line %d is an Airbyte message of type %r, which this destination "
+                    "does not know; messages of that type are skipped.",
+                    number,
+                    skipped.kind[:_LOGGED_TYPE_CHARS],
+                )
+            continue
         except Exception as exc:  # orjson and the shape checks raise several types
             if not line.strip():  # a blank line: neither a message nor a mistake
                 continue
@@ -76,7 +110,8 @@ def parse_lines(
 
 def parse_message(raw: Any) -> AirbyteMessage:
     """One parsed JSON line as a message: RECORDs and STATEs in full, other types (which a
-    destination ignores) by their type only."""
+    destination ignores) by their type only. Raises :class:`UnknownMessageType` for a type
+    this protocol version does not know, :class:`InputError` for what is not a message."""
     if not isinstance(raw, dict):
         raise InputError("not a JSON object")
     kind = raw.get("type")
@@ -84,9 +119,11 @@ def parse_message(raw: Any) -> AirbyteMessage:
         return _record(raw)
     if kind == "STATE":
         return _state(raw)
-    if kind not in _TYPES:
-        raise InputError("unknown message type")
-    return AirbyteMessage(type=_TYPES[kind])
+    if kind in _TYPES:
+        return AirbyteMessage(type=_TYPES[kind])
+    if isinstance(kind, str) and kind:
+        raise UnknownMessageType(kind)
+    raise InputError("no message type")
 
 
 def _record(raw: dict[str, Any]) -> AirbyteMessage:
@@ -143,32 +180,33 @@ def _state(raw: dict[str, Any]) -> AirbyteMessage:
 def set_destination_stats(state: AirbyteStateMessage, records: int, rejected: int) -> None:
     """The counts an echoed STATE carries: records received since the previous state of the
     same scope, and how many of them were rejected (Airbyte's ``rejectedRecordCount``)."""
-    state.destinationStats = AirbyteStateStats(recordCount=float(records))
-    setattr(state, _REJECTED, float(rejected))
+    state.destinationStats = DestinationStats(
+        recordCount=float(records), rejectedRecordCount=float(rejected)
+    )
+
+
+def raw_json(message: AirbyteMessage) -> dict[str, Any] | None:
+    """The JSON a STATE arrived as (every key the platform put in it), or None."""
+    return getattr(message, _RAW, None)
+
+
+def keep_raw_json(message: AirbyteMessage, raw: dict[str, Any] | None) -> None:
+    """Let ``message`` (another model of the same STATE) be echoed from ``raw``."""
+    if raw is not None:
+        setattr(message, _RAW, raw)
 
 
 def to_json(message: AirbyteMessage) -> dict[str, Any]:
     """A message as JSON; a STATE is its raw input plus ``destinationStats``."""
-    raw = getattr(message, _RAW, None)
+    raw = raw_json(message)
     if message.type == Type.STATE and raw is not None and message.state is not None:
         out = dict(raw)
         state = out.get("state")
         stats = message.state.destinationStats
         if stats is not None and isinstance(state, dict):
-            out["state"] = {
-                **state,
-                "destinationStats": {
-                    "recordCount": stats.recordCount,
-                    "rejectedRecordCount": getattr(message.state, _REJECTED, 0.0),
-                },
-            }
+            out["state"] = {**state, "destinationStats": _plain(stats)}
         return out
     return _plain(message)
-
-
-def serialize(message: AirbyteMessage) -> str:
-    """One JSON line (no newline) of :func:`to_json`."""
-    return orjson.dumps(to_json(message)).decode()
 
 
 def _plain(value: Any) -> Any:
