@@ -1,8 +1,10 @@
-"""docs/product.md §8 reconciliation over real HTTP: the project's HubSpotClient against the
-emulator.
+"""docs/product.md §8 reconciliation over real HTTP: the project's HubSpotClient and batch
+writer against the emulator.
 
-HubSpot's state is built directly in the emulator (as an earlier sync would have left it); the
-functions of ``terminations/reconcile.py`` then run as the pipeline will call them after a sync.
+HubSpot's state is built directly in the emulator (as an earlier sync would have left it); a
+``Terminations`` (``terminations/job.py``) then runs its jobs as the message loop runs them
+after a sync (work on worker threads, folds on this one, ``tests/support/jobs.py``), given
+what the sync saw.
 """
 
 from __future__ import annotations
@@ -13,14 +15,11 @@ import pytest
 
 from destination_hubspot_lago.config import DestinationConfig
 from destination_hubspot_lago.connector import prepare
-from destination_hubspot_lago.terminations.reconcile import (
-    Guard,
-    StreamFacts,
-    mark_terminated,
-    read_active_subscriptions,
-    reconcile_terminated,
-)
+from destination_hubspot_lago.hubspot.batches import BatchWriter, PlanWriter
+from destination_hubspot_lago.terminations.job import Terminations
+from destination_hubspot_lago.terminations.plan import Guard, StreamFacts, SyncSeen
 from tests.support.harness import make_emulator, private_app_config
+from tests.support.jobs import run_jobs
 
 COMPLETE = StreamFacts(in_catalog=True, enabled=True, complete=True, records=1)
 
@@ -32,6 +31,8 @@ class Portal:
         self.emu = emu
         parsed = DestinationConfig.parse(private_app_config(emu.url, **config))
         self.client, deployment = prepare(parsed)
+        self.type_ids = deployment.object_type_ids
+        self.writer = BatchWriter(self.client, self.type_ids)
         subs = deployment.object_type_ids["subscriptions"]
         assert subs
         self.subs: str = subs
@@ -69,16 +70,20 @@ class Portal:
             for r in self.emu.store.objects(self.subs)
         }
 
+    def terminations(
+        self, seen, arrived, facts=COMPLETE, mode="reconcile", dry_run=False, zero_mrr=False
+    ):
+        """What a sync that saw the customers ``seen`` and the subscriptions ``arrived`` runs
+        after its last STATE (a dry run through the dry run's writer)."""
+        writer = PlanWriter(self.writer) if dry_run else self.writer
+        sync = SyncSeen(frozenset(seen), frozenset(arrived), facts)
+        return Terminations(writer, sync, mode, zero_mrr)
+
     def reconcile(self, seen, arrived, facts=COMPLETE, mode="reconcile", **kwargs):
-        return reconcile_terminated(
-            self.client,
-            subscriptions_type_id=self.subs,
-            seen_customers=seen,
-            arrived_subscriptions=arrived,
-            facts=facts,
-            mode=mode,
-            **kwargs,
-        )
+        run = self.terminations(seen, arrived, facts, mode, **kwargs)
+        assert run_jobs(run.start()) == []
+        assert run.outcome is not None
+        return run.outcome
 
 
 @pytest.fixture
@@ -112,7 +117,6 @@ def test_a_subscription_that_left_the_active_list_is_terminated_and_nothing_else
 
     assert outcome.guard is None and outcome.refused == []
     assert sorted(outcome.marked) == ["s-gone", "s-zoe-gone"]
-    assert outcome.customers == {"c-acme", "c-zoe"}
     assert portal.statuses() == {
         "s-kept": "active",
         "s-gone": "terminated",
@@ -172,7 +176,6 @@ def test_another_organisations_records_in_the_same_portal_are_untouched(portal, 
         (StreamFacts(False, True, True, 0), "reconcile", Guard.NOT_IN_CATALOG),
         (StreamFacts(True, False, True, 5), "reconcile", Guard.SWITCHED_OFF),
         (StreamFacts(True, True, False, 5), "always", Guard.INCOMPLETE),
-        (StreamFacts(True, True, True, 5, failed=True), "always", Guard.FAILED),
         (StreamFacts(True, True, True, 0), "always", Guard.EMPTY),
     ],
 )
@@ -222,7 +225,9 @@ def test_dry_run_lists_what_it_would_mark_and_writes_nothing(portal, emu, caplog
 def test_records_written_before_lago_customer_id_existed_are_found_by_association(portal):
     acme = ("companies", portal.customer("c-acme"))
     portal.subscription("s-legacy", owner=acme)  # written before it carried lago_customer_id
-    records = read_active_subscriptions(portal.client, portal.subs, {"c-acme"})
+    run = portal.terminations({"c-acme"}, {"s-legacy"})
+    run_jobs(run.start())
+    records = run.active_records()
     assert [(r.lago_subscription_id, r.own_customer_id, r.customer_id) for r in records] == [
         ("s-legacy", None, "c-acme")
     ]
@@ -233,15 +238,17 @@ def test_reads_and_writes_go_in_batches_of_at_most_100_and_follow_paging(portal,
     for n in range(530):  # more than one association page (500) and five record batches
         portal.subscription(f"s-{n:03}", owner=acme)
     others = {f"c-{n}" for n in range(150)}  # seen customers without a HubSpot record
+    arrived = {f"s-{n:03}" for n in range(230, 530)}  # the first 230 did not arrive
     emu.clear_log()
-    records = read_active_subscriptions(portal.client, portal.subs, others | {"c-acme"})
-    assert len(records) == 530
+    # `always`: 230 of 530 is a mass change
+    run = portal.terminations(others | {"c-acme"}, arrived, mode="always")
+    assert run_jobs(run.start()) == []
+    assert run.outcome is not None and run.outcome.plan is not None
+    assert len(run.active_records()) == 530 and run.outcome.plan.active == 530
     reads = batch_calls(emu, "/batch/read")
     assert reads and all(len(r["body"]["inputs"]) <= 100 for r in reads)
     assert any(i.get("after") for r in reads for i in r["body"]["inputs"])
-    emu.clear_log()
-    result = mark_terminated(portal.client, portal.subs, records[:230])
-    assert len(result.marked) == 230 and result.refused == []
+    assert len(run.outcome.marked) == 230 and run.outcome.refused == []
     updates = batch_calls(emu, "/batch/update")
     assert sorted(len(u["body"]["inputs"]) for u in updates) == [30, 100, 100]
 
@@ -278,20 +285,21 @@ def test_a_refused_update_is_reported_not_raised(portal, emu):
 def test_a_record_gone_between_read_and_write_is_reported(portal, emu):
     acme = ("companies", portal.customer("c-acme"))
     portal.subscription("s-gone", owner=acme)
-    records = read_active_subscriptions(portal.client, portal.subs, {"c-acme"})
-    emu.store.archive_record(portal.subs, records[0].hubspot_id)
-    result = mark_terminated(portal.client, portal.subs, records)
-    assert result.marked == [] and [i for i, _ in result.refused] == ["s-gone"]
+    run = portal.terminations({"c-acme"}, set())
+    updates = run_jobs(run.start(), until=lambda: run.plan is not None)  # read, not written
+    assert updates and run.plan is not None
+    emu.store.archive_record(portal.subs, run.plan.to_mark[0].hubspot_id)
+    assert run_jobs(updates) == []
+    assert run.outcome is not None
+    assert run.outcome.marked == [] and [i for i, _ in run.outcome.refused] == ["s-gone"]
 
 
 def test_without_a_deployed_object_nothing_is_read(portal, emu):
     emu.clear_log()
-    outcome = reconcile_terminated(
-        portal.client,
-        subscriptions_type_id=None,
-        seen_customers={"c-acme"},
-        arrived_subscriptions=set(),
-        facts=COMPLETE,
-        mode="reconcile",
+    writer = BatchWriter(portal.client, {**portal.type_ids, "subscriptions": None})
+    run = Terminations(
+        writer, SyncSeen(frozenset({"c-acme"}), frozenset(), COMPLETE), "reconcile", False
     )
-    assert outcome.guard is Guard.NOT_DEPLOYED and emu.requests == []
+    assert run.start() == []
+    assert run.outcome is not None
+    assert run.outcome.guard is Guard.NOT_DEPLOYED and emu.requests == []

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from destination_hubspot_lago.terminations.reconcile import (
+from destination_hubspot_lago.terminations.plan import (
     ActiveRecord,
     Guard,
     Outcome,
@@ -31,7 +31,6 @@ def marked(plan):
         (COMPLETE, "off", Guard.OFF),
         (StreamFacts(False, True, True, 3), "reconcile", Guard.NOT_IN_CATALOG),
         (StreamFacts(True, False, True, 3), "reconcile", Guard.SWITCHED_OFF),
-        (StreamFacts(True, True, True, 3, failed=True), "reconcile", Guard.FAILED),
         (StreamFacts(True, True, False, 3), "reconcile", Guard.INCOMPLETE),
         (StreamFacts(True, True, True, 0), "reconcile", Guard.EMPTY),
         # an unreadable input line may have been a subscription
