@@ -4,7 +4,7 @@ writer against the emulator.
 HubSpot's state is built directly in the emulator (as an earlier sync would have left it); a
 ``Terminations`` (``terminations/job.py``) then runs its jobs as the message loop runs them
 after a sync (work on worker threads, folds on this one, ``tests/support/jobs.py``), given
-what the sync saw.
+what the sync saw. The last tests run the whole pipeline in-process.
 """
 
 from __future__ import annotations
@@ -18,8 +18,9 @@ from destination_hubspot_lago.connector import prepare
 from destination_hubspot_lago.hubspot.batches import BatchWriter, PlanWriter
 from destination_hubspot_lago.terminations.job import Terminations
 from destination_hubspot_lago.terminations.plan import Guard, StreamFacts, SyncSeen
-from tests.support.harness import make_emulator, private_app_config
+from tests.support.harness import make_emulator, private_app_config, record, stream_state
 from tests.support.jobs import run_jobs
+from tests.support.pipeline import customer, pipeline, run_all, subscription
 
 COMPLETE = StreamFacts(in_catalog=True, enabled=True, complete=True, records=1)
 
@@ -303,3 +304,74 @@ def test_without_a_deployed_object_nothing_is_read(portal, emu):
     assert run.start() == []
     assert run.outcome is not None
     assert run.outcome.guard is Guard.NOT_DEPLOYED and emu.requests == []
+
+
+def test_each_batch_of_at_most_100_inputs_is_a_job_of_its_own(portal):
+    """So that the loop runs them on its workers side by side, paced by the one pacer."""
+    run = portal.terminations({f"c-{n:03}" for n in range(250)}, {"s-x"})
+    jobs = run.start()
+    assert len(jobs) == 6  # companies and contacts, each looked up in batches of 100, 100, 50
+    assert run_jobs(jobs) == []
+    assert run.outcome is not None and run.outcome.marked == []
+
+
+SCOPES_REFUSED = {
+    "status": "error",
+    "message": "This app hasn't been granted all required scopes to make this call.",
+    "correlationId": "c0ffee",
+    "category": "MISSING_SCOPES",
+}
+
+
+def test_a_read_hubspot_refuses_holds_every_change_back(portal, emu, caplog):
+    acme = ("companies", portal.customer("c-acme"))
+    zoe = ("contacts", portal.customer("c-zoe", "contacts"))
+    portal.subscription("s-gone", owner=acme)
+    portal.subscription("s-zoe-gone", owner=zoe)
+    # the contacts' associations cannot be read; the companies' can
+    emu.inject_fault(403, "POST", r"/crm/associations/[^/]+/0-1/", body=SCOPES_REFUSED)
+    before = emu.store.snapshot()
+    emu.clear_log()
+    with caplog.at_level(logging.WARNING, logger="airbyte"):
+        outcome = portal.reconcile({"c-acme", "c-zoe"}, set())
+    assert outcome.guard is Guard.READ_FAILED and outcome.marked == []
+    assert "held back: read_failed (reading HubSpot failed:" in outcome.summary_line()
+    assert emu.mutating_requests() == [] and emu.store.snapshot() == before
+    assert any("not reconciled" in r.getMessage() for r in caplog.records)
+
+
+def test_an_association_read_answered_404_reads_as_no_association(portal, emu):
+    acme = ("companies", portal.customer("c-acme"))
+    zoe = ("contacts", portal.customer("c-zoe", "contacts"))
+    portal.subscription("s-gone", owner=acme)
+    portal.subscription("s-zoe-gone", owner=zoe)
+    not_found = {"status": "error", "message": "Not found", "category": "OBJECT_NOT_FOUND"}
+    emu.inject_fault(404, "POST", r"/crm/associations/[^/]+/0-1/", body=not_found)
+    outcome = portal.reconcile({"c-acme", "c-zoe"}, set())
+    assert outcome.guard is None and outcome.marked == ["s-gone"]
+    assert portal.statuses() == {"s-gone": "terminated", "s-zoe-gone": "active"}
+
+
+def test_a_dry_run_of_the_whole_pipeline_writes_nothing_and_names_what_it_would_mark(
+    portal, emu, caplog
+):
+    # What an earlier sync left: customer c1's company, with two active subscriptions.
+    company = ("companies", portal.customer("c1"))
+    portal.subscription("s1", owner=company, own_customer="c1")  # arrives again
+    portal.subscription("s-gone", owner=company, own_customer="c1")  # Lago no longer lists it
+    before = emu.store.snapshot()
+    emu.clear_log()
+    p, _ = pipeline(emu, dry_run=True)  # its preflight and deployment plan included
+    lines = [
+        record("customers", customer(1)),
+        stream_state("customers", 1),
+        record("subscriptions", subscription(1, "c1")),
+        stream_state("subscriptions", 2),
+    ]
+    with caplog.at_level(logging.INFO, logger="airbyte"):
+        run_all(p, lines)
+    assert emu.mutating_requests() == []
+    assert emu.store.snapshot() == before
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert "terminated subscriptions: would mark 1 (s-gone)" in logged.splitlines()
+    assert "Dry run: would mark 1 LagoSubscriptions terminated: s-gone" in logged
