@@ -158,7 +158,7 @@ def build_pipeline(
     type_ids = deployment.association_type_ids
     # docs/product.md §6: the aggregator's per-record facts wait on disk (billing/facts.py).
     billing = BillingValues(writer, BillingAggregator(settings, DiskFacts()), batch_size, type_ids)
-    terminations = Reconciliation(config, client, deployment, catalog)  # docs/product.md §8
+    terminations = Reconciliation(config, writer, catalog)  # docs/product.md §8
     context = SinkContext(
         writer=writer,
         report=report,

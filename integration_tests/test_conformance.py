@@ -118,7 +118,10 @@ def test_full_sync_traffic_is_all_2026_09_and_conforms_to_its_specs(auth):
 def test_terminated_subscription_reconciliation_traffic_conforms():
     from destination_hubspot_lago.config import DestinationConfig
     from destination_hubspot_lago.connector import prepare
-    from destination_hubspot_lago.terminations.reconcile import StreamFacts, reconcile_terminated
+    from destination_hubspot_lago.hubspot.batches import BatchWriter
+    from destination_hubspot_lago.terminations.job import Terminations
+    from destination_hubspot_lago.terminations.plan import StreamFacts, SyncSeen
+    from tests.support.jobs import run_jobs
 
     with make_emulator() as emu:
         client, deployment = prepare(DestinationConfig.parse(private_app_config(emu.url)))
@@ -131,15 +134,19 @@ def test_terminated_subscription_reconciliation_traffic_conforms():
             )["id"]
             emu.store.associate_default("companies", company, subs, record_id)
         emu.clear_log()
-        outcome = reconcile_terminated(
-            client,
-            subscriptions_type_id=subs,
-            seen_customers={"c1", "c-not-in-hubspot"},
-            arrived_subscriptions={"s0"},
-            facts=StreamFacts(in_catalog=True, enabled=True, complete=True, records=1),
+        run = Terminations(
+            BatchWriter(client, deployment.object_type_ids),
+            SyncSeen(
+                customers=frozenset({"c1", "c-not-in-hubspot"}),
+                subscriptions=frozenset({"s0"}),
+                facts=StreamFacts(in_catalog=True, enabled=True, complete=True, records=1),
+            ),
             mode="reconcile",
+            zero_mrr=False,
         )
-        assert sorted(outcome.marked) == ["s1", "s2"]
+        assert run_jobs(run.start()) == []
+        assert run.outcome is not None
+        assert sorted(run.outcome.marked) == ["s1", "s2"]
         assert {r["path"].rsplit("/", 1)[-1] for r in emu.requests} == {"read", "update"}
         assert problems_in(emu) == []
 

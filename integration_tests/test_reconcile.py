@@ -1,8 +1,10 @@
-"""docs/product.md §8 reconciliation over real HTTP: the project's HubSpotClient against the
-emulator.
+"""docs/product.md §8 reconciliation over real HTTP: the project's HubSpotClient and batch
+writer against the emulator.
 
-HubSpot's state is built directly in the emulator (as an earlier sync would have left it); the
-functions of ``terminations/reconcile.py`` then run as the pipeline will call them after a sync.
+HubSpot's state is built directly in the emulator (as an earlier sync would have left it); a
+``Terminations`` (``terminations/job.py``) then runs its jobs as the message loop runs them
+after a sync (work on worker threads, folds on this one, ``tests/support/jobs.py``), given
+what the sync saw. The last tests run the whole pipeline in-process.
 """
 
 from __future__ import annotations
@@ -13,14 +15,12 @@ import pytest
 
 from destination_hubspot_lago.config import DestinationConfig
 from destination_hubspot_lago.connector import prepare
-from destination_hubspot_lago.terminations.reconcile import (
-    Guard,
-    StreamFacts,
-    mark_terminated,
-    read_active_subscriptions,
-    reconcile_terminated,
-)
-from tests.support.harness import make_emulator, private_app_config
+from destination_hubspot_lago.hubspot.batches import BatchWriter, PlanWriter
+from destination_hubspot_lago.terminations.job import Terminations
+from destination_hubspot_lago.terminations.plan import Guard, StreamFacts, SyncSeen
+from tests.support.harness import make_emulator, private_app_config, record, stream_state
+from tests.support.jobs import run_jobs
+from tests.support.pipeline import customer, pipeline, run_all, subscription
 
 COMPLETE = StreamFacts(in_catalog=True, enabled=True, complete=True, records=1)
 
@@ -32,6 +32,8 @@ class Portal:
         self.emu = emu
         parsed = DestinationConfig.parse(private_app_config(emu.url, **config))
         self.client, deployment = prepare(parsed)
+        self.type_ids = deployment.object_type_ids
+        self.writer = BatchWriter(self.client, self.type_ids)
         subs = deployment.object_type_ids["subscriptions"]
         assert subs
         self.subs: str = subs
@@ -69,16 +71,20 @@ class Portal:
             for r in self.emu.store.objects(self.subs)
         }
 
+    def terminations(
+        self, seen, arrived, facts=COMPLETE, mode="reconcile", dry_run=False, zero_mrr=False
+    ):
+        """What a sync that saw the customers ``seen`` and the subscriptions ``arrived`` runs
+        after its last STATE (a dry run through the dry run's writer)."""
+        writer = PlanWriter(self.writer) if dry_run else self.writer
+        sync = SyncSeen(frozenset(seen), frozenset(arrived), facts)
+        return Terminations(writer, sync, mode, zero_mrr)
+
     def reconcile(self, seen, arrived, facts=COMPLETE, mode="reconcile", **kwargs):
-        return reconcile_terminated(
-            self.client,
-            subscriptions_type_id=self.subs,
-            seen_customers=seen,
-            arrived_subscriptions=arrived,
-            facts=facts,
-            mode=mode,
-            **kwargs,
-        )
+        run = self.terminations(seen, arrived, facts, mode, **kwargs)
+        assert run_jobs(run.start()) == []
+        assert run.outcome is not None
+        return run.outcome
 
 
 @pytest.fixture
@@ -112,7 +118,6 @@ def test_a_subscription_that_left_the_active_list_is_terminated_and_nothing_else
 
     assert outcome.guard is None and outcome.refused == []
     assert sorted(outcome.marked) == ["s-gone", "s-zoe-gone"]
-    assert outcome.customers == {"c-acme", "c-zoe"}
     assert portal.statuses() == {
         "s-kept": "active",
         "s-gone": "terminated",
@@ -172,7 +177,6 @@ def test_another_organisations_records_in_the_same_portal_are_untouched(portal, 
         (StreamFacts(False, True, True, 0), "reconcile", Guard.NOT_IN_CATALOG),
         (StreamFacts(True, False, True, 5), "reconcile", Guard.SWITCHED_OFF),
         (StreamFacts(True, True, False, 5), "always", Guard.INCOMPLETE),
-        (StreamFacts(True, True, True, 5, failed=True), "always", Guard.FAILED),
         (StreamFacts(True, True, True, 0), "always", Guard.EMPTY),
     ],
 )
@@ -222,7 +226,9 @@ def test_dry_run_lists_what_it_would_mark_and_writes_nothing(portal, emu, caplog
 def test_records_written_before_lago_customer_id_existed_are_found_by_association(portal):
     acme = ("companies", portal.customer("c-acme"))
     portal.subscription("s-legacy", owner=acme)  # written before it carried lago_customer_id
-    records = read_active_subscriptions(portal.client, portal.subs, {"c-acme"})
+    run = portal.terminations({"c-acme"}, {"s-legacy"})
+    run_jobs(run.start())
+    records = run.active_records()
     assert [(r.lago_subscription_id, r.own_customer_id, r.customer_id) for r in records] == [
         ("s-legacy", None, "c-acme")
     ]
@@ -233,15 +239,17 @@ def test_reads_and_writes_go_in_batches_of_at_most_100_and_follow_paging(portal,
     for n in range(530):  # more than one association page (500) and five record batches
         portal.subscription(f"s-{n:03}", owner=acme)
     others = {f"c-{n}" for n in range(150)}  # seen customers without a HubSpot record
+    arrived = {f"s-{n:03}" for n in range(230, 530)}  # the first 230 did not arrive
     emu.clear_log()
-    records = read_active_subscriptions(portal.client, portal.subs, others | {"c-acme"})
-    assert len(records) == 530
+    # `always`: 230 of 530 is a mass change
+    run = portal.terminations(others | {"c-acme"}, arrived, mode="always")
+    assert run_jobs(run.start()) == []
+    assert run.outcome is not None and run.outcome.plan is not None
+    assert len(run.active_records()) == 530 and run.outcome.plan.active == 530
     reads = batch_calls(emu, "/batch/read")
     assert reads and all(len(r["body"]["inputs"]) <= 100 for r in reads)
     assert any(i.get("after") for r in reads for i in r["body"]["inputs"])
-    emu.clear_log()
-    result = mark_terminated(portal.client, portal.subs, records[:230])
-    assert len(result.marked) == 230 and result.refused == []
+    assert len(run.outcome.marked) == 230 and run.outcome.refused == []
     updates = batch_calls(emu, "/batch/update")
     assert sorted(len(u["body"]["inputs"]) for u in updates) == [30, 100, 100]
 
@@ -278,20 +286,92 @@ def test_a_refused_update_is_reported_not_raised(portal, emu):
 def test_a_record_gone_between_read_and_write_is_reported(portal, emu):
     acme = ("companies", portal.customer("c-acme"))
     portal.subscription("s-gone", owner=acme)
-    records = read_active_subscriptions(portal.client, portal.subs, {"c-acme"})
-    emu.store.archive_record(portal.subs, records[0].hubspot_id)
-    result = mark_terminated(portal.client, portal.subs, records)
-    assert result.marked == [] and [i for i, _ in result.refused] == ["s-gone"]
+    run = portal.terminations({"c-acme"}, set())
+    updates = run_jobs(run.start(), until=lambda: run.plan is not None)  # read, not written
+    assert updates and run.plan is not None
+    emu.store.archive_record(portal.subs, run.plan.to_mark[0].hubspot_id)
+    assert run_jobs(updates) == []
+    assert run.outcome is not None
+    assert run.outcome.marked == [] and [i for i, _ in run.outcome.refused] == ["s-gone"]
 
 
 def test_without_a_deployed_object_nothing_is_read(portal, emu):
     emu.clear_log()
-    outcome = reconcile_terminated(
-        portal.client,
-        subscriptions_type_id=None,
-        seen_customers={"c-acme"},
-        arrived_subscriptions=set(),
-        facts=COMPLETE,
-        mode="reconcile",
+    writer = BatchWriter(portal.client, {**portal.type_ids, "subscriptions": None})
+    run = Terminations(
+        writer, SyncSeen(frozenset({"c-acme"}), frozenset(), COMPLETE), "reconcile", False
     )
-    assert outcome.guard is Guard.NOT_DEPLOYED and emu.requests == []
+    assert run.start() == []
+    assert run.outcome is not None
+    assert run.outcome.guard is Guard.NOT_DEPLOYED and emu.requests == []
+
+
+def test_each_batch_of_at_most_100_inputs_is_a_job_of_its_own(portal):
+    """So that the loop runs them on its workers side by side, paced by the one pacer."""
+    run = portal.terminations({f"c-{n:03}" for n in range(250)}, {"s-x"})
+    jobs = run.start()
+    assert len(jobs) == 6  # companies and contacts, each looked up in batches of 100, 100, 50
+    assert run_jobs(jobs) == []
+    assert run.outcome is not None and run.outcome.marked == []
+
+
+SCOPES_REFUSED = {
+    "status": "error",
+    "message": "This app hasn't been granted all required scopes to make this call.",
+    "correlationId": "c0ffee",
+    "category": "MISSING_SCOPES",
+}
+
+
+def test_a_read_hubspot_refuses_holds_every_change_back(portal, emu, caplog):
+    acme = ("companies", portal.customer("c-acme"))
+    zoe = ("contacts", portal.customer("c-zoe", "contacts"))
+    portal.subscription("s-gone", owner=acme)
+    portal.subscription("s-zoe-gone", owner=zoe)
+    # the contacts' associations cannot be read; the companies' can
+    emu.inject_fault(403, "POST", r"/crm/associations/[^/]+/0-1/", body=SCOPES_REFUSED)
+    before = emu.store.snapshot()
+    emu.clear_log()
+    with caplog.at_level(logging.WARNING, logger="airbyte"):
+        outcome = portal.reconcile({"c-acme", "c-zoe"}, set())
+    assert outcome.guard is Guard.READ_FAILED and outcome.marked == []
+    assert "held back: read_failed (reading HubSpot failed:" in outcome.summary_line()
+    assert emu.mutating_requests() == [] and emu.store.snapshot() == before
+    assert any("not reconciled" in r.getMessage() for r in caplog.records)
+
+
+def test_an_association_read_answered_404_reads_as_no_association(portal, emu):
+    acme = ("companies", portal.customer("c-acme"))
+    zoe = ("contacts", portal.customer("c-zoe", "contacts"))
+    portal.subscription("s-gone", owner=acme)
+    portal.subscription("s-zoe-gone", owner=zoe)
+    not_found = {"status": "error", "message": "Not found", "category": "OBJECT_NOT_FOUND"}
+    emu.inject_fault(404, "POST", r"/crm/associations/[^/]+/0-1/", body=not_found)
+    outcome = portal.reconcile({"c-acme", "c-zoe"}, set())
+    assert outcome.guard is None and outcome.marked == ["s-gone"]
+    assert portal.statuses() == {"s-gone": "terminated", "s-zoe-gone": "active"}
+
+
+def test_a_dry_run_of_the_whole_pipeline_writes_nothing_and_names_what_it_would_mark(
+    portal, emu, caplog
+):
+    # What an earlier sync left: customer c1's company, with two active subscriptions.
+    company = ("companies", portal.customer("c1"))
+    portal.subscription("s1", owner=company, own_customer="c1")  # arrives again
+    portal.subscription("s-gone", owner=company, own_customer="c1")  # Lago no longer lists it
+    before = emu.store.snapshot()
+    emu.clear_log()
+    p, _ = pipeline(emu, dry_run=True)  # its preflight and deployment plan included
+    lines = [
+        record("customers", customer(1)),
+        stream_state("customers", 1),
+        record("subscriptions", subscription(1, "c1")),
+        stream_state("subscriptions", 2),
+    ]
+    with caplog.at_level(logging.INFO, logger="airbyte"):
+        run_all(p, lines)
+    assert emu.mutating_requests() == []
+    assert emu.store.snapshot() == before
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert "terminated subscriptions: would mark 1 (s-gone)" in logged.splitlines()
+    assert "Dry run: would mark 1 LagoSubscriptions terminated: s-gone" in logged

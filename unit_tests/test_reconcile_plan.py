@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from destination_hubspot_lago.terminations.reconcile import (
+from destination_hubspot_lago.terminations.plan import (
     ActiveRecord,
     Guard,
     Outcome,
@@ -31,7 +31,6 @@ def marked(plan):
         (COMPLETE, "off", Guard.OFF),
         (StreamFacts(False, True, True, 3), "reconcile", Guard.NOT_IN_CATALOG),
         (StreamFacts(True, False, True, 3), "reconcile", Guard.SWITCHED_OFF),
-        (StreamFacts(True, True, True, 3, failed=True), "reconcile", Guard.FAILED),
         (StreamFacts(True, True, False, 3), "reconcile", Guard.INCOMPLETE),
         (StreamFacts(True, True, True, 0), "reconcile", Guard.EMPTY),
         # an unreadable input line may have been a subscription
@@ -129,6 +128,35 @@ def test_observations_collect_seen_customers_and_arrived_subscriptions():
     observed.record("subscriptions", "not a mapping")
     assert observed.customers == {"c1"} and observed.subscriptions == {"s1"}
     assert observed.subscription_records == 2
+
+
+def test_a_customers_last_write_decides_whether_it_is_read_or_new():
+    observed = SyncObservations()
+    for lago_id in ("c-old", "c-new", "c-planned", "c-both"):
+        observed.record("customers", {"lago_id": lago_id})
+    observed.record(
+        "subscriptions", {"lago_id": "s1", "lago_customer_id": "c-new", "status": "active"}
+    )
+    observed.record(
+        "subscriptions", {"lago_id": "s2", "lago_customer_id": "c-new", "status": "pending"}
+    )
+    observed.record(
+        "subscriptions", {"lago_id": "s3", "lago_customer_id": "c-old", "status": "active"}
+    )
+    observed.record(
+        "subscriptions", {"lago_id": "s4", "lago_customer_id": "c-planned", "status": "Active"}
+    )
+    observed.customer_written("c-old", "contacts", "501", created=False)
+    observed.customer_written("c-new", "companies", "502", created=True)
+    observed.customer_written("c-planned", "companies", None, created=False)  # a dry run's
+    observed.customer_written("c-both", "companies", "503", created=True)
+    observed.customer_written("c-both", "companies", "503", created=False)  # its last version
+    seen = observed.seen(COMPLETE)
+    assert seen.known == {"c-old": ("contacts", "501"), "c-both": ("companies", "503")}
+    assert seen.new == {"c-new", "c-planned"}
+    assert seen.to_read == {"c-old", "c-both"}
+    assert seen.new_active == 2  # s1 and s4: the new customers' active subscriptions
+    assert seen.subscriptions == {"s1", "s2", "s3", "s4"} and seen.facts is COMPLETE
 
 
 def test_a_dry_run_summary_names_the_first_ids_and_counts_the_rest():

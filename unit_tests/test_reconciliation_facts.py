@@ -5,7 +5,6 @@ from __future__ import annotations
 from airbyte_cdk.models import ConfiguredAirbyteCatalogSerializer
 
 from destination_hubspot_lago.config import DestinationConfig
-from destination_hubspot_lago.portal.deployment import Deployment
 from destination_hubspot_lago.terminations.job import Reconciliation
 from tests.support.harness import catalog, private_app_config
 
@@ -15,9 +14,8 @@ CUSTOMERS = (None, "customers")
 
 def reconciliation(streams=("customers", "subscriptions"), with_catalog=True, **config):
     parsed = DestinationConfig.parse(private_app_config("http://127.0.0.1:9", **config))
-    deployment = Deployment(object_type_ids={"subscriptions": "2-1"})
     configured = ConfiguredAirbyteCatalogSerializer.load(catalog(streams)) if with_catalog else None
-    return Reconciliation(parsed, None, deployment, configured)  # type: ignore[arg-type]
+    return Reconciliation(parsed, None, configured)  # type: ignore[arg-type]
 
 
 def test_every_subscriptions_stream_must_be_complete():

@@ -76,6 +76,16 @@ class AssociationOutcome:
         return AssociationOutcome(self.made + other.made, self.failed + other.failed)
 
 
+@dataclass
+class AssociatedPage:
+    """One page of associations per input of an association read."""
+
+    # from HubSpot id -> the HubSpot ids of the records it is associated with, on this page
+    linked: dict[str, list[str]] = field(default_factory=dict)
+    # (from HubSpot id, paging cursor) of the inputs with more pages: read them with it
+    more: list[tuple[str, str]] = field(default_factory=list)
+
+
 class Writer(Protocol):
     """What the pipeline needs of HubSpot. Stateless: safe on any worker thread."""
 
@@ -107,6 +117,18 @@ class Writer(Protocol):
     ) -> AssociationOutcome:
         """Associate each pair, idempotently: typed (``USER_DEFINED`` ``type_id``, the one the
         deployment resolved) when given, else HubSpot's default association."""
+        ...
+
+    def deployed(self, obj: str) -> bool:
+        """Whether the object exists in HubSpot (a dry run's first sync may lack it)."""
+        ...
+
+    def read_associations(
+        self, from_obj: str, to_obj: str, inputs: Sequence[tuple[str, str | None]]
+    ) -> AssociatedPage:
+        """One page of the ``to_obj`` records each input is associated with; an input is
+        (HubSpot id of a ``from_obj`` record, the cursor of its next page, None for its
+        first). A record without associations reads as none."""
         ...
 
 
@@ -224,6 +246,44 @@ class BatchWriter:
                     found[str(value)] = result
         return found
 
+    def read_associations(
+        self, from_obj: str, to_obj: str, inputs: Sequence[tuple[str, str | None]]
+    ) -> AssociatedPage:
+        """The v4 ``batch/read`` (strongly consistent), ≤ 100 inputs per call. HubSpot answers
+        404 when no input has an association, and lists an input without any in ``errors``:
+        both read as none."""
+        from_type, to_type = self._type(from_obj), self._type(to_obj)
+        path = self.client.paths.associations(from_type, to_type, "batch/read")
+        page = AssociatedPage()
+        wanted = list(dict.fromkeys(inputs))
+        for start in range(0, len(wanted), MAX_INPUTS):
+            body = {
+                "inputs": [
+                    {"id": i, **({"after": after} if after else {})}
+                    for i, after in wanted[start : start + MAX_INPUTS]
+                ]
+            }
+            try:
+                answer = self.client.post(path, body)
+            except HubSpotError as error:
+                if error.status == 404:  # none of them has an association
+                    continue
+                raise
+            for result in (answer or {}).get("results") or []:
+                from_id = str((result.get("from") or {}).get("id") or "")
+                if not from_id:
+                    continue
+                targets = page.linked.setdefault(from_id, [])
+                targets += [
+                    str(to["toObjectId"])
+                    for to in result.get("to") or []
+                    if isinstance(to, dict) and to.get("toObjectId") is not None
+                ]
+                after = ((result.get("paging") or {}).get("next") or {}).get("after")
+                if after:
+                    page.more.append((from_id, str(after)))
+        return page
+
     # -- associations ---------------------------------------------------------------
 
     def associate(
@@ -319,6 +379,16 @@ class PlanWriter:
         self, from_obj: str, to_obj: str, pairs: Sequence[Pair], type_id: int | None = None
     ) -> AssociationOutcome:
         return AssociationOutcome(made=list(pairs))
+
+    def deployed(self, obj: str) -> bool:
+        return self.reader.deployed(obj)
+
+    def read_associations(
+        self, from_obj: str, to_obj: str, inputs: Sequence[tuple[str, str | None]]
+    ) -> AssociatedPage:
+        if not (self.reader.deployed(from_obj) and self.reader.deployed(to_obj)):
+            return AssociatedPage()  # an object the deployment would create has no records
+        return self.reader.read_associations(from_obj, to_obj, inputs)
 
 
 # -- one batch, answered -------------------------------------------------------------

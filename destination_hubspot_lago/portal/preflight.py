@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..hubspot import HubSpotClient, HubSpotError, OAuthAuth
+from .model import COMPANIES_TYPE_ID, CONTACTS_TYPE_ID
 
 logger = logging.getLogger("airbyte")
 
@@ -46,7 +47,7 @@ REQUIRED_SCOPES: tuple[str, ...] = (
 )
 
 # Standard objects whose records we read (adoption by email, customer look-ups).
-PROBED_STANDARD_OBJECTS = ("0-2", "0-1")
+PROBED_STANDARD_OBJECTS = (COMPANIES_TYPE_ID, CONTACTS_TYPE_ID)
 
 
 class PreflightProblem(Exception):

@@ -481,15 +481,9 @@ class _Handler(BaseHTTPRequestHandler):
         entry: dict[str, Any],
         parsed: Any,
     ) -> None:
-        self.send_response(status)
         headers = {**headers, "x-hubspot-correlation-id": correlation_id}
         headers["Content-Length"] = str(len(data))
-        for key, value in headers.items():
-            self.send_header(key, value)
-        self.end_headers()
-        if data:
-            self.wfile.write(data)
-        self.wfile.flush()
+        # Logged before it is sent: a client that has its answer finds the call in the log.
         entry.update(
             status=status,
             response=parsed,
@@ -497,6 +491,13 @@ class _Handler(BaseHTTPRequestHandler):
             finished=time.monotonic(),
         )
         self.emu._log(entry)
+        self.send_response(status)
+        for key, value in headers.items():
+            self.send_header(key, value)
+        self.end_headers()
+        if data:
+            self.wfile.write(data)
+        self.wfile.flush()
 
     def _reset_connection(self) -> None:
         self.close_connection = True
