@@ -57,8 +57,8 @@ def test_a_full_burst_window_does_not_hold_back_association_calls():
     assert burst.budget == (4, 1000)
     assert all(burst.try_acquire() is not None for _ in range(4))
     assert burst.try_acquire() is None  # the burst window is full for a second
-    associations = p.lane(Lane.ASSOCIATIONS)
-    assert all(associations.try_acquire() is not None for _ in range(20))
+    associations = p.lane(Lane.ASSOCIATIONS)  # a window of its own, at the burst lane's rate
+    assert all(associations.try_acquire() is not None for _ in range(4))
 
 
 def test_what_others_use_of_the_window_comes_off_our_budget():
@@ -110,7 +110,18 @@ def test_a_429_pauses_every_caller_of_its_lane():
     assert time.monotonic() - start >= 0.29
 
 
-def test_the_associations_lane_starts_at_the_burst_rate_grows_and_halves():
+def test_the_associations_lane_starts_at_the_burst_lanes_learnt_rate():
+    p = Pacer()
+    p.observe(headers(190))  # a burst answer
+    associations = p.lane(Lane.ASSOCIATIONS)
+    associations.acquire()
+    assert associations.budget == (int(190 * HEADROOM), 10_000)
+
+
+def test_the_associations_lane_starts_at_the_burst_rate_grows_and_halves(monkeypatch):
+    import destination_hubspot_lago.hubspot.pacing as pacing
+
+    monkeypatch.setattr(pacing, "GROWTH_SECONDS", 0.1)
     lane = LanePacer(Lane.ASSOCIATIONS, 10, 100, adaptive=True)  # 10 per 0.1 s
     start = lane.budget[0]
     assert start == int(10 * HEADROOM)

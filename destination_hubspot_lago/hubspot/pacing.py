@@ -43,7 +43,8 @@ PENALTY = 0.97  # after a 429 anyway, use this much less (someone else shares th
 MIN_SHARE = 0.5
 RECOVERY_SECONDS = 60.0  # a minute without 429 gives back one step of the share
 SEARCH_PER_SECOND = 5  # HubSpot's published search limit (per account)
-ASSOCIATIONS_GROWTH = 1.25  # per window without a 429 of its own
+ASSOCIATIONS_GROWTH = 1.25  # per GROWTH_SECONDS without a 429 of its own
+GROWTH_SECONDS = 1.0
 ASSOCIATIONS_CEILING = 2_000  # per 10 s: beyond this the calls in flight are the limit anyway
 ASSOCIATIONS_FLOOR = 0.1  # of the starting rate, however many 429s
 # Others' use of the window is the smallest recent reading: our own calls still on their way
@@ -82,8 +83,13 @@ class LanePacer:
         *,
         cap_per_10_seconds: int | None = None,
         adaptive: bool = False,
+        start_from: LanePacer | None = None,
     ) -> None:
         self.lane = lane
+        # The adaptive lane starts at this lane's rate (the burst lane's), until HubSpot names
+        # a window of its own in its answers.
+        self._start_from = start_from
+        self._started = start_from.hubspot_max if start_from is not None else 0
         self._cap = cap_per_10_seconds
         self._adaptive = adaptive  # the associations lane: grows, halves, unknown ceiling
         self._hubspot_max = limit
@@ -111,6 +117,15 @@ class LanePacer:
         return rate.limit, rate.interval
 
     @property
+    def hubspot_max(self) -> int:
+        """The window's size as HubSpot last named it (before any answer: the lowest tier)."""
+        return self._hubspot_max
+
+    @property
+    def interval_ms(self) -> int:
+        return self._interval_ms
+
+    @property
     def others(self) -> int:
         """Calls in the window HubSpot counted that were not this lane's (latest estimate)."""
         return self._others_now
@@ -120,15 +135,18 @@ class LanePacer:
         return max(0.0, self._paused_until - time.monotonic())
 
     def _rate(self) -> Rate:
-        base = self._hubspot_max * HEADROOM * self._share
+        hubspot_max, interval = self._hubspot_max, self._interval_ms
+        if self._start_from is not None and not self._headers_seen:
+            hubspot_max, interval = self._start_from.hubspot_max, self._start_from.interval_ms
+        base = hubspot_max * HEADROOM * self._share
         if self._adaptive:
             base = base * self._growth
             if not self._headers_seen:
-                base = min(base, ASSOCIATIONS_CEILING * self._interval_ms / 10_000)
+                base = min(base, ASSOCIATIONS_CEILING * interval / 10_000)
         allowed = max(1, int(base) - self._others_now)
         if self._cap:
-            allowed = min(allowed, max(1, self._cap * self._interval_ms // 10_000))
-        return Rate(allowed, self._interval_ms)
+            allowed = min(allowed, max(1, self._cap * interval // 10_000))
+        return Rate(allowed, interval)
 
     def _resize(self) -> None:
         # In place, under the limiter's lock: a new bucket would forget the calls just made.
@@ -186,17 +204,18 @@ class LanePacer:
         """A window without a 429: the adaptive lane grows; a lowered share recovers a step
         each minute."""
         with self._lock:
-            if self._adaptive and now - max(self._last_penalty, self._last_recovery) >= (
-                self._interval_ms / 1000
+            if (
+                self._adaptive
+                and now - max(self._last_penalty, self._last_recovery) >= GROWTH_SECONDS
             ):
                 self._last_recovery = now
                 ceiling = ASSOCIATIONS_CEILING / max(1, self._hubspot_max * HEADROOM)
                 if self._headers_seen:
                     ceiling = 1.0  # HubSpot's own window is the ceiling
                 grown = min(ceiling, self._growth * ASSOCIATIONS_GROWTH)
-                if grown != self._growth:
-                    self._growth = grown
-                    return True
+                # Resized also when only the burst lane's rate it starts from changed.
+                self._growth = grown
+                return True
             if self._share >= 1.0:
                 return False
             if now - max(self._last_penalty, self._last_recovery) < RECOVERY_SECONDS:
@@ -207,8 +226,16 @@ class LanePacer:
 
     # -- waiting -----------------------------------------------------------------------
 
+    def _follow_start(self) -> None:
+        """The burst lane learnt its window since this lane last sized its own."""
+        start = self._start_from
+        if start is not None and not self._headers_seen and start.hubspot_max != self._started:
+            self._started = start.hubspot_max
+            self._resize()
+
     def acquire(self) -> float:
         """Wait until one more call fits in the lane's budget; when it was let go."""
+        self._follow_start()
         while True:
             wait = self._paused_until - time.monotonic()
             if wait <= 0:
@@ -223,6 +250,7 @@ class LanePacer:
         never waits."""
         if self.paused_for() > 0:
             return None
+        self._follow_start()
         limiter = self._limiter
         with limiter.lock:  # reentrant: try_acquire takes it again
             delay, limiter.max_delay = limiter.max_delay, None
@@ -271,16 +299,17 @@ class Pacer:
             Lane.BURST: LanePacer(
                 Lane.BURST, DEFAULT_MAX, DEFAULT_INTERVAL_MS, cap_per_10_seconds=cap_per_10_seconds
             ),
-            Lane.ASSOCIATIONS: LanePacer(
-                Lane.ASSOCIATIONS,
-                DEFAULT_MAX,
-                DEFAULT_INTERVAL_MS,
-                cap_per_10_seconds=cap_per_10_seconds,
-                adaptive=True,
-            ),
             Lane.SEARCH: LanePacer(Lane.SEARCH, SEARCH_PER_SECOND, 1_000),
         }
         self._burst = self.lanes[Lane.BURST]
+        self.lanes[Lane.ASSOCIATIONS] = LanePacer(
+            Lane.ASSOCIATIONS,
+            DEFAULT_MAX,
+            DEFAULT_INTERVAL_MS,
+            cap_per_10_seconds=cap_per_10_seconds,
+            adaptive=True,
+            start_from=self._burst,
+        )
 
     @property
     def budget(self) -> tuple[int, int]:
