@@ -31,7 +31,7 @@ from .billing.facts import DiskFacts
 from .billing.job import BillingValues
 from .config import ConfigError, DestinationConfig, check_against_spec
 from .hubspot import Failure, HubSpotClient, HubSpotError, OAuthAuth, Pacer
-from .hubspot.batches import BatchWriter, PlanWriter, Writer
+from .hubspot.batches import BatchWriter, DryRunWriter, Writer
 from .portal.deployment import Deployment, ModelConflict, deploy_model
 from .portal.preflight import PreflightProblem, run_preflight
 from .records.base import MappingSettings
@@ -146,7 +146,7 @@ def build_pipeline(
     """The sync's parts, made once and handed to the message loop (``tuning``: its workers,
     flush and progress intervals)."""
     real = BatchWriter(client, deployment.object_type_ids)
-    writer: Writer = PlanWriter(real) if config.dry_run else real
+    writer: Writer = DryRunWriter(real) if config.dry_run else real
     report = SyncReport(dry_run=config.dry_run)
     settings = MappingSettings(
         default_targeted_object=config.default_targeted_object,

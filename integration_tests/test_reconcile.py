@@ -15,7 +15,7 @@ import pytest
 
 from destination_hubspot_lago.config import DestinationConfig
 from destination_hubspot_lago.connector import prepare
-from destination_hubspot_lago.hubspot.batches import BatchWriter, PlanWriter
+from destination_hubspot_lago.hubspot.batches import BatchWriter, DryRunWriter
 from destination_hubspot_lago.terminations.job import Terminations
 from destination_hubspot_lago.terminations.plan import Guard, StreamFacts, SyncSeen
 from tests.support.harness import make_emulator, private_app_config, record, stream_state
@@ -76,7 +76,7 @@ class Portal:
     ):
         """What a sync that saw the customers ``seen`` and the subscriptions ``arrived`` runs
         after its last STATE (a dry run through the dry run's writer)."""
-        writer = PlanWriter(self.writer) if dry_run else self.writer
+        writer = DryRunWriter(self.writer) if dry_run else self.writer
         sync = SyncSeen(frozenset(seen), frozenset(arrived), facts)
         return Terminations(writer, sync, mode, zero_mrr)
 

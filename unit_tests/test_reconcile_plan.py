@@ -8,9 +8,9 @@ import pytest
 from destination_hubspot_lago.terminations.plan import (
     ActiveRecord,
     Guard,
-    Outcome,
     StreamFacts,
     SyncObservations,
+    TerminationOutcome,
     plan_terminations,
 )
 
@@ -160,11 +160,11 @@ def test_a_customers_last_write_decides_whether_it_is_read_or_new():
 
 
 def test_a_dry_run_summary_names_the_first_ids_and_counts_the_rest():
-    outcome = Outcome(dry_run=True, would_mark=[f"s{n}" for n in range(25)])
+    outcome = TerminationOutcome(dry_run=True, would_mark=[f"s{n}" for n in range(25)])
     line = outcome.summary_line()
     assert line.startswith("terminated subscriptions: would mark 25 (s0, s1,")
     assert "s19 and 5 more" in line and "s20" not in line
-    held = Outcome(guard=Guard.MASS_CHANGE, message="11 of the 12 …").summary_line()
+    held = TerminationOutcome(guard=Guard.MASS_CHANGE, message="11 of the 12 …").summary_line()
     assert held == "terminated subscriptions: 0 marked; held back: mass_change (11 of the 12 …)"
 
 

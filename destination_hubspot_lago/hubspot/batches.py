@@ -1,7 +1,7 @@
 """HubSpot's batch endpoints, with partial failures resolved down to the record.
 
 Two writers share one interface, :class:`Writer`: :class:`BatchWriter` writes,
-:class:`PlanWriter` (dry run) only reads and answers a plan. Objects are named by their
+:class:`DryRunWriter` (dry run) only reads and answers a plan. Objects are named by their
 key (``companies``, ``invoices`` …); the writer knows their ``objectTypeId``.
 
 Each write takes up to 100 inputs and answers an :class:`Outcome` that accounts for
@@ -327,7 +327,7 @@ class BatchWriter:
         return _split_on_refusal(pairs, attempt, refused)
 
 
-class PlanWriter:
+class DryRunWriter:
     """The dry run's writer: reads what exists, writes nothing, and answers the plan.
 
     A record that would be created is :class:`Written` with ``hubspot_id`` None; an object

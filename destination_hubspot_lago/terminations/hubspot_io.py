@@ -1,7 +1,7 @@
 """docs/product.md §8's HubSpot calls, each the work of one job: one batch of ≤ 100 inputs.
 
 Every call goes through the sync's :class:`~destination_hubspot_lago.hubspot.batches.Writer`,
-so a dry run's writer (``PlanWriter``) answers the marking without writing. The reads are
+so a dry run's writer (``DryRunWriter``) answers the marking without writing. The reads are
 strongly consistent, never search (eventually consistent, its own 5 requests/s budget, capped
 at 10,000 results, and blind to records written before the subscription's own
 ``lago_customer_id`` existed):

@@ -13,7 +13,7 @@ thread, answers the next ones:
 
 Only the folds change :class:`Terminations`' state; a ``work`` closure reads nothing it
 captures that a fold may change. Every call goes through the sync's writer, so a dry run
-(``PlanWriter``) reads, and answers what it would mark, without writing.
+(``DryRunWriter``) reads, and answers what it would mark, without writing.
 
 Completeness is the loop's own (``SyncEnd``): every ``subscriptions`` stream of the sync covered
 by a STATE after its last record. A sync that failed never finishes its parts (the loop ends
@@ -53,11 +53,11 @@ from .plan import (
     ActiveRecord,
     Guard,
     Mode,
-    Outcome,
-    Plan,
     StreamFacts,
     SyncObservations,
     SyncSeen,
+    TerminationOutcome,
+    TerminationPlan,
     plan_terminations,
     stream_guard,
 )
@@ -138,8 +138,8 @@ class Terminations:
         self.seen = seen
         self.mode = mode
         self.properties = terminated_properties(zero_mrr)
-        self.plan: Plan | None = None
-        self.outcome: Outcome | None = None
+        self.plan: TerminationPlan | None = None
+        self.outcome: TerminationOutcome | None = None
         # What the folds learnt:
         self.customers: dict[tuple[str, str], str] = {}  # (obj, HubSpot id) -> lago id
         self.associated: dict[str, set[str]] = {}  # subscription HubSpot id -> lago ids
@@ -279,7 +279,7 @@ class Terminations:
         return []
 
     def _end(self, **outcome: Any) -> None:
-        self.outcome = Outcome(dry_run=self.writer.dry_run, plan=self.plan, **outcome)
+        self.outcome = TerminationOutcome(dry_run=self.writer.dry_run, plan=self.plan, **outcome)
 
     # -- the chain's bookkeeping --------------------------------------------------------
 

@@ -7,7 +7,7 @@ sync's customers stream and whose ``lago_subscription_id`` did not arrive, is se
 ``terminated`` (and its MRR to 0 where §6 is deployed); nothing else of it changes.
 
 Nothing here talks to HubSpot: :class:`SyncObservations` collects what the message loop saw,
-:func:`stream_guard` and :func:`plan_terminations` decide, and :class:`Outcome` words the
+:func:`stream_guard` and :func:`plan_terminations` decide, and :class:`TerminationOutcome` words the
 summary line. ``hubspot_io.py`` reads and writes, ``job.py`` runs it all as jobs of the loop.
 """
 
@@ -79,7 +79,7 @@ class ActiveRecord:
 
 
 @dataclass(frozen=True)
-class Plan:
+class TerminationPlan:
     to_mark: tuple[ActiveRecord, ...] = ()
     guard: Guard | None = None
     message: str = ""
@@ -191,7 +191,7 @@ def plan_terminations(
     facts: StreamFacts,
     mode: Mode,
     active_not_read: int = 0,
-) -> Plan:
+) -> TerminationPlan:
     """The records to mark terminated, or the guard that holds the change back.
 
     ``active_not_read``: active subscriptions of seen customers that were not read because
@@ -199,7 +199,7 @@ def plan_terminations(
     mass-change guard's share like the records read."""
     stopped = stream_guard(facts, mode)
     if stopped is not None:
-        return Plan(guard=stopped[0], message=stopped[1])
+        return TerminationPlan(guard=stopped[0], message=stopped[1])
     seen, arrived_ids = set(seen_customers), set(arrived)
     unique = {r.hubspot_id: r for r in records}
     active: list[ActiveRecord] = []
@@ -219,7 +219,7 @@ def plan_terminations(
         )
     )
     total = len(active) + active_not_read
-    counted = Plan(active=total, unknown_customer=unknown, unseen_customer=unseen)
+    counted = TerminationPlan(active=total, unknown_customer=unknown, unseen_customer=unseen)
     if (
         mode != "always"
         and len(to_mark) > MASS_CHANGE_MIN
@@ -237,7 +237,7 @@ def plan_terminations(
 
 
 @dataclass
-class Outcome:
+class TerminationOutcome:
     """What reconciliation did in this sync; :meth:`summary_line` goes into the sync summary.
 
     ``dry_run`` only words it: the writer decided what was written (a dry run's writes
@@ -246,7 +246,7 @@ class Outcome:
     dry_run: bool = False
     guard: Guard | None = None
     message: str = ""
-    plan: Plan | None = None
+    plan: TerminationPlan | None = None
     marked: list[str] = field(default_factory=list)  # lago_subscription_id
     would_mark: list[str] = field(default_factory=list)  # a dry run's
     refused: list[tuple[str, str]] = field(default_factory=list)  # (lago id, HubSpot's why)
