@@ -215,9 +215,31 @@ def partly_refused_sync():
     )
 
 
-def test_a_sync_where_hubspot_refuses_some_records_succeeds_counts_and_stores_them(emulator, s3):
+# How HubSpot answers a batch with a refused input: per input in errors[] (the others written;
+# 207 on v3, 200 on the date-based paths), or a 400 for the whole batch. The connector must give
+# the same result either way.
+BATCH_MODES = ["per_record", "whole_batch"]
+
+
+@pytest.fixture(params=BATCH_MODES)
+def refusing(request):
+    with make_emulator(batch_record_errors=request.param) as emu:
+        yield emu
+
+
+def answered_as(emu, mode):
+    """The mode really shaped the answers: some batch upsert said so."""
+    upserts = [r for r in emu.requests if r["path"].endswith("/batch/upsert")]
+    if mode == "per_record":
+        return any(r["status"] == 200 and (r["response"] or {}).get("numErrors") for r in upserts)
+    return any(r["status"] == 400 for r in upserts)
+
+
+def test_a_sync_where_hubspot_refuses_some_records_succeeds_counts_and_stores_them(refusing, s3):
+    emulator = refusing
     config = private_app_config(emulator.url, object_storage_config=s3.storage_config())
     run = run_connector("write", config, partly_refused_sync())
+    assert answered_as(emulator, emulator.store.batch_record_errors)
 
     assert run.returncode == 0 and run.errors == [], run.stdout[-3000:] + run.stderr[-2000:]
     counts = {s["stream"]["stream_descriptor"]["name"]: s["destinationStats"] for s in run.states}
@@ -253,9 +275,12 @@ def test_a_sync_where_hubspot_refuses_some_records_succeeds_counts_and_stores_th
         assert secret not in stored
 
 
-def test_every_record_of_a_stream_refused_for_one_reason_fails_the_sync_after_every_state(s3):
+@pytest.mark.parametrize("mode", BATCH_MODES)
+def test_every_record_of_a_stream_refused_for_one_reason_fails_the_sync_after_every_state(s3, mode):
     # An admin rule requires a property the connector never sends: every company is refused.
-    with make_emulator(required_on_create={"companies": ["industry"]}) as emu:
+    with make_emulator(
+        required_on_create={"companies": ["industry"]}, batch_record_errors=mode
+    ) as emu:
         config = private_app_config(emu.url, object_storage_config=s3.storage_config())
         sync = [record("customers", customer(i)) for i in range(6)]
         sync += [stream_state("customers", 1)]

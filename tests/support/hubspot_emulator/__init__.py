@@ -13,6 +13,8 @@ statuses: partial failures are 200s) and still the legacy v1/v3/v4 ones. Switche
 ``service_keys`` (static tokens without introspection), ``introspection_lists_scopes``,
 ``required_on_create`` (admin validation rules, enforced from 2026-09),
 ``refuse_default_custom_associations`` (or ``HUBSPOT_EMULATOR_REFUSE_DEFAULT_ASSOCIATIONS=1``),
+``batch_record_errors`` (``"per_record"``, the default, or ``"whole_batch"``: how batch
+upsert/update answer a refused input; or ``HUBSPOT_EMULATOR_BATCH_RECORD_ERRORS``),
 ``keep_alive_timeout`` (idle seconds before a connection is closed);
 ``connections_opened`` counts TCP connections.
 

@@ -35,6 +35,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from .auth import ALL_SCOPES, AuthRegistry, RateLimiter
 from .errors import ApiError
+from .records import BATCH_RECORD_ERRORS
 from .routes import Handlers, Request, Route, match_route
 from .standard_model import DEFAULT_CUSTOM_OBJECT_LIMIT
 from .store import Store
@@ -42,6 +43,7 @@ from .store import Store
 # POST endpoints that only read (excluded from ``mutating_requests``); /oauth/* is public and
 # never mutating for the log's purposes.
 REFUSE_DEFAULT_ASSOCIATIONS_ENV = "HUBSPOT_EMULATOR_REFUSE_DEFAULT_ASSOCIATIONS"
+BATCH_RECORD_ERRORS_ENV = "HUBSPOT_EMULATOR_BATCH_RECORD_ERRORS"
 KEEP_ALIVE_TIMEOUT_SECONDS = 120.0
 LISTEN_BACKLOG = 1024
 _READ_ONLY_POST = re.compile(r"/(batch/read|search)/?$|^/oauth/")
@@ -92,6 +94,7 @@ class HubSpotEmulator:
         introspection_lists_scopes: bool = True,
         required_on_create: dict[str, list[str]] | None = None,
         refuse_default_custom_associations: bool | None = None,
+        batch_record_errors: str | None = None,
         keep_alive_timeout: float = KEEP_ALIVE_TIMEOUT_SECONDS,
         host: str = "127.0.0.1",
         port: int = 0,
@@ -117,6 +120,16 @@ class HubSpotEmulator:
                 os.environ.get(REFUSE_DEFAULT_ASSOCIATIONS_ENV, "") == "1"
             )
         self.store.refuse_default_custom_associations = refuse_default_custom_associations
+        if batch_record_errors is None:
+            # HUBSPOT_EMULATOR_BATCH_RECORD_ERRORS=whole_batch ./scripts/test runs the whole
+            # suite against a HubSpot that fails a batch for one refused input.
+            batch_record_errors = os.environ.get(BATCH_RECORD_ERRORS_ENV, "") or "per_record"
+        if batch_record_errors not in BATCH_RECORD_ERRORS:
+            raise ValueError(
+                f"batch_record_errors must be one of {', '.join(BATCH_RECORD_ERRORS)}, "
+                f"not {batch_record_errors!r}"
+            )
+        self.store.batch_record_errors = batch_record_errors
         self.keep_alive_timeout = keep_alive_timeout
         self.limiter = RateLimiter(
             rate_limit_max, rate_limit_interval_ms, daily_limit, search_per_second
