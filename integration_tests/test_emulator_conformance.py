@@ -1,6 +1,6 @@
 """The emulator's own answers match HubSpot's OpenAPI specs: per-record batch errors in both
 modes, every ``batch/archive`` it serves (objects, properties, associations, association
-labels) on the 2026-09 paths and on v3/v4.
+labels) on the 2026-09 paths and on v3/v4, and the answers of the dropped-result fault.
 
 Specs are read from ../shared/reference/hubspot-openapi (or $HUBSPOT_OPENAPI_DIR)."""
 
@@ -155,3 +155,18 @@ def test_every_batch_archive_answers_as_its_spec_says(portal: Portal) -> None:
     )
     assert things.status_code == 204 and things.content == b""
     assert [r["archived"] for r in portal.emu.store.objects(portal.things)] == [True]
+
+
+def test_a_dropped_result_is_answered_as_the_specs_say(portal: Portal) -> None:
+    portal.emu.drop_batch_results(["b"])
+    answer = portal.upsert(["a", "b", "c"])
+    assert answer.status_code == partial_status(portal, 200)
+    body = answer.json()
+    assert sorted(r["properties"]["thing_id"] for r in body["results"]) == ["a", "c"]
+    assert body["numErrors"] == 1 and "b" not in str(body["errors"][0]["context"])
+    stored = {r["properties"]["thing_id"] for r in portal.emu.store.objects(portal.things)}
+    assert stored == {"a", "c"}  # a dropped input is not applied
+    portal.emu.drop_batch_results(["d"], error=None)
+    silent = portal.upsert(["d"])
+    assert silent.status_code == 200 and silent.json()["results"] == []
+    assert "errors" not in silent.json()

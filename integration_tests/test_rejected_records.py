@@ -335,3 +335,37 @@ def test_a_sync_that_stops_on_a_fatal_error_still_stores_what_was_rejected_befor
     ]
     stored = {key.split("/")[-2]: lines(body) for key, body in s3.objects().items()}
     assert {line["lago_id"] for line in stored["subscriptions"]} == {"s2", "s5", "s7"}
+
+
+# -- a record a batch answer leaves unaccounted for ------------------------------------------
+
+
+def test_a_record_a_batch_answer_leaves_unaccounted_is_rejected_never_counted_written(emulator, s3):
+    """HubSpot answers the batch with the other records' results and an error that names no
+    input, and answers the same when s4 is sent alone: s4 is rejected, with its Lago id and
+    HubSpot's reason, and counted in the state — it was not written."""
+    emulator.drop_batch_results(["s4"])
+    config = private_app_config(emulator.url, object_storage_config=s3.storage_config())
+    sync = [record("customers", customer(i)) for i in range(3)]
+    sync += [record("subscriptions", subscription(i, f"c{i % 3}")) for i in range(10)]
+    sync += [stream_state("subscriptions", 1)]
+    run = run_connector("write", config, sync)
+
+    assert run.returncode == 0 and run.errors == [], run.stdout[-3000:] + run.stderr[-2000:]
+    ((state),) = run.states
+    assert state["destinationStats"] == {"recordCount": 10.0, "rejectedRecordCount": 1.0}
+    subs = in_hubspot(emulator, type_id(emulator, "LagoSubscriptions"), "lago_subscription_id")
+    assert subs == {f"s{i}" for i in range(10)} - {"s4"}
+    alone = [
+        r
+        for r in emulator.requests
+        if r["path"].endswith("/batch/upsert") and [i["id"] for i in r["body"]["inputs"]] == ["s4"]
+    ]
+    assert alone and alone[-1]["response"]["results"] == []  # asked again, alone: no result
+    ((key, body),) = s3.objects().items()
+    assert key.split("/")[-2] == "subscriptions"
+    ((rejected),) = lines(body)
+    assert rejected["lago_id"] == "s4" and rejected["category"] == "INTERNAL_ERROR"
+    assert "internal error occurred while processing an input" in rejected["reason"]
+    summary = next(line for line in run.logs if line.startswith("Sync summary"))
+    assert "rejected records: 1 (subscriptions 1)" in summary

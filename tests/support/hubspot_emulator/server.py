@@ -36,7 +36,7 @@ from urllib.parse import parse_qs, urlsplit
 from .auth import ALL_SCOPES, AuthRegistry, RateLimiter
 from .errors import ApiError
 from .records import BATCH_RECORD_ERRORS
-from .routes import Handlers, Request, Route, match_route
+from .routes import Handlers, Request, Route, dated_status, match_route
 from .standard_model import DEFAULT_CUSTOM_OBJECT_LIMIT
 from .store import Store
 
@@ -58,6 +58,29 @@ class FaultRule:
     retry_after: int | float | None
     body: Any
     delay: float
+
+
+@dataclass
+class DropRule:
+    """Leave the results of some inputs out of batch/upsert|update answers (not applied)."""
+
+    ids: frozenset[str]
+    path_regex: re.Pattern[str]
+    times: int | None  # answers still to alter; None: every one
+    error: dict[str, Any] | None
+
+
+# What a batch answer says in place of a dropped result by default: an error that names no
+# input (HubSpot's errors[] items often do not). Wording is the emulator's own.
+UNNAMED_BATCH_ERROR: dict[str, Any] = {
+    "status": "error",
+    "category": "INTERNAL_ERROR",
+    "message": "An internal error occurred while processing an input of this batch.",
+    "context": {},
+    "errors": [],
+    "links": {},
+}
+_DROPPABLE = frozenset({"batch_upsert", "batch_update"})
 
 
 class _BadFraming(Exception):
@@ -141,6 +164,7 @@ class HubSpotEmulator:
         self._rng = random.Random(fault_seed)
         self._fault_lock = threading.Lock()
         self._rules: list[FaultRule] = []
+        self._drops: list[DropRule] = []
         self._connections_lock = threading.Lock()
         self._open_connections: set[socket.socket] = set()
         self.connections_opened = 0  # TCP connections accepted (a test control)
@@ -221,6 +245,24 @@ class HubSpotEmulator:
                 )
             )
 
+    def drop_batch_results(
+        self,
+        ids: Sequence[str],
+        *,
+        path_regex: str = r"/batch/(upsert|update)$",
+        times: int | None = None,
+        error: dict[str, Any] | None = UNNAMED_BATCH_ERROR,
+    ) -> None:
+        """Answer batch/upsert and batch/update calls as if HubSpot had skipped the inputs
+        whose ``id`` is one of ``ids``: they are not applied, their result is left out of the
+        answer, and ``error`` (default: one naming no input; None: nothing) is added to
+        ``errors[]`` for each — 207 on v3 paths, 200 with ``numErrors`` on date-based ones.
+        ``times``: how many answers to alter (None: every one that has such an input)."""
+        with self._fault_lock:
+            self._drops.append(
+                DropRule(frozenset(map(str, ids)), re.compile(path_regex), times, error)
+            )
+
     def expire_access_tokens(self) -> None:
         self.auth.expire_access_tokens()
 
@@ -259,6 +301,23 @@ class HubSpotEmulator:
             ):
                 status = self._rng.choice(self.fault_statuses)
                 return FaultRule(status, None, re.compile(".*"), 1, None, None, 0.0)
+        return None
+
+    def _take_drop(self, route: Route | None, path: str, body: Any) -> DropRule | None:
+        if route is None or route.handler not in _DROPPABLE or not isinstance(body, dict):
+            return None
+        inputs = body.get("inputs")
+        if not isinstance(inputs, list):
+            return None
+        named = {str(i.get("id")) for i in inputs if isinstance(i, dict)}
+        with self._fault_lock:
+            for rule in self._drops:
+                if rule.path_regex.search(path) and named & rule.ids:
+                    if rule.times is not None:
+                        rule.times -= 1
+                        if rule.times <= 0:
+                            self._drops.remove(rule)
+                    return rule
         return None
 
     def _connection_opened(self, conn: socket.socket) -> None:
@@ -549,7 +608,16 @@ class _Handler(BaseHTTPRequestHandler):
                 )
             if route.scopes is not None:
                 emu.auth.require_scopes(principal, route.scopes(emu.store, params))
+            drop = emu._take_drop(route, path, body)
+            if drop is not None:
+                kept = [i for i in body["inputs"] if str((i or {}).get("id")) not in drop.ids]
+                dropped = len(body["inputs"]) - len(kept)
+                body = {**body, "inputs": kept}
             status, payload = emu.handlers.dispatch(route, self._request(params, path, query, body))
+            if drop is not None and drop.error is not None and isinstance(payload, dict):
+                errors = [*(payload.get("errors") or []), *[dict(drop.error)] * dropped]
+                payload = {**payload, "errors": errors, "numErrors": len(errors)}
+                status = dated_status(route, path, 207)
         except ApiError as exc:
             exc.headers = {**rate_headers, **exc.headers}
             raise
