@@ -186,7 +186,7 @@ def test_plan_interval_is_an_enumeration_of_the_five_intervals(api, types, value
     answer = upsert(
         api, types["subscriptions"], "lago_subscription_id", "s1", lago_plan_interval=value
     )
-    assert (answer.status_code in (200, 201)) is ok, answer.text
+    assert written(answer) is ok, answer.text
 
 
 def test_rollup_properties_take_numbers_dates_and_zero(api: Api):
@@ -210,6 +210,14 @@ def test_rollup_properties_take_numbers_dates_and_zero(api: Api):
     }
     assert upsert(api, "0-2", "lago_customer_id", "c1", **values).status_code in (200, 201)
     bad = upsert(api, "0-2", "lago_customer_id", "c1", lago_mrr="12,5")
-    assert bad.status_code == 400, bad.text
+    assert not written(bad) and "INVALID_FLOAT" in bad.text, bad.text
     bad_date = upsert(api, "0-2", "lago_customer_id", "c1", lago_last_invoice_date="05/05/2025")
-    assert bad_date.status_code == 400, bad_date.text
+    assert not written(bad_date) and "INVALID_DATE" in bad_date.text, bad_date.text
+
+
+def written(answer) -> bool:
+    """A one-input batch upsert was written: refused, it is a 400 for the whole batch or (per
+    record, the emulator's default) a 207 whose only entry is in errors[]."""
+    if answer.status_code not in (200, 201):
+        return False
+    return bool(answer.json()["results"]) and not answer.json().get("numErrors")

@@ -215,9 +215,31 @@ def partly_refused_sync():
     )
 
 
-def test_a_sync_where_hubspot_refuses_some_records_succeeds_counts_and_stores_them(emulator, s3):
+# How HubSpot answers a batch with a refused input: per input in errors[] (the others written;
+# 207 on v3, 200 on the date-based paths), or a 400 for the whole batch. The connector must give
+# the same result either way.
+BATCH_MODES = ["per_record", "whole_batch"]
+
+
+@pytest.fixture(params=BATCH_MODES)
+def refusing(request):
+    with make_emulator(batch_record_errors=request.param) as emu:
+        yield emu
+
+
+def answered_as(emu, mode):
+    """The mode really shaped the answers: some batch upsert said so."""
+    upserts = [r for r in emu.requests if r["path"].endswith("/batch/upsert")]
+    if mode == "per_record":
+        return any(r["status"] == 200 and (r["response"] or {}).get("numErrors") for r in upserts)
+    return any(r["status"] == 400 for r in upserts)
+
+
+def test_a_sync_where_hubspot_refuses_some_records_succeeds_counts_and_stores_them(refusing, s3):
+    emulator = refusing
     config = private_app_config(emulator.url, object_storage_config=s3.storage_config())
     run = run_connector("write", config, partly_refused_sync())
+    assert answered_as(emulator, emulator.store.batch_record_errors)
 
     assert run.returncode == 0 and run.errors == [], run.stdout[-3000:] + run.stderr[-2000:]
     counts = {s["stream"]["stream_descriptor"]["name"]: s["destinationStats"] for s in run.states}
@@ -253,9 +275,12 @@ def test_a_sync_where_hubspot_refuses_some_records_succeeds_counts_and_stores_th
         assert secret not in stored
 
 
-def test_every_record_of_a_stream_refused_for_one_reason_fails_the_sync_after_every_state(s3):
+@pytest.mark.parametrize("mode", BATCH_MODES)
+def test_every_record_of_a_stream_refused_for_one_reason_fails_the_sync_after_every_state(s3, mode):
     # An admin rule requires a property the connector never sends: every company is refused.
-    with make_emulator(required_on_create={"companies": ["industry"]}) as emu:
+    with make_emulator(
+        required_on_create={"companies": ["industry"]}, batch_record_errors=mode
+    ) as emu:
         config = private_app_config(emu.url, object_storage_config=s3.storage_config())
         sync = [record("customers", customer(i)) for i in range(6)]
         sync += [stream_state("customers", 1)]
@@ -310,3 +335,37 @@ def test_a_sync_that_stops_on_a_fatal_error_still_stores_what_was_rejected_befor
     ]
     stored = {key.split("/")[-2]: lines(body) for key, body in s3.objects().items()}
     assert {line["lago_id"] for line in stored["subscriptions"]} == {"s2", "s5", "s7"}
+
+
+# -- a record a batch answer leaves unaccounted for ------------------------------------------
+
+
+def test_a_record_a_batch_answer_leaves_unaccounted_is_rejected_never_counted_written(emulator, s3):
+    """HubSpot answers the batch with the other records' results and an error that names no
+    input, and answers the same when s4 is sent alone: s4 is rejected, with its Lago id and
+    HubSpot's reason, and counted in the state — it was not written."""
+    emulator.drop_batch_results(["s4"])
+    config = private_app_config(emulator.url, object_storage_config=s3.storage_config())
+    sync = [record("customers", customer(i)) for i in range(3)]
+    sync += [record("subscriptions", subscription(i, f"c{i % 3}")) for i in range(10)]
+    sync += [stream_state("subscriptions", 1)]
+    run = run_connector("write", config, sync)
+
+    assert run.returncode == 0 and run.errors == [], run.stdout[-3000:] + run.stderr[-2000:]
+    ((state),) = run.states
+    assert state["destinationStats"] == {"recordCount": 10.0, "rejectedRecordCount": 1.0}
+    subs = in_hubspot(emulator, type_id(emulator, "LagoSubscriptions"), "lago_subscription_id")
+    assert subs == {f"s{i}" for i in range(10)} - {"s4"}
+    alone = [
+        r
+        for r in emulator.requests
+        if r["path"].endswith("/batch/upsert") and [i["id"] for i in r["body"]["inputs"]] == ["s4"]
+    ]
+    assert alone and alone[-1]["response"]["results"] == []  # asked again, alone: no result
+    ((key, body),) = s3.objects().items()
+    assert key.split("/")[-2] == "subscriptions"
+    ((rejected),) = lines(body)
+    assert rejected["lago_id"] == "s4" and rejected["category"] == "INTERNAL_ERROR"
+    assert "internal error occurred while processing an input" in rejected["reason"]
+    summary = next(line for line in run.logs if line.startswith("Sync summary"))
+    assert "rejected records: 1 (subscriptions 1)" in summary

@@ -14,7 +14,9 @@ HubSpot's error). How:
   on their own, so each gets its own answer.
 * 400/409 for the whole batch (one bad value or one unique-value conflict fails all
   100) — the batch is split in halves until the offending inputs stand alone, unless
-  the error is about the request's shape (``errors.as_model_problem``).
+  the error is about the request's shape (``errors.as_model_problem``) — then it stops
+  the write, and so does such an error among a 207's (or a 200's) ``errors[]``: a
+  property deleted after deployment fails every record alike, per record too.
 * A 2xx with neither results nor errors is an error, not a success.
 """
 
@@ -188,6 +190,10 @@ class BatchWriter:
     ) -> Outcome:
         def attempt(batch: Sequence[Item]) -> Outcome:
             results, errors = _results_and_errors(send(batch), "write")
+            for item in errors:  # asking one by one would only repeat it for every record
+                problem = as_model_problem(HubSpotError.from_body(207, item))
+                if problem is not None:
+                    raise problem
             by_key = {key_of(r): r for r in results}
             outcome = Outcome()
             missing: list[Item] = []

@@ -1,8 +1,10 @@
 """CRM records: single and batch create/read/update/upsert/archive, list and search.
 
-Batch semantics follow notes §3.4–3.6 and §7: 100 inputs per call, a validation error fails the
-whole batch unless every input carries an ``objectWriteTraceId`` (then 207 per input), a
-unique-value collision fails the whole batch with 409 and nothing is applied, duplicate ids in
+Batch semantics follow notes §3.4–3.6 and §7: 100 inputs per call; a refused input (a bad
+value, a missing required property, an admin validation rule) is reported per input in
+``errors[]`` while the others are written, or fails the whole batch with 400 — see
+``BATCH_RECORD_ERRORS`` for which, and why per input is the default for upsert/update; a
+unique-value collision fails the whole batch with 409 and nothing is applied; duplicate ids in
 one batch are rejected.  Writes are planned first and applied only when the batch is accepted.
 """
 
@@ -31,6 +33,26 @@ MAX_LIST_LIMIT = 100
 MAX_SEARCH_LIMIT = 200
 MAX_SEARCH_RESULTS = 10_000
 MAX_FILTER_GROUPS, MAX_FILTERS_PER_GROUP, MAX_FILTERS_TOTAL = 5, 6, 18
+
+# How batch/upsert and batch/update answer an input HubSpot refuses (``batch_record_errors``):
+#
+# * ``"per_record"`` (default): the refused input is an item of ``errors[]`` (category, message,
+#   the per-property ``errors``; its ``context`` names no input unless it carried an
+#   ``objectWriteTraceId``), every other input is written and in ``results``; 207 on v3 paths,
+#   200 with ``numErrors`` on the date-based ones.
+# * ``"whole_batch"``: the first refused input fails the whole batch with a 400 and nothing is
+#   written (what the emulator did before, and what many integrators describe).
+#
+# Why per record by default: the one captured HubSpot answer to a batch upsert with a bad value
+# (HubSpot/hubspot-api-ruby#403, a number property, no objectWriteTraceId) is a 207 with
+# ``"status":"COMPLETE"``, the error in ``errors[]`` and ``numErrors``; HubSpot's changelog
+# "Simplifying batch update response codes" promises 207 when one or more batch updates fail;
+# and the 2026-09 specs give the upsert/update success answers ``errors``/``numErrors`` (no 207
+# any more). Which fields of ``context`` HubSpot fills there is not known (the capture is cut
+# before them), so an error names its input only by an ``objectWriteTraceId`` the client sent.
+# batch/create keeps its documented rule in both modes: per input only when every input carries
+# an ``objectWriteTraceId``, else the whole batch fails (error-handling page, notes §3.6).
+BATCH_RECORD_ERRORS = ("per_record", "whole_batch")
 
 
 @dataclass
@@ -136,12 +158,12 @@ class RecordOps(PortalState):
         self,
         ot: ObjectType,
         writes: list[_Write],
-        trace_mode: bool,
+        per_record: bool,
         conflicts_per_input: bool,
         with_new: bool = False,
     ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         """Decide the batch's fate, then apply the writes that survived it (all batch writes)."""
-        errors = self._resolve_outcome(ot, writes, trace_mode=trace_mode)
+        errors = self._resolve_outcome(ot, writes, per_record=per_record)
         self._settle_conflicts(ot, writes, errors, conflicts_per_input)
         results = []
         for write in writes:
@@ -257,9 +279,11 @@ class RecordOps(PortalState):
                     write.error = validation_rule_error(ot, ruled)
 
     def _resolve_outcome(
-        self, ot: ObjectType, writes: list[_Write], *, trace_mode: bool
+        self, ot: ObjectType, writes: list[_Write], *, per_record: bool
     ) -> list[dict[str, Any]]:
-        """Turn per-write failures into batch errors (trace mode) or raise the first one."""
+        """Turn per-write failures into batch errors (``per_record``) or raise the first one.
+
+        An error names its input only by the ``objectWriteTraceId`` the input carried."""
         errors: list[dict[str, Any]] = []
         for write in writes:
             failure = write.error
@@ -267,12 +291,17 @@ class RecordOps(PortalState):
                 failure = property_values_error(write.problems)
             if failure is None:
                 continue
-            if not trace_mode:
+            if not per_record:
                 raise failure
             item = failure.as_standard_error()
-            item["context"] = {**item["context"], "objectWriteTraceId": [str(write.trace_id)]}
+            if write.trace_id:
+                item["context"] = {**item["context"], "objectWriteTraceId": [str(write.trace_id)]}
             errors.append(item)
         return errors
+
+    def _per_record(self, trace_mode: bool) -> bool:
+        """batch/upsert and batch/update: are refused inputs reported one by one?"""
+        return trace_mode or self.batch_record_errors == "per_record"
 
     # ----------------------------------------------------------------- single record ---
 
@@ -343,7 +372,7 @@ class RecordOps(PortalState):
             write = _Write(index=0, values={}, record=None)
             self._plan_values(ot, write, body["properties"])
             self._plan_associations(ot, write, body.get("associations"))
-            self._resolve_outcome(ot, [write], trace_mode=False)
+            self._resolve_outcome(ot, [write], per_record=False)
             conflict = self._conflict(ot, [write])
             if conflict:
                 raise self._conflict_error(ot, *conflict[1:])
@@ -364,7 +393,7 @@ class RecordOps(PortalState):
                 raise missing_json_fields("SimplePublicObjectInput", ["properties"])
             write = _Write(index=0, values={}, record=rec)
             self._plan_values(ot, write, body["properties"])
-            self._resolve_outcome(ot, [write], trace_mode=False)
+            self._resolve_outcome(ot, [write], per_record=False)
             conflict = self._conflict(ot, [write])
             if conflict:
                 raise self._conflict_error(ot, *conflict[1:])
@@ -502,7 +531,7 @@ class RecordOps(PortalState):
                 write = _Write(index, {}, rec, trace_id=item.get("objectWriteTraceId"))
                 self._plan_values(ot, write, item["properties"])
                 writes.append(write)
-            results, errors = self._apply_batch(ot, writes, trace_mode, False)
+            results, errors = self._apply_batch(ot, writes, self._per_record(trace_mode), False)
             if not_found_ids:  # per-input 207 entry (UNVERIFIED for batch/update)
                 errors.append(
                     not_found(
@@ -560,7 +589,9 @@ class RecordOps(PortalState):
                 self._plan_values(ot, write, props)
                 writes.append(write)
             # upsert: a unique-value conflict is a 409 for the whole batch
-            results, errors = self._apply_batch(ot, writes, trace_mode, False, with_new=True)
+            results, errors = self._apply_batch(
+                ot, writes, self._per_record(trace_mode), False, with_new=True
+            )
             return batch_response(results, errors, started, self.timestamp(), ok_status=200)
 
     def batch_archive(self, ref: str, body: Any) -> None:

@@ -559,12 +559,27 @@ class Handlers:
         return self.store.batch_read_associations(req.params[0], req.params[1], req.body)
 
     def batch_archive_associations(self, req: Request) -> Result:
+        started = self.store.timestamp()
         self.store.batch_archive_associations(req.params[0], req.params[1], req.body)
-        return 204, None
+        return self._archived(req, started)
 
     def batch_archive_labels(self, req: Request) -> Result:
+        started = self.store.timestamp()
         self.store.batch_archive_labels(req.params[0], req.params[1], req.body)
-        return 204, None
+        return self._archived(req, started)
+
+    def _archived(self, req: Request, started: str) -> Result:
+        """Association archives: v4 answers 204; the date-based versions 200 with a
+        ``BatchResponseVoid`` (status, empty results, startedAt, completedAt) [SPEC 2026-09].
+        Objects' and properties' ``batch/archive`` stay 204 on both (their specs say so)."""
+        if api_version(req.path) is None:
+            return 204, None
+        return 200, {
+            "status": "COMPLETE",
+            "results": [],
+            "startedAt": started,
+            "completedAt": self.store.timestamp(),
+        }
 
     def list_labels(self, req: Request) -> Result:
         return 200, self.store.list_labels(req.params[0], req.params[1])

@@ -3,12 +3,21 @@
 Request pipeline (one thread per connection, so latency and concurrency are real):
 read body → injected/random fault → bearer auth → rate limit (on arrival) → latency → scopes
 → handler.
-Faulted calls are never applied.  Every answer carries ``x-hubspot-correlation-id`` and a
-``Content-Length`` so pooled HTTP/1.1 connections keep working.
+Faulted calls are never applied.
+
+HTTP/1.1 as pooled clients expect it: the whole request body is read before any answer, error
+answers included; every answer carries ``x-hubspot-correlation-id`` and a ``Content-Length``
+(except 204, which must not); a connection stays open after any answer (4xx, 429, 5xx) and
+says ``Connection: close`` exactly when the server is about to close it (the client asked, an
+HTTP/1.0 client, a request whose framing cannot be read); an idle connection is closed after
+``keep_alive_timeout`` seconds, announced by ``Keep-Alive: timeout=…``; the listen backlog
+takes a burst of new connections (socketserver's default of 5 left some of a pool's
+connections unanswered for tens of seconds); ``stop()`` closes the open connections.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
@@ -26,13 +35,17 @@ from urllib.parse import parse_qs, urlsplit
 
 from .auth import ALL_SCOPES, AuthRegistry, RateLimiter
 from .errors import ApiError
-from .routes import Handlers, Request, Route, match_route
+from .records import BATCH_RECORD_ERRORS
+from .routes import Handlers, Request, Route, dated_status, match_route
 from .standard_model import DEFAULT_CUSTOM_OBJECT_LIMIT
 from .store import Store
 
 # POST endpoints that only read (excluded from ``mutating_requests``); /oauth/* is public and
 # never mutating for the log's purposes.
 REFUSE_DEFAULT_ASSOCIATIONS_ENV = "HUBSPOT_EMULATOR_REFUSE_DEFAULT_ASSOCIATIONS"
+BATCH_RECORD_ERRORS_ENV = "HUBSPOT_EMULATOR_BATCH_RECORD_ERRORS"
+KEEP_ALIVE_TIMEOUT_SECONDS = 120.0
+LISTEN_BACKLOG = 1024
 _READ_ONLY_POST = re.compile(r"/(batch/read|search)/?$|^/oauth/")
 
 
@@ -45,6 +58,33 @@ class FaultRule:
     retry_after: int | float | None
     body: Any
     delay: float
+
+
+@dataclass
+class DropRule:
+    """Leave the results of some inputs out of batch/upsert|update answers (not applied)."""
+
+    ids: frozenset[str]
+    path_regex: re.Pattern[str]
+    times: int | None  # answers still to alter; None: every one
+    error: dict[str, Any] | None
+
+
+# What a batch answer says in place of a dropped result by default: an error that names no
+# input (HubSpot's errors[] items often do not). Wording is the emulator's own.
+UNNAMED_BATCH_ERROR: dict[str, Any] = {
+    "status": "error",
+    "category": "INTERNAL_ERROR",
+    "message": "An internal error occurred while processing an input of this batch.",
+    "context": {},
+    "errors": [],
+    "links": {},
+}
+_DROPPABLE = frozenset({"batch_upsert", "batch_update"})
+
+
+class _BadFraming(Exception):
+    """The request's body cannot be delimited (bad Content-Length or chunking)."""
 
 
 def _gateway_page(status: int, reason: str) -> bytes:
@@ -77,6 +117,8 @@ class HubSpotEmulator:
         introspection_lists_scopes: bool = True,
         required_on_create: dict[str, list[str]] | None = None,
         refuse_default_custom_associations: bool | None = None,
+        batch_record_errors: str | None = None,
+        keep_alive_timeout: float = KEEP_ALIVE_TIMEOUT_SECONDS,
         host: str = "127.0.0.1",
         port: int = 0,
     ) -> None:
@@ -101,6 +143,17 @@ class HubSpotEmulator:
                 os.environ.get(REFUSE_DEFAULT_ASSOCIATIONS_ENV, "") == "1"
             )
         self.store.refuse_default_custom_associations = refuse_default_custom_associations
+        if batch_record_errors is None:
+            # HUBSPOT_EMULATOR_BATCH_RECORD_ERRORS=whole_batch ./scripts/test runs the whole
+            # suite against a HubSpot that fails a batch for one refused input.
+            batch_record_errors = os.environ.get(BATCH_RECORD_ERRORS_ENV, "") or "per_record"
+        if batch_record_errors not in BATCH_RECORD_ERRORS:
+            raise ValueError(
+                f"batch_record_errors must be one of {', '.join(BATCH_RECORD_ERRORS)}, "
+                f"not {batch_record_errors!r}"
+            )
+        self.store.batch_record_errors = batch_record_errors
+        self.keep_alive_timeout = keep_alive_timeout
         self.limiter = RateLimiter(
             rate_limit_max, rate_limit_interval_ms, daily_limit, search_per_second
         )
@@ -111,6 +164,10 @@ class HubSpotEmulator:
         self._rng = random.Random(fault_seed)
         self._fault_lock = threading.Lock()
         self._rules: list[FaultRule] = []
+        self._drops: list[DropRule] = []
+        self._connections_lock = threading.Lock()
+        self._open_connections: set[socket.socket] = set()
+        self.connections_opened = 0  # TCP connections accepted (a test control)
         self._log_lock = threading.Lock()
         self.requests: list[dict[str, Any]] = []
         self._host, self._port = host, port
@@ -124,8 +181,7 @@ class HubSpotEmulator:
     def start(self) -> str:
         if self._server is not None:
             return self.url
-        server = ThreadingHTTPServer((self._host, self._port), _Handler)
-        server.daemon_threads = True
+        server = _Server((self._host, self._port), _Handler)
         server.emulator = self  # type: ignore[attr-defined]
         self._server = server
         self._stopping.clear()
@@ -142,6 +198,11 @@ class HubSpotEmulator:
         self._stopping.set()  # wakes "timeout" faults and latency sleeps
         self._server.shutdown()
         self._server.server_close()
+        with self._connections_lock:
+            still_open = list(self._open_connections)
+        for conn in still_open:  # a pooled client must not be served by a stopped emulator
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
         if self._thread is not None:
             self._thread.join(timeout=5)
         self._server = None
@@ -184,6 +245,24 @@ class HubSpotEmulator:
                 )
             )
 
+    def drop_batch_results(
+        self,
+        ids: Sequence[str],
+        *,
+        path_regex: str = r"/batch/(upsert|update)$",
+        times: int | None = None,
+        error: dict[str, Any] | None = UNNAMED_BATCH_ERROR,
+    ) -> None:
+        """Answer batch/upsert and batch/update calls as if HubSpot had skipped the inputs
+        whose ``id`` is one of ``ids``: they are not applied, their result is left out of the
+        answer, and ``error`` (default: one naming no input; None: nothing) is added to
+        ``errors[]`` for each — 207 on v3 paths, 200 with ``numErrors`` on date-based ones.
+        ``times``: how many answers to alter (None: every one that has such an input)."""
+        with self._fault_lock:
+            self._drops.append(
+                DropRule(frozenset(map(str, ids)), re.compile(path_regex), times, error)
+            )
+
     def expire_access_tokens(self) -> None:
         self.auth.expire_access_tokens()
 
@@ -223,6 +302,32 @@ class HubSpotEmulator:
                 status = self._rng.choice(self.fault_statuses)
                 return FaultRule(status, None, re.compile(".*"), 1, None, None, 0.0)
         return None
+
+    def _take_drop(self, route: Route | None, path: str, body: Any) -> DropRule | None:
+        if route is None or route.handler not in _DROPPABLE or not isinstance(body, dict):
+            return None
+        inputs = body.get("inputs")
+        if not isinstance(inputs, list):
+            return None
+        named = {str(i.get("id")) for i in inputs if isinstance(i, dict)}
+        with self._fault_lock:
+            for rule in self._drops:
+                if rule.path_regex.search(path) and named & rule.ids:
+                    if rule.times is not None:
+                        rule.times -= 1
+                        if rule.times <= 0:
+                            self._drops.remove(rule)
+                    return rule
+        return None
+
+    def _connection_opened(self, conn: socket.socket) -> None:
+        with self._connections_lock:
+            self.connections_opened += 1
+            self._open_connections.add(conn)
+
+    def _connection_closed(self, conn: socket.socket) -> None:
+        with self._connections_lock:
+            self._open_connections.discard(conn)
 
     def _log(self, entry: dict[str, Any]) -> None:
         with self._log_lock:
@@ -282,9 +387,17 @@ def fault_response(rule: FaultRule) -> tuple[int, bytes | ApiError, str, dict[st
     return status, ApiError(status, "INTERNAL_ERROR", "internal error"), json_type, headers
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    # socketserver listens with a backlog of 5: a pool opening more connections at once than
+    # that had some of them accepted only after TCP retransmissions, tens of seconds later.
+    request_queue_size = LISTEN_BACKLOG
+
+
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "HubSpotEmulator/1.0"
+    _answered = False  # whether the current request has had its answer
 
     def version_string(self) -> str:
         return self.server_version
@@ -295,6 +408,30 @@ class _Handler(BaseHTTPRequestHandler):
     @property
     def emu(self) -> HubSpotEmulator:
         return self.server.emulator  # type: ignore[attr-defined]
+
+    # ------------------------------------------------------------------ connection ---
+
+    def setup(self) -> None:
+        # The idle keep-alive timeout (also bounds a read stalled mid-request); on expiry
+        # http.server closes the connection cleanly (FIN), as announced by Keep-Alive.
+        self.timeout = self.emu.keep_alive_timeout
+        super().setup()
+        self.emu._connection_opened(self.connection)
+
+    def finish(self) -> None:
+        try:
+            super().finish()
+        except OSError:
+            pass  # the client is gone; nothing left to flush to
+        finally:
+            self.emu._connection_closed(self.connection)
+
+    def handle_one_request(self) -> None:
+        self._answered = False
+        try:
+            super().handle_one_request()
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True  # the client left (e.g. gave up on a slow answer)
 
     def do_GET(self) -> None:  # noqa: N802 - stdlib naming
         self._handle()
@@ -314,17 +451,32 @@ class _Handler(BaseHTTPRequestHandler):
     # ------------------------------------------------------------------------ pipeline ---
 
     def _read_body(self) -> bytes:
+        """The whole body, always, before any answer: a body left unread would be parsed as
+        the next request on this connection."""
         if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
             chunks = []
             while True:
-                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                line = self.rfile.readline(65537)
+                try:
+                    size = int(line.split(b";")[0].strip(), 16)
+                except ValueError:
+                    raise _BadFraming(f"invalid chunk size line {line[:40]!r}") from None
                 if size == 0:
-                    self.rfile.readline()
+                    while self.rfile.readline(65537) not in (b"\r\n", b"\n", b""):
+                        pass  # trailer fields
                     break
                 chunks.append(self.rfile.read(size))
-                self.rfile.readline()
+                self.rfile.readline(65537)
             return b"".join(chunks)
-        length = int(self.headers.get("Content-Length") or 0)
+        declared = self.headers.get("Content-Length")
+        if declared is None:
+            return b""
+        try:
+            length = int(declared)
+        except ValueError:
+            raise _BadFraming(f"invalid Content-Length {declared!r}") from None
+        if length < 0:
+            raise _BadFraming(f"invalid Content-Length {declared!r}")
         return self.rfile.read(length) if length else b""
 
     def _parse_body(self, raw: bytes) -> tuple[Any, ApiError | None]:
@@ -342,12 +494,9 @@ class _Handler(BaseHTTPRequestHandler):
             )
 
     def _handle(self) -> None:
-        emu = self.emu
         started = time.monotonic()
-        raw = self._read_body()
         split = urlsplit(self.path)
         path, query = split.path, parse_qs(split.query, keep_blank_values=True)
-        body, parse_error = self._parse_body(raw)
         headers = {k: v for k, v in self.headers.items()}
         for key in list(headers):
             if key.lower() == "authorization":
@@ -357,14 +506,39 @@ class _Handler(BaseHTTPRequestHandler):
             "path": path,
             "query": query,
             "headers": headers,
-            "body": body,
-            "raw_body": raw,
+            "body": None,
+            "raw_body": b"",
             "status": None,
             "response": None,
             "response_headers": {},
             "started": started,
             "finished": None,
         }
+        try:
+            raw = self._read_body()
+        except _BadFraming as exc:
+            # The rest of the stream cannot be delimited: answer, then close (and say so).
+            self.close_connection = True
+            error = ApiError(400, "VALIDATION_ERROR", f"Malformed request: {exc}")
+            self._send_json(400, error, {}, entry)
+            return
+        entry["raw_body"] = raw
+        try:
+            self._answer(path, query, raw, entry)
+        except (BrokenPipeError, ConnectionResetError):
+            raise
+        except Exception as exc:  # an emulator bug must not kill the pooled connection
+            traceback.print_exc()
+            if not self._answered:
+                error = ApiError(500, "INTERNAL_ERROR", f"internal error: {exc!r}")
+                self._send_json(500, error, {}, entry)
+
+    def _answer(
+        self, path: str, query: dict[str, list[str]], raw: bytes, entry: dict[str, Any]
+    ) -> None:
+        emu = self.emu
+        body, parse_error = self._parse_body(raw)
+        entry["body"] = body
         found = match_route(self.command, path)
         route, params = found if found else (None, ())
 
@@ -434,7 +608,16 @@ class _Handler(BaseHTTPRequestHandler):
                 )
             if route.scopes is not None:
                 emu.auth.require_scopes(principal, route.scopes(emu.store, params))
+            drop = emu._take_drop(route, path, body)
+            if drop is not None:
+                kept = [i for i in body["inputs"] if str((i or {}).get("id")) not in drop.ids]
+                dropped = len(body["inputs"]) - len(kept)
+                body = {**body, "inputs": kept}
             status, payload = emu.handlers.dispatch(route, self._request(params, path, query, body))
+            if drop is not None and drop.error is not None and isinstance(payload, dict):
+                errors = [*(payload.get("errors") or []), *[dict(drop.error)] * dropped]
+                payload = {**payload, "errors": errors, "numErrors": len(errors)}
+                status = dated_status(route, path, 207)
         except ApiError as exc:
             exc.headers = {**rate_headers, **exc.headers}
             raise
@@ -482,7 +665,16 @@ class _Handler(BaseHTTPRequestHandler):
         parsed: Any,
     ) -> None:
         headers = {**headers, "x-hubspot-correlation-id": correlation_id}
-        headers["Content-Length"] = str(len(data))
+        if status == 204 or status < 200:
+            data = b""  # a 204 has no body and must not announce one (RFC 9110 §8.6)
+        else:
+            headers["Content-Length"] = str(len(data))
+        if self.close_connection:
+            headers["Connection"] = "close"
+        else:
+            if self.request_version == "HTTP/1.0":
+                headers["Connection"] = "keep-alive"  # HTTP/1.0 closes unless told otherwise
+            headers["Keep-Alive"] = f"timeout={int(self.emu.keep_alive_timeout)}"
         # Logged before it is sent: a client that has its answer finds the call in the log.
         entry.update(
             status=status,
@@ -491,6 +683,7 @@ class _Handler(BaseHTTPRequestHandler):
             finished=time.monotonic(),
         )
         self.emu._log(entry)
+        self._answered = True
         self.send_response(status)
         for key, value in headers.items():
             self.send_header(key, value)

@@ -107,6 +107,9 @@ class PortalState:
         # companies/contacts (UNVERIFIED either way): when True, default associations that
         # involve a custom object are refused and only typed ones work.
         self.refuse_default_custom_associations = False
+        # How batch/upsert and batch/update answer a refused input: "per_record" or
+        # "whole_batch" (records.BATCH_RECORD_ERRORS says why per record is the default).
+        self.batch_record_errors = "per_record"
         self.portal_id = portal_id
         self.custom_object_limit = custom_object_limit
         self.types: dict[str, ObjectType] = {}
