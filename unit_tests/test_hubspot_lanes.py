@@ -71,15 +71,16 @@ def test_what_others_use_of_the_window_comes_off_our_budget():
     assert p.budget == (int(190 * HEADROOM) - 99, 10_000)
 
 
-def test_others_are_the_smallest_recent_reading_and_leave_with_their_window(monkeypatch):
+def test_others_are_the_largest_recent_reading_and_leave_with_their_window(monkeypatch):
     import destination_hubspot_lago.hubspot.pacing as pacing
 
     p = Pacer()
-    for remaining in (90, 150, 120):  # our calls in flight make a reading look larger
+    for remaining in (150, 90, 120):  # a call of theirs on its way makes one reading smaller
         p.observe(headers(190, remaining=remaining), Lane.BURST, p.acquire())
-    assert p.lane(Lane.BURST).others < 40
+    assert p.lane(Lane.BURST).others == 190 - 90 - 2  # two of ours by then
     monkeypatch.setattr(pacing, "OTHERS_SECONDS", 0.0)
-    p.observe(headers(190, remaining=187), Lane.BURST, p.acquire())  # they are gone
+    monkeypatch.setattr(pacing, "OTHERS_RECENT_SECONDS", 0.0)
+    p.observe(headers(190, remaining=186), Lane.BURST, p.acquire())  # they are gone
     assert p.lane(Lane.BURST).others == 0
     assert p.budget == (int(190 * HEADROOM), 10_000)
 

@@ -34,7 +34,7 @@ from collections import deque
 from collections.abc import Mapping
 from enum import StrEnum
 
-from pyrate_limiter import Duration, InMemoryBucket, Limiter, Rate
+from pyrate_limiter import InMemoryBucket, Limiter, Rate
 
 DEFAULT_MAX = 100  # the lowest published burst tier (free/starter, OAuth apps)
 DEFAULT_INTERVAL_MS = 10_000
@@ -47,9 +47,11 @@ ASSOCIATIONS_GROWTH = 1.25  # per GROWTH_SECONDS without a 429 of its own
 GROWTH_SECONDS = 1.0
 ASSOCIATIONS_CEILING = 2_000  # per 10 s: beyond this the calls in flight are the limit anyway
 ASSOCIATIONS_FLOOR = 0.1  # of the starting rate, however many 429s
-# Others' use of the window is the smallest recent reading: our own calls still on their way
-# to HubSpot make a single reading look larger than it is, never smaller.
+# A reading of others' use of the window is forgotten after this long without a new one;
+# the estimate is the largest reading of the last OTHERS_RECENT_SECONDS.
 OTHERS_SECONDS = 1.0
+OTHERS_RECENT_SECONDS = 0.25
+WAIT_STEP_SECONDS = 0.02  # a waiting caller asks again this often
 
 
 class Lane(StrEnum):
@@ -105,8 +107,8 @@ class LanePacer:
         self._others: deque[tuple[float, int]] = deque()  # (when, others' use) readings
         self._others_now = 0
         self._bucket = InMemoryBucket([self._rate()])
-        # max_delay: a caller may wait up to a whole window for a free slot.
-        self._limiter = Limiter(self._bucket, raise_when_fail=False, max_delay=Duration.MINUTE)
+        # No delay of its own: acquire() naps and asks again (the size may change meanwhile).
+        self._limiter = Limiter(self._bucket, raise_when_fail=False)
 
     # -- what the budget is -----------------------------------------------------------
 
@@ -194,7 +196,13 @@ class LanePacer:
     def _forget_others(self, now: float) -> bool:
         while self._others and self._others[0][0] < now - OTHERS_SECONDS:
             self._others.popleft()
-        estimate = min((value for _, value in self._others), default=0)
+        # The largest of the latest readings: what others hold of the window changes with
+        # every call they make and every call of theirs that leaves it; a call of theirs still
+        # on its way makes one reading smaller than the truth.
+        recent = now - OTHERS_RECENT_SECONDS
+        estimate = max((v for when, v in reversed(self._others) if when >= recent), default=0)
+        if not estimate and self._others:
+            estimate = self._others[-1][1]
         if estimate == self._others_now:
             return False
         self._others_now = estimate
@@ -234,16 +242,21 @@ class LanePacer:
             self._resize()
 
     def acquire(self) -> float:
-        """Wait until one more call fits in the lane's budget; when it was let go."""
-        self._follow_start()
+        """Wait until one more call fits in the lane's budget; when it was let go.
+
+        The budget may change while a caller waits (HubSpot's count of others, a lane that
+        grows), so waiting is short naps re-asked, never one long sleep on a stale size."""
         while True:
             wait = self._paused_until - time.monotonic()
-            if wait <= 0:
-                break
-            time.sleep(wait)
-        while not self._limiter.try_acquire(self.lane.value):
-            time.sleep(0.05)  # pragma: no cover - only if the limiter could not fit the item
-        return self._sent_now()
+            if wait > 0:
+                time.sleep(wait)
+                continue
+            sent = self.try_acquire()
+            if sent is not None:
+                return sent
+            if self._grow_or_recover(time.monotonic()):
+                self._resize()
+            time.sleep(WAIT_STEP_SECONDS)
 
     def try_acquire(self) -> float | None:
         """One more call if it fits right now (not paused, room in the window), else None;
@@ -251,13 +264,7 @@ class LanePacer:
         if self.paused_for() > 0:
             return None
         self._follow_start()
-        limiter = self._limiter
-        with limiter.lock:  # reentrant: try_acquire takes it again
-            delay, limiter.max_delay = limiter.max_delay, None
-            try:
-                fits = limiter.try_acquire(self.lane.value)
-            finally:
-                limiter.max_delay = delay
+        fits = self._limiter.try_acquire(self.lane.value)
         return self._sent_now() if fits else None
 
     def _sent_now(self) -> float:

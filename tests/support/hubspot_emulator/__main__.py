@@ -26,6 +26,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--custom-object-limit", type=int, default=10)
     parser.add_argument("--fault-rate", type=float, default=0.0)
     parser.add_argument("--fault-seed", type=int, default=0)
+    parser.add_argument(
+        "--assoc-lane",
+        default="shared",
+        help="association batch calls: shared (in the burst window), exempt, or separate:N",
+    )
     args = parser.parse_args(argv)
 
     tokens = args.token or ["pat-na1-demo"]
@@ -47,6 +52,7 @@ def main(argv: list[str] | None = None) -> None:
         latency_seconds=args.latency,
         fault_rate=args.fault_rate,
         fault_seed=args.fault_seed,
+        associations_lane=args.assoc_lane,
         host=args.host,
         port=args.port,
     )

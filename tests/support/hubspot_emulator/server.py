@@ -113,6 +113,7 @@ class HubSpotEmulator:
         fault_seed: int = 0,
         fault_statuses: Sequence[int] = (502, 503, 504, 423),
         search_per_second: int = 5,
+        associations_lane: str = "shared",
         service_keys: dict[str, list[str]] | None = None,
         introspection_lists_scopes: bool = True,
         required_on_create: dict[str, list[str]] | None = None,
@@ -155,7 +156,11 @@ class HubSpotEmulator:
         self.store.batch_record_errors = batch_record_errors
         self.keep_alive_timeout = keep_alive_timeout
         self.limiter = RateLimiter(
-            rate_limit_max, rate_limit_interval_ms, daily_limit, search_per_second
+            rate_limit_max,
+            rate_limit_interval_ms,
+            daily_limit,
+            search_per_second,
+            associations_lane,
         )
         self.handlers = Handlers(self.store, self.auth, self.limiter)
         self.latency_seconds = latency_seconds
@@ -559,7 +564,7 @@ class _Handler(BaseHTTPRequestHandler):
                 principal = emu.auth.authenticate(self.headers.get("Authorization"))
                 admitted = (
                     principal,
-                    emu.limiter.check(principal, search=bool(route and route.search)),
+                    emu.limiter.check(principal, search=bool(route and route.search), path=path),
                 )
             except ApiError as exc:
                 admitted = exc
