@@ -44,8 +44,8 @@ from benchmarks.run import (  # noqa: E402
     INPUTS,
     SIZES,
     TOKEN,
+    baseline_code,
     count_input,
-    export_revision,
     free_port,
     machine,
     parse_summary,
@@ -263,15 +263,8 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         codes: list[tuple[str, Path]] = [("current", ROOT)]
         if args.baseline:
-            revision = subprocess.run(
-                ["git", "rev-parse", "--short", args.baseline],
-                cwd=ROOT,
-                check=True,
-                capture_output=True,
-                text=True,
-            ).stdout.strip()
-            codes.insert(0, (revision, export_revision(args.baseline, Path(tmp, "baseline"))))
-            data["baseline"] = revision
+            codes.insert(0, baseline_code(args.baseline, Path(tmp, "baseline")))
+            data["baseline"] = codes[0][0]
         work = Path(tmp)
         for size in args.sizes:
             if "lanes" in args.scenarios:

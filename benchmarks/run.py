@@ -214,6 +214,14 @@ def parse_summary(stdout: str) -> dict[str, int]:
     return figures
 
 
+def baseline_code(rev: str, into: Path) -> tuple[str, Path]:
+    """(short revision, its exported tree in ``into``): the baseline a run compares with."""
+    revision = subprocess.run(
+        ["git", "rev-parse", "--short", rev], cwd=ROOT, check=True, capture_output=True, text=True
+    ).stdout.strip()
+    return revision, export_revision(rev, into)
+
+
 def export_revision(rev: str, into: Path) -> Path:
     """The tree of ``rev`` in ``into`` (git archive: no checkout of ours is touched)."""
     into.mkdir(parents=True)
@@ -395,14 +403,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         codes: list[tuple[str, Path]] = [("current", ROOT)]
         if args.baseline:
-            revision = subprocess.run(
-                ["git", "rev-parse", "--short", args.baseline],
-                cwd=ROOT,
-                check=True,
-                capture_output=True,
-                text=True,
-            ).stdout.strip()
-            codes.insert(0, (revision, export_revision(args.baseline, Path(tmp, "baseline"))))
+            codes.insert(0, baseline_code(args.baseline, Path(tmp, "baseline")))
         for size in args.sizes:
             runs = [
                 (code, code_dir, streams)

@@ -11,7 +11,7 @@ from airbyte_cdk.models import ConfiguredAirbyteCatalogSerializer
 from destination_hubspot_lago.sync.input_checks import RELIED_ON, FieldWatch, sync_mode_warnings
 from tests.support.fake_lago.data import sample_dataset
 
-MAPPING = Path(__file__).resolve().parents[1] / "destination_hubspot_lago" / "records"
+MAPPING = Path(__file__).resolve().parents[2] / "destination_hubspot_lago" / "records"
 
 
 def complete(kind: str, **values) -> dict:

@@ -25,7 +25,7 @@ from tests.support.fake_lago.source_runner import (
 
 KEY = "lago-test-key"
 AUTH = {"Authorization": f"Bearer {KEY}"}
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 needs_manifest = pytest.mark.skipif(
     not default_manifest_path().is_file(),

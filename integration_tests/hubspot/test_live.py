@@ -1,6 +1,7 @@
 """Opt-in checks against a real HubSpot portal (never in CI), on the date-based API.
 
-    HUBSPOT_LIVE_TOKEN=<Service Key or pat-…> ./scripts/test -m live integration_tests/test_live.py
+    HUBSPOT_LIVE_TOKEN=<Service Key or pat-…> ./scripts/test -m live \
+        integration_tests/hubspot/test_live.py
 
 The token is a Service Key (or a legacy Private App token) with the scopes of the README;
 HUBSPOT_LIVE_API_VERSION picks the API version (default 2026-09).

@@ -1063,7 +1063,7 @@ def test_store_direct_access_goes_through_validation(emu: HubSpotEmulator) -> No
 
 
 def test_standalone_entry_point_serves() -> None:
-    repo = Path(__file__).resolve().parent.parent
+    repo = Path(__file__).resolve().parents[2]
     process = subprocess.Popen(
         [
             sys.executable,

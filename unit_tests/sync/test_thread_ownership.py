@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-PACKAGE = Path(__file__).resolve().parents[1] / "destination_hubspot_lago"
+PACKAGE = Path(__file__).resolve().parents[2] / "destination_hubspot_lago"
 
 
 def test_no_lock_or_semaphore_outside_the_hubspot_client():
