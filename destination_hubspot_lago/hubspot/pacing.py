@@ -51,7 +51,9 @@ ASSOCIATIONS_FLOOR = 0.1  # of the starting rate, however many 429s
 # the estimate is the largest reading of the last OTHERS_RECENT_SECONDS.
 OTHERS_SECONDS = 1.0
 OTHERS_RECENT_SECONDS = 0.25
-WAIT_STEP_SECONDS = 0.02  # a waiting caller asks again this often
+# A waiting caller sleeps until a slot frees, but asks again at least this often: the budget
+# may change meanwhile (HubSpot's count of others, a lane that grows).
+MAX_NAP_SECONDS = 0.25
 
 
 class Lane(StrEnum):
@@ -103,6 +105,7 @@ class LanePacer:
         self._last_recovery = time.monotonic()
         self._paused_until = 0.0
         self._lock = threading.Lock()
+        self._waiting = threading.Lock()  # held by the one caller waiting for a slot
         self._sent: deque[float] = deque()  # our departures in this lane, oldest first
         self._others: deque[tuple[float, int]] = deque()  # (when, others' use) readings
         self._others_now = 0
@@ -126,6 +129,11 @@ class LanePacer:
     @property
     def interval_ms(self) -> int:
         return self._interval_ms
+
+    @property
+    def headers_seen(self) -> bool:
+        """Whether an answer of this lane named its window."""
+        return self._headers_seen
 
     @property
     def others(self) -> int:
@@ -245,18 +253,31 @@ class LanePacer:
         """Wait until one more call fits in the lane's budget; when it was let go.
 
         The budget may change while a caller waits (HubSpot's count of others, a lane that
-        grows), so waiting is short naps re-asked, never one long sleep on a stale size."""
-        while True:
-            wait = self._paused_until - time.monotonic()
-            if wait > 0:
-                time.sleep(wait)
-                continue
-            sent = self.try_acquire()
-            if sent is not None:
-                return sent
-            if self._grow_or_recover(time.monotonic()):
-                self._resize()
-            time.sleep(WAIT_STEP_SECONDS)
+        grows), so a caller naps until a slot should free, at most MAX_NAP_SECONDS, and asks
+        again: never one long sleep on a stale size. One caller at a time waits; the others
+        queue behind it on a lock (no CPU spent, no crowd woken for one free slot)."""
+        with self._waiting:
+            while True:
+                wait = self._paused_until - time.monotonic()
+                if wait > 0:
+                    time.sleep(wait)
+                    continue
+                sent = self.try_acquire()
+                if sent is not None:
+                    return sent
+                if self._grow_or_recover(time.monotonic()):
+                    self._resize()
+                time.sleep(min(max(self._until_free(), 0.001), MAX_NAP_SECONDS))
+
+    def _until_free(self) -> float:
+        """Seconds until the window's oldest call that fills it leaves it (on the limiter's
+        clock, milliseconds since the epoch)."""
+        with self._limiter.lock:
+            rate = self._bucket.rates[0]
+            blocking = self._bucket.peek(rate.limit - 1)
+        if blocking is None:
+            return 0.0
+        return (blocking.timestamp + rate.interval) / 1000 - time.time()
 
     def try_acquire(self) -> float | None:
         """One more call if it fits right now (not paused, room in the window), else None;
@@ -309,6 +330,7 @@ class Pacer:
             Lane.SEARCH: LanePacer(Lane.SEARCH, SEARCH_PER_SECOND, 1_000),
         }
         self._burst = self.lanes[Lane.BURST]
+        self._shared = False  # see associations_share_the_burst_window
         self.lanes[Lane.ASSOCIATIONS] = LanePacer(
             Lane.ASSOCIATIONS,
             DEFAULT_MAX,
@@ -323,19 +345,42 @@ class Pacer:
         """(requests, interval in ms) the burst lane currently allows itself."""
         return self._burst.budget
 
+    @property
+    def associations_share_the_burst_window(self) -> bool:
+        """Whether HubSpot's answers show association batches counted in the burst window."""
+        return self._shared
+
     def lane(self, lane: Lane = Lane.BURST) -> LanePacer:
+        """The window a call of ``lane`` is paced by (one and the same for the associations
+        and the burst lane once HubSpot showed it counts both together)."""
+        if lane is Lane.ASSOCIATIONS and self._shared:
+            return self._burst
         return self.lanes[lane]
 
     def observe(
         self, headers: Mapping[str, str], lane: Lane = Lane.BURST, sent_at: float | None = None
     ) -> None:
-        self.lanes[lane].observe(headers, sent_at)
+        if lane is Lane.ASSOCIATIONS and not self._shared and self._same_window(headers):
+            # An association answer naming the burst window as its own: HubSpot counts these
+            # calls there (UNVERIFIED which way it does). From now on both lanes are one
+            # window; were it a separate window of the same size, that only costs speed.
+            self._shared = True
+        self.lane(lane).observe(headers, sent_at)
+
+    def _same_window(self, headers: Mapping[str, str]) -> bool:
+        read = _headers(headers)
+        burst = self._burst
+        return (
+            read is not None
+            and burst.headers_seen
+            and (read[0], read[1]) == (burst.hubspot_max, burst.interval_ms)
+        )
 
     def acquire(self, lane: Lane = Lane.BURST) -> float:
-        return self.lanes[lane].acquire()
+        return self.lane(lane).acquire()
 
     def pause(self, seconds: float, lane: Lane = Lane.BURST) -> None:
-        self.lanes[lane].pause(seconds)
+        self.lane(lane).pause(seconds)
 
     def back_off(self, seconds: float, lane: Lane = Lane.BURST) -> None:
-        self.lanes[lane].back_off(seconds)
+        self.lane(lane).back_off(seconds)

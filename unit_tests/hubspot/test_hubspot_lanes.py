@@ -144,3 +144,17 @@ def test_the_associations_lane_follows_a_window_hubspot_names_for_it():
     p.observe(headers(100, 10_000, remaining=99), Lane.ASSOCIATIONS, associations.acquire())
     assert associations.budget == (int(100 * HEADROOM), 10_000)
     assert p.budget == (97, 10_000)  # the burst lane learnt nothing from it
+
+
+def test_association_answers_naming_the_burst_window_make_both_lanes_one():
+    p = Pacer()
+    p.observe(headers(190, remaining=189), Lane.BURST, p.acquire())
+    sent = p.acquire(Lane.ASSOCIATIONS)
+    p.observe(headers(190, remaining=187), Lane.ASSOCIATIONS, sent)
+    assert p.associations_share_the_burst_window
+    assert p.lane(Lane.ASSOCIATIONS) is p.lane(Lane.BURST)
+    # a window of another size is one of their own
+    q = Pacer()
+    q.observe(headers(190, remaining=189), Lane.BURST, q.acquire())
+    q.observe(headers(100, remaining=99), Lane.ASSOCIATIONS, q.acquire(Lane.ASSOCIATIONS))
+    assert not q.associations_share_the_burst_window
