@@ -167,7 +167,7 @@ def build_pipeline(
         claims=CustomerClaims(),
         batch_size=batch_size,
         parts=(terminations, billing),
-        plans=billing.plans,
+        plan_values=billing.plan_values,
         # Rejected records go to the bucket when one is configured (a dry run stores nothing).
         store=None if config.dry_run else open_store(config.rejected_records_storage),
         field_watch=FieldWatch(config.default_targeted_object, declared_fields(catalog)),

@@ -32,12 +32,12 @@ from typing import Any, NamedTuple, Protocol
 from ..records import values as v
 from ..records.base import MappingSettings
 from ..records.invoices import payment_overdue
-from ..records.plans import (
+from .plans import (
     ACTIVE,
     PlanTerms,
     subscription_plan_values,
 )
-from ..records.plans import text_or_none as _text
+from .plans import text_or_none as _text
 
 CUSTOMERS, SUBSCRIPTIONS, INVOICES, PLANS, WALLETS, FEES = (
     "customers",

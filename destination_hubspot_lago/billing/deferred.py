@@ -7,8 +7,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ..records.plans import PlanTerms, subscription_plan_values
-from ..records.plans import text_or_none as _text
+from .plans import PlanTerms, subscription_plan_values
+from .plans import text_or_none as _text
 
 
 class DeferredPlanValues:

@@ -41,13 +41,13 @@ from typing import Any
 
 from ..hubspot.batches import AssociationOutcome, Item, Outcome, Writer
 from ..portal.model import MODEL
-from ..records.plans import PlanTerms, plan_for, text_or_none
 from ..records.streams import FEES, PLANS, SUBSCRIPTIONS, WALLETS
 from ..sync.jobs import NO_JOBS, Job
 from ..sync.parts import SyncEnd, SyncPart, SyncStart
 from .aggregator import ROLLUP_STREAMS, BillingAggregator, fee_link
 from .deferred import DeferredPlanValues
 from .links import End, LinkRow, LinkStore
+from .plans import PlanTerms, plan_for, subscription_plan_values, text_or_none
 
 logger = logging.getLogger("airbyte")
 
@@ -94,8 +94,15 @@ class BillingValues(SyncPart):
 
     @property
     def plans(self) -> Mapping[str, PlanTerms]:
-        """The plans received so far by code (the subscription mapping reads them)."""
+        """The plans received so far by code."""
         return self.aggregator.plans
+
+    def plan_values(self, subscription: Mapping[str, Any]) -> Mapping[str, str]:
+        """The subscription's plan properties from its nested plan or the plans so far (empty
+        when neither has it: a later plans stream may still bring it, see ``_await_plan``)."""
+        return subscription_plan_values(
+            subscription, plan_for(subscription, self.aggregator.plans)
+        ).properties
 
     # -- fed by the loop and the sinks (loop thread) ----------------------------------
 

@@ -7,7 +7,6 @@ from typing import Any
 
 from . import values as v
 from .base import InvalidRecord, MappingSettings, RecordUpsert, synced_identity
-from .plans import PlanTerms, plan_for, subscription_plan_values
 
 SYNCED_STATUSES = frozenset({"active", "terminated"})  # as Lago's own integration
 
@@ -21,13 +20,9 @@ DATE_FIELDS = {
 }
 
 
-def map_subscription(
-    subscription: Mapping[str, Any],
-    settings: MappingSettings,
-    plans: Mapping[str, PlanTerms] | None = None,
-) -> RecordUpsert:
-    """``plans``: the plans stream by code (docs/product.md §6), used when the subscription has no
-    nested ``plan``; a plan found in neither leaves the ``lago_plan_*`` properties out."""
+def map_subscription(subscription: Mapping[str, Any], settings: MappingSettings) -> RecordUpsert:
+    """The subscription's own properties; its plan values (docs/product.md §6) are the billing
+    part's (``billing/plans.py``), added by the subscription sink."""
     lago_id, status = synced_identity(subscription, "subscription", SYNCED_STATUSES)
     try:
         customer_id = v.text(subscription.get("lago_customer_id"))
@@ -40,9 +35,6 @@ def map_subscription(
             "lago_billing_time": (v.text(subscription.get("billing_time")) or "").lower() or None,
             "lago_customer_id": customer_id,
         }
-        properties.update(
-            subscription_plan_values(subscription, plan_for(subscription, plans)).properties
-        )
         for prop, field in DATE_FIELDS.items():
             properties[prop] = v.utc_date(subscription.get(field), field)
         if customer_id:

@@ -14,7 +14,7 @@ answer jobs from :meth:`Sink.finish` once the sync's checkpoints are done).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..config import DestinationConfig
@@ -24,7 +24,6 @@ from ..portal.model import MODEL
 from ..records.base import CustomerUpsert, InvalidRecord, MappingSettings, RecordUpsert, Skipped
 from ..records.customers import map_customer
 from ..records.invoices import map_invoice
-from ..records.plans import PlanTerms
 from ..records.streams import KINDS
 from ..records.subscriptions import map_subscription
 from .associations import Associations
@@ -51,9 +50,9 @@ class SinkContext:
     # Features beyond the per-stream writes (billing values, terminations): each sees every
     # record and every write the sinks fold (``sync/parts.py``).
     parts: Sequence[SyncPart] = ()
-    # The plans received so far by code, for the subscription mapping (docs/product.md §6);
-    # the billing part fills it as the plans stream arrives.
-    plans: Mapping[str, PlanTerms] | None = None
+    # A subscription's plan values (docs/product.md §6) from the plans known by then: the
+    # billing part's, added to what the subscription mapping gives.
+    plan_values: Callable[[Mapping[str, Any]], Mapping[str, str]] | None = None
     store: S3RejectedRecords | None = None  # where rejected records go, when configured
     field_watch: FieldWatch = field(default_factory=FieldWatch)
 
@@ -287,9 +286,15 @@ class SubscriptionSink(RecordSink):
         return config.sync_subscriptions
 
     def map(self, data: Mapping[str, Any]) -> RecordUpsert:
-        # With the plan when it is known by now (nested, or from the plans stream so far); a
-        # plan that comes later is written by the billing part (billing/deferred.py).
-        return map_subscription(data, self.ctx.settings, self.ctx.plans)
+        # With the plan values when the plan is known by now (nested, or from the plans stream
+        # so far); a plan that comes later is written by the billing part (billing/deferred.py).
+        record = map_subscription(data, self.ctx.settings)
+        plan_values = self.ctx.plan_values
+        if plan_values is not None:
+            values = plan_values(data)
+            if values:
+                record = replace(record, properties={**record.properties, **values})
+        return record
 
 
 class InvoiceSink(RecordSink):

@@ -9,8 +9,8 @@ import pytest
 import requests
 
 from destination_hubspot_lago.billing.aggregator import BillingAggregator, fee_link
+from destination_hubspot_lago.billing.plans import INTERVAL_TO_MONTHLY
 from destination_hubspot_lago.records.base import MappingSettings
-from destination_hubspot_lago.records.plans import INTERVAL_TO_MONTHLY
 from tests.support.fake_lago import FakeLago, sample_dataset
 from tests.support.fake_lago.source_runner import (
     configured_catalog,

@@ -15,14 +15,15 @@ from destination_hubspot_lago.billing.aggregator import (
 )
 from destination_hubspot_lago.billing.deferred import DeferredPlanValues
 from destination_hubspot_lago.billing.facts import DiskFacts
-from destination_hubspot_lago.records.base import MappingSettings
-from destination_hubspot_lago.records.invoices import map_invoice
-from destination_hubspot_lago.records.plans import (
+from destination_hubspot_lago.billing.job import BillingValues
+from destination_hubspot_lago.billing.plans import (
     PlanTerms,
     monthly_cents,
     plan_for,
     subscription_plan_values,
 )
+from destination_hubspot_lago.records.base import MappingSettings
+from destination_hubspot_lago.records.invoices import map_invoice
 from destination_hubspot_lago.records.subscriptions import map_subscription
 
 S = MappingSettings(today=date(2025, 6, 15))
@@ -171,13 +172,16 @@ def test_nested_plan_wins_over_the_plans_stream():
     assert plan_for(sub(), None) is None
 
 
-def test_map_subscription_adds_the_plan_and_customer_properties():
-    plans = {"pro": PlanTerms.from_record(plan(interval="quarterly", cents=30000))}
-    properties = map_subscription(sub(), S, plans).properties
+def test_a_subscription_gets_its_plan_values_from_the_billing_part_and_its_customer_id():
+    billing = BillingValues(None, BillingAggregator(S, FACTS()), 100)  # type: ignore[arg-type]
+    before = billing.plan_values(sub())  # plan unknown yet: none of them
+    assert not any(k.startswith("lago_plan_") or k.endswith("_mrr") for k in before)
+    billing.record("plans", plan(interval="quarterly", cents=30000))
+    properties = {**map_subscription(sub(), S).properties, **billing.plan_values(sub())}
     assert properties["lago_customer_id"] == "c1"
     assert properties["lago_plan_interval"] == "quarterly"
     assert properties["lago_subscription_mrr"] == "100.00"
-    without = map_subscription(sub(), S).properties  # plan unknown: none of them
+    without = map_subscription(sub(), S).properties  # the mapping alone: none of them
     assert not any(k.startswith("lago_plan_") or k.endswith("_mrr") for k in without)
 
 

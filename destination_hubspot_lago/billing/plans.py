@@ -1,6 +1,6 @@
 """A subscription's plan values (docs/product.md §6): which plan it has, and what that plan
-makes of it (``lago_plan_*``, currency, MRR). Pure: the mapping of the ``plans`` stream onto a
-subscription, used by the subscription mapping and by ``billing/`` alike.
+makes of it (``lago_plan_*``, currency, MRR). Pure; the billing part hands them to the
+subscription sink (``BillingValues.plan_values``), the roll-ups sum their MRR.
 
 The subscription's nested ``plan`` wins over the ``plans`` stream (matched by ``plan_code`` =
 ``code``). MRR is computed with ``Decimal`` and rounded half-up to the currency's minor units
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from . import values as v
+from ..records import values as v
 
 # Monthly value of one billing period: amount × numerator / denominator.
 INTERVAL_TO_MONTHLY: dict[str, tuple[int, int]] = {
