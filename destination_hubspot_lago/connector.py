@@ -176,7 +176,6 @@ def build_pipeline(
         config,
         client,
         context,
-        context.parts,
         catalog,
         bad_input_lines,
         outbox=outbox,

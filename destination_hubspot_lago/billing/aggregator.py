@@ -1,11 +1,8 @@
 """Billing values on the CRM record (docs/product.md §6). Pure: no HTTP, no clock
 (``settings.today``).
 
-Three parts, each usable alone:
+Two parts, each usable alone (one subscription's plan values and MRR are ``billing/plans.py``'s):
 
-* **Plans and MRR of one subscription** — :class:`PlanTerms`, :func:`plan_for`,
-  :func:`subscription_plan_values`, :func:`monthly_cents`. The subscription's nested ``plan``
-  wins over the ``plans`` stream (matched by ``plan_code`` = ``code``).
 * **Roll-ups of one customer** — :class:`BillingAggregator` folds ``customers``,
   ``subscriptions``, ``invoices``, ``plans`` and ``wallets`` records in any order: a small
   fact per subscription, invoice and wallet (the last version of a record wins, kept where
@@ -32,6 +29,7 @@ from typing import Any, NamedTuple, Protocol
 from ..records import values as v
 from ..records.base import MappingSettings
 from ..records.invoices import payment_overdue
+from ..records.streams import CUSTOMERS, INVOICES, PLANS, SUBSCRIPTIONS, WALLETS
 from .plans import (
     ACTIVE,
     PlanTerms,
@@ -39,14 +37,6 @@ from .plans import (
 )
 from .plans import text_or_none as _text
 
-CUSTOMERS, SUBSCRIPTIONS, INVOICES, PLANS, WALLETS, FEES = (
-    "customers",
-    "subscriptions",
-    "invoices",
-    "plans",
-    "wallets",
-    "fees",
-)
 BILLING_STREAMS = (CUSTOMERS, SUBSCRIPTIONS, INVOICES, PLANS, WALLETS)
 
 # The streams each roll-up needs complete. ``plans`` is needed only while some active

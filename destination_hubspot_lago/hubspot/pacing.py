@@ -229,9 +229,8 @@ class LanePacer:
                 if self._headers_seen:
                     ceiling = 1.0  # HubSpot's own window is the ceiling
                 grown = min(ceiling, self._growth * ASSOCIATIONS_GROWTH)
-                # Resized also when only the burst lane's rate it starts from changed.
-                self._growth = grown
-                return True
+                changed, self._growth = grown != self._growth, grown
+                return changed
             if self._share >= 1.0:
                 return False
             if now - max(self._last_penalty, self._last_recovery) < RECOVERY_SECONDS:

@@ -40,7 +40,7 @@ from ..config import DestinationConfig
 from ..hubspot import HubSpotClient
 from ..records.streams import stream_kind
 from .jobs import Job, RecordKey, StreamKey
-from .parts import SyncEnd, SyncPart, SyncStart
+from .parts import SyncEnd, SyncStart
 from .rejected_records import StorageProblem
 from .report import MAX_LOGGED_REJECTIONS
 from .sinks import SINKS, Sink, SinkContext
@@ -69,7 +69,6 @@ class WritePipeline:
         config: DestinationConfig,
         client: HubSpotClient,
         context: SinkContext,
-        parts: Sequence[SyncPart] = (),
         catalog: ConfiguredAirbyteCatalog | None = None,
         bad_input_lines: list[int] | None = None,
         *,
@@ -85,7 +84,7 @@ class WritePipeline:
         self.report = context.report
         self.store = context.store  # rejected records' bucket (None: not configured, dry run)
         self.associations = context.associations
-        self.parts = tuple(parts)
+        self.parts = tuple(context.parts)  # the sinks tell them of records and writes too
         self.outbox = outbox if outbox is not None else Outbox()
         self.bad_input_lines = bad_input_lines if bad_input_lines is not None else []
         self._messages = 0  # readable input messages (all input unreadable fails the sync)
