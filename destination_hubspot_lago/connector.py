@@ -12,6 +12,7 @@ with messages that say what to do; secrets never reach a message.
 from __future__ import annotations
 
 import copy
+import hashlib
 import functools
 import json
 import logging
@@ -24,15 +25,19 @@ from typing import Any
 
 from airbyte_protocol_dataclasses.models import AirbyteMessage, ConfiguredAirbyteCatalog
 
+from ._version import __version__
 from .airbyte.outgoing import FailureType, Outbox, TracedError, config_control
 from .airbyte.secrets import config_secrets, filter_secrets, update_secrets
 from .billing.aggregator import BillingAggregator
 from .billing.facts import DiskFacts
 from .billing.job import BillingValues
+from .changes import tracking as change_tracking
+from .changes.store import open_ledger_store
 from .config import ConfigError, DestinationConfig, check_against_spec
 from .hubspot import Failure, HubSpotClient, HubSpotError, OAuthAuth, Pacer
 from .hubspot.batches import BatchWriter, DryRunWriter, Writer
 from .portal.deployment import Deployment, ModelConflict, deploy_model
+from .portal.model import MODEL
 from .portal.preflight import PreflightProblem, run_preflight
 from .records.base import MappingSettings
 from .sync import loop
@@ -141,13 +146,17 @@ def build_pipeline(
     *,
     outbox: Outbox | None = None,
     batch_size: int = loop.BATCH_SIZE,
+    tracking: change_tracking.Tracking | None = None,
     **tuning: Any,
 ) -> WritePipeline:
     """The sync's parts, made once and handed to the message loop (``tuning``: its workers,
-    flush and progress intervals)."""
+    flush and progress intervals; ``tracking``: docs/product.md §10's ledger, when on)."""
     real = BatchWriter(client, deployment.object_type_ids)
     writer: Writer = DryRunWriter(real) if config.dry_run else real
     report = SyncReport(dry_run=config.dry_run)
+    ledger = tracking.ledger if tracking is not None else None
+    if tracking is not None:
+        report.tracking_line = tracking.line
     settings = MappingSettings(
         default_targeted_object=config.default_targeted_object,
         connection_code=config.connection_code,
@@ -157,13 +166,15 @@ def build_pipeline(
     )
     type_ids = deployment.association_type_ids
     # docs/product.md §6: the aggregator's per-record facts wait on disk (billing/facts.py).
-    billing = BillingValues(writer, BillingAggregator(settings, DiskFacts()), batch_size, type_ids)
-    terminations = Reconciliation(config, writer, catalog)  # docs/product.md §8
+    billing = BillingValues(
+        writer, BillingAggregator(settings, DiskFacts()), batch_size, type_ids, ledger
+    )
+    terminations = Reconciliation(config, writer, catalog, ledger)  # docs/product.md §8
     context = SinkContext(
         writer=writer,
         report=report,
         settings=settings,
-        associations=Associations(writer, report, batch_size, type_ids),
+        associations=Associations(writer, report, batch_size, type_ids, ledger),
         claims=CustomerClaims(),
         batch_size=batch_size,
         parts=(terminations, billing),
@@ -171,6 +182,7 @@ def build_pipeline(
         # Rejected records go to the bucket when one is configured (a dry run stores nothing).
         store=None if config.dry_run else open_store(config.rejected_records_storage),
         field_watch=FieldWatch(config.default_targeted_object, declared_fields(catalog)),
+        ledger=ledger,
     )
     return WritePipeline(
         config,
@@ -228,14 +240,61 @@ def write(
         outbox = Outbox()  # a rotated OAuth token, printed by the loop
         client, deployment = prepare(parsed, raw_config=config, outbox=outbox)
         logger.info(deployment.summary())
-        pipeline = build_pipeline(
-            parsed, client, deployment, catalog, bad_input_lines, outbox=outbox
-        )
-        yield from pipeline.run(input_messages)
+        tracking = begin_tracking(parsed, client, deployment, catalog)
+        try:
+            pipeline = build_pipeline(
+                parsed,
+                client,
+                deployment,
+                catalog,
+                bad_input_lines,
+                outbox=outbox,
+                tracking=tracking,
+            )
+            yield from pipeline.run(input_messages)
+            if tracking is not None:  # after the final STATE of a sync that succeeded
+                tracking.save()
+        finally:
+            if tracking is not None:
+                tracking.close()
     except (RecordsRejected, StorageProblem, TempStorageProblem, *USER_FIXABLE) as problem:
         raise TracedError(filter_secrets(str(problem)), FailureType.config_error) from None
     except HubSpotError as error:
         raise traced(error) from None
+
+
+def model_version() -> str:
+    """What a ledger's digests were made with (docs/product.md §10): the connector's version
+    and the model it deploys. A new one makes the next sync a full rewrite."""
+    return f"{__version__}+{hashlib.blake2b(repr(MODEL).encode(), digest_size=6).hexdigest()}"
+
+
+def begin_tracking(
+    config: DestinationConfig,
+    client: HubSpotClient,
+    deployment: Deployment,
+    catalog: ConfiguredAirbyteCatalog | None,
+) -> change_tracking.Tracking | None:
+    """docs/product.md §10: the ledger this sync may trust, when change tracking is on."""
+    settings = config.change_tracking
+    store = open_ledger_store(settings)
+    if settings is None or store is None:
+        return None
+    generations = [s.generation_id for s in (catalog.streams if catalog else [])]
+    known = [g for g in generations if isinstance(g, int)]
+    identity = change_tracking.SyncIdentity(
+        portal_id=str(deployment.portal_id or ""),
+        connection_code=config.connection_code or "",
+        model_version=model_version(),
+        generation_id=max(known) if known else None,
+    )
+    return change_tracking.begin(
+        store,
+        identity,
+        settings.full_rewrite_every_days,
+        BatchWriter(client, deployment.object_type_ids),
+        dry_run=config.dry_run,
+    )
 
 
 def traced(error: HubSpotError) -> TracedError:

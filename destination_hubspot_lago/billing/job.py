@@ -35,10 +35,11 @@ drops it after a failure): the link state (fees' pairs, ids written or not synce
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..changes.ledger import LINK, PLAN, ROLLUP, Ledger
 from ..hubspot.batches import AssociationOutcome, Item, Outcome, Writer
 from ..portal.model import MODEL
 from ..records.streams import FEES, PLANS, SUBSCRIPTIONS, WALLETS
@@ -68,8 +69,11 @@ class BillingValues(SyncPart):
         aggregator: BillingAggregator,
         batch_size: int,
         type_ids: Mapping[tuple[str, str], int] | None = None,
+        ledger: Ledger | None = None,
     ) -> None:
         self.writer = writer
+        # docs/product.md §10: values HubSpot holds as computed already are not written again
+        self.ledger = ledger
         self.aggregator = aggregator
         self.batch_size = batch_size
         self.link_type_id = (type_ids or {}).get((LINK_FROM, LINK_TO))
@@ -89,6 +93,7 @@ class BillingValues(SyncPart):
         self.rollups_written = 0  # customers whose roll-ups HubSpot took (a dry run: would take)
         self.rollups_planned = 0  # a dry run's customers that it would create, roll-ups and all
         self.refusals = 0
+        self.unchanged = 0  # roll-ups, plan values and links HubSpot holds already (§10)
         self.unknown_invoice_fees = 0  # fees whose invoice is not in HubSpot (or excluded)
         self.unknown_subscription_fees = 0
 
@@ -196,7 +201,17 @@ class BillingValues(SyncPart):
             self._lines.append(
                 f"{unknown} subscriptions with plan values unknown (plan not in the plans stream)"
             )
-        items = [Item(lago_id, properties) for lago_id, properties in found]
+        items = []
+        digests: dict[str, int] = {}
+        ledger = self.ledger
+        for lago_id, properties in found:
+            if ledger is not None:
+                digest = digests[lago_id] = ledger.digest(properties)
+                if ledger.unchanged(LINK_TO, lago_id, PLAN, digest) is not None:
+                    self.unchanged += 1
+                    continue
+            items.append(Item(lago_id, properties))
+        fold = self._fold_plan_values(digests)
         jobs = []
         for start in range(0, len(items), self.batch_size):
             batch = items[start : start + self.batch_size]
@@ -206,16 +221,23 @@ class BillingValues(SyncPart):
                     lambda b=batch: self.writer.upsert(  # type: ignore[misc]
                         LINK_TO, MODEL.subscriptions.id_property, b
                     ),
-                    self._fold_plan_values,
+                    fold,
                 )
             )
         return jobs
 
-    def _fold_plan_values(self, outcome: Outcome) -> Sequence[Job]:
-        self.plan_updates += len(outcome.written)
-        for rejected in outcome.rejected:
-            self._refused("plan values of subscription", rejected.key, rejected.message)
-        return NO_JOBS
+    def _fold_plan_values(self, digests: Mapping[str, int]) -> Callable[[Outcome], Sequence[Job]]:
+        def fold(outcome: Outcome) -> Sequence[Job]:
+            self.plan_updates += len(outcome.written)
+            if self.ledger is not None:
+                for written in outcome.written:
+                    digest = digests[written.key]
+                    self.ledger.confirm(LINK_TO, written.key, PLAN, written.hubspot_id, digest)
+            for rejected in outcome.rejected:
+                self._refused("plan values of subscription", rejected.key, rejected.message)
+            return NO_JOBS
+
+        return fold
 
     def _link_jobs(self, complete: frozenset[str]) -> list[Job]:
         if FEES not in complete:
@@ -248,6 +270,8 @@ class BillingValues(SyncPart):
                 excluded = True
             if excluded:
                 continue
+            if self._link_unchanged(row):
+                continue
             rows.append(row)
             if len(rows) >= self.batch_size:
                 break
@@ -255,6 +279,21 @@ class BillingValues(SyncPart):
             self.links.close()
             return None
         return self._link_job(rows)
+
+    def _link_unchanged(self, row: LinkRow) -> bool:
+        """§10: the previous sync made this link between the same two HubSpot records."""
+        ledger = self.ledger
+        invoice, subscription = row.invoice_end, row.subscription_end
+        if ledger is None or not (invoice.written and subscription.written):
+            return False
+        if invoice.hubspot_id is None or subscription.hubspot_id is None:
+            return False
+        key = _link_key(row.invoice, row.subscription)
+        digest = ledger.digest(subscription.hubspot_id)
+        if ledger.unchanged(LINK_FROM, key, LINK, digest, invoice.hubspot_id) is None:
+            return False
+        self.unchanged += 1
+        return True
 
     def _link_job(self, rows: list[LinkRow]) -> Job:
         # Only the ends this sync did not write are read (written by an earlier sync, if any).
@@ -280,6 +319,12 @@ class BillingValues(SyncPart):
             self.unknown_invoice_fees += batch.unknown_invoice_fees
             self.unknown_subscription_fees += batch.unknown_subscription_fees
             self.links_made += len(outcome.made) + batch.planned
+            if self.ledger is not None:
+                for pair in outcome.made:
+                    invoice, subscription = batch.lago_pair[pair]
+                    digest = self.ledger.digest(pair[1])
+                    key = _link_key(invoice, subscription)
+                    self.ledger.confirm(LINK_FROM, key, LINK, pair[0], digest)
             for pair, reason in outcome.failed:
                 self._refused("association of invoice", batch.invoice_of.get(pair, "?"), reason)
             following = self._next_link_job()
@@ -297,6 +342,8 @@ class BillingValues(SyncPart):
                 + "; ".join(f"{s} ({_what_needs(s)})" for s in not_selected)
             )
         by_object: dict[str, list[Item]] = {}
+        digests: dict[str, tuple[str, int]] = {}  # HubSpot id -> (Lago id, digest)
+        ledger = self.ledger
         rejected = planned = 0
         for billing in result.customers:
             if not billing.properties:
@@ -309,6 +356,12 @@ class BillingValues(SyncPart):
             if hubspot_id is None:
                 planned += 1  # dry run: the record would be created with this sync
                 continue
+            if ledger is not None:
+                digest = ledger.digest(billing.properties)
+                if ledger.unchanged(obj, billing.lago_id, ROLLUP, digest, hubspot_id) is not None:
+                    self.unchanged += 1
+                    continue
+                digests[hubspot_id] = (billing.lago_id, digest)
             by_object.setdefault(obj, []).append(Item(hubspot_id, billing.properties))
         if rejected:
             self._lines.append(f"{rejected} customers rejected in this sync: no roll-ups written")
@@ -321,16 +374,25 @@ class BillingValues(SyncPart):
                     Job(
                         [],
                         lambda o=obj, b=batch: self.writer.update_by_id(o, b),  # type: ignore[misc]
-                        self._fold_rollups,
+                        self._fold_rollups(obj, digests),
                     )
                 )
         return jobs
 
-    def _fold_rollups(self, outcome: Outcome) -> Sequence[Job]:
-        self.rollups_written += len(outcome.written)
-        for rejected in outcome.rejected:
-            self._refused("roll-ups of HubSpot record", rejected.key, rejected.message)
-        return NO_JOBS
+    def _fold_rollups(
+        self, obj: str, digests: Mapping[str, tuple[str, int]]
+    ) -> Callable[[Outcome], Sequence[Job]]:
+        def fold(outcome: Outcome) -> Sequence[Job]:
+            self.rollups_written += len(outcome.written)
+            if self.ledger is not None:
+                for written in outcome.written:
+                    lago_id, digest = digests[written.key]
+                    self.ledger.confirm(obj, lago_id, ROLLUP, written.key, digest)
+            for rejected in outcome.rejected:
+                self._refused("roll-ups of HubSpot record", rejected.key, rejected.message)
+            return NO_JOBS
+
+        return fold
 
     def _refused(self, what: str, key: str, reason: str) -> None:
         self.refusals += 1
@@ -351,6 +413,10 @@ class BillingValues(SyncPart):
             f"{self.links_made} invoice-subscription associations; "
             f"refused by HubSpot: {self.refusals}"
         ]
+        if self.ledger is not None and self.ledger.has_previous:
+            lines.append(
+                f"billing values unchanged since the last sync (not written): {self.unchanged}"
+            )
         if self.unknown_invoice_fees or self.unknown_subscription_fees:
             lines.append(
                 f"fees naming an invoice not in HubSpot: {self.unknown_invoice_fees}; "
@@ -385,6 +451,8 @@ class _LinkBatch:
 
     known: list[tuple[str, str]] = field(default_factory=list)  # (invoice, subscription) ids
     invoice_of: dict[tuple[str | None, str | None], str] = field(default_factory=dict)
+    # (invoice, subscription) HubSpot ids -> their Lago ids
+    lago_pair: dict[tuple[str | None, str | None], tuple[str, str]] = field(default_factory=dict)
     planned: int = 0  # dry run: both ends in HubSpot or to be created, one without an id yet
     unknown_invoice_fees: int = 0  # fees whose invoice is neither written nor found
     unknown_subscription_fees: int = 0
@@ -409,11 +477,17 @@ class _LinkBatch:
             invoice = _hubspot_id(row.invoice_end, found_invoices.get(row.invoice))
             subscription = _hubspot_id(row.subscription_end, found_subs.get(row.subscription))
             batch.invoice_of[(invoice, subscription)] = row.invoice
+            batch.lago_pair[(invoice, subscription)] = (row.invoice, row.subscription)
             if invoice is None or subscription is None:
                 batch.planned += 1
             else:
                 batch.known.append((invoice, subscription))
         return batch
+
+
+def _link_key(invoice: str, subscription: str) -> str:
+    """The ledger's Lago id of an invoice ↔ subscription link (docs/product.md §10)."""
+    return f"{invoice}>{subscription}"
 
 
 def _what_needs(stream: str) -> str:

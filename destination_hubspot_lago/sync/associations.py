@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 
+from ..changes.ledger import ASSOCIATION, Ledger
 from ..hubspot.batches import AssociationOutcome, Writer
 from .jobs import NO_JOBS, Job
 from .report import SyncReport
@@ -28,8 +29,10 @@ class Associations:
         report: SyncReport,
         batch_size: int,
         type_ids: Mapping[tuple[str, str], int] | None = None,
+        ledger: Ledger | None = None,
     ) -> None:
         self.writer = writer
+        self.ledger = ledger  # docs/product.md §10: an association made already is not sent
         self.report = report
         # (record object, customer object) -> the association type id the deployment resolved
         self.type_ids = dict(type_ids or {})
@@ -66,6 +69,12 @@ class Associations:
             return
         obj, hubspot_id, lago_id = record
         customer_obj, customer_hubspot_id = known
+        ledger = self.ledger
+        if ledger is not None and hubspot_id is not None:
+            digest = ledger.digest((customer_obj, customer_hubspot_id))
+            if ledger.unchanged(obj, lago_id, ASSOCIATION, digest, hubspot_id) is not None:
+                self.report.unchanged_associations += 1
+                return
         self._pending[(obj, customer_obj)].append((hubspot_id, customer_hubspot_id, lago_id))
 
     # -- jobs -----------------------------------------------------------------------
@@ -91,9 +100,16 @@ class Associations:
     ) -> Job:
         pairs = [(record_id, customer_id) for record_id, customer_id, _ in batch]
 
+        ledger = self.ledger
+
         def fold(outcome: AssociationOutcome) -> Sequence[Job]:
             self.report.associations += len(outcome.made)
             lago_ids = {(r, c): lago for r, c, lago in batch}
+            if ledger is not None:
+                for record_id, customer_id in outcome.made:
+                    digest = ledger.digest((customer_obj, customer_id))
+                    lago_id = lago_ids.get((record_id, customer_id), "?")
+                    ledger.confirm(obj, lago_id, ASSOCIATION, record_id, digest)
             for pair, reason in outcome.failed:
                 self.report.reject_association(obj, lago_ids.get(pair, "?"), reason)
             return NO_JOBS

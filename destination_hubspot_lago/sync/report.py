@@ -74,6 +74,11 @@ class SyncReport:
         self.rejected: Counter[str] = Counter()
         self.adopted_contacts = 0
         self.associations = 0
+        # docs/product.md §10: records (per HubSpot object) and associations the ledger shows
+        # as HubSpot holds them already, so not written
+        self.unchanged: Counter[str] = Counter()
+        self.unchanged_associations = 0
+        self.tracking_line = ""  # how this sync used the ledger (change tracking on)
         self.failed_associations = 0
         self.rejections: list[Rejection] = []  # rejected records (never associations)
         self.refused_associations: list[Rejection] = []  # the record is in HubSpot, its link not
@@ -136,11 +141,25 @@ class SyncReport:
                 f"missing (customer not found): {len(self.missing_associations)}; "
                 f"contacts adopted by email: {self.adopted_contacts}",
                 f"skipped (not synced by rule): {skipped}",
+                *self._unchanged_lines(),
                 *self.summary_lines,
                 f"API calls: {stats.calls}; retries: {stats.retries}; 429s: {stats.rate_limited}; "
                 f"elapsed: {elapsed:.1f} s",
             ]
         )
+
+    def _unchanged_lines(self) -> list[str]:
+        if not self.tracking_line:
+            return []
+        unchanged = sum(self.unchanged.values())
+        verb = "would skip" if self.dry_run else "not written"
+        by_object = ", ".join(f"{o} {self.unchanged[o]}" for o in OBJECTS if self.unchanged[o])
+        return [
+            self.tracking_line,
+            f"unchanged since the last sync ({verb}): {unchanged} records"
+            + (f" ({by_object})" if by_object else "")
+            + f", {self.unchanged_associations} associations",
+        ]
 
     def rejection_lines(
         self, stored: str | None, unreadable_lines: list[int], warnings: list[str]

@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from ..changes.ledger import RECORD, Ledger
 from ..config import DestinationConfig
 from ..hubspot.batches import Item, Outcome, Rejected, Writer
 from ..hubspot.errors import refusal_code
@@ -55,6 +56,8 @@ class SinkContext:
     plan_values: Callable[[Mapping[str, Any]], Mapping[str, str]] | None = None
     store: S3RejectedRecords | None = None  # where rejected records go, when configured
     field_watch: FieldWatch = field(default_factory=FieldWatch)
+    # docs/product.md §10: the previous sync's confirmed writes, when change tracking is on
+    ledger: Ledger | None = None
 
 
 class Buffer:
@@ -115,6 +118,8 @@ class Sink:
         reported, counted for the next STATE of this stream, and stored when a bucket is
         configured. ``properties``: what was (or would have been) sent to HubSpot."""
         self._not_synced(rejected.key)
+        if self.ctx.ledger is not None:
+            self.ctx.ledger.forget(obj, rejected.key, RECORD)
         self.report.reject(self.kind, obj, rejected.key, rejected.category, rejected.message)
         self.tally.rejected(reason_code(rejected))
         store = self.ctx.store
@@ -161,6 +166,7 @@ class CustomerSink(Sink):
         self.writes = CustomerWrites(ctx.writer)
         # (object key, linked) -> buffer of CustomerUpsert
         self._buffers: dict[tuple[str, bool], Buffer] = {}
+        self._digests: dict[str, int] = {}  # Lago id -> digest of the buffered version (§10)
 
     def buffer(self, data: Mapping[str, Any]) -> Sequence[Job]:
         customer = map_customer(data, self.ctx.settings)
@@ -171,9 +177,32 @@ class CustomerSink(Sink):
         buffer = self._buffers.get(where)
         if buffer is None:
             buffer = self._buffers[where] = Buffer(self.ctx.batch_size)
+        ledger = self.ctx.ledger
+        if ledger is not None:
+            if customer.object_key == "contacts":
+                customer = self.claims.claim_email(customer)  # as it would be sent
+            digest = ledger.digest((customer.object_key, customer.hubspot_id, customer.properties))
+            if customer.lago_id not in buffer.items:
+                obj, lago_id, link = customer.object_key, customer.lago_id, customer.hubspot_id
+                target = ledger.unchanged(obj, lago_id, RECORD, digest, link)
+                if target is not None:
+                    return self._unchanged(customer, target)
+            self._digests[customer.lago_id] = digest
         if buffer.add(customer.lago_id, customer, customer.properties):
             return (self._batch(*where, buffer.drain()),)
         return NO_JOBS
+
+    def _unchanged(self, customer: CustomerUpsert, hubspot_id: str) -> Sequence[Job]:
+        """HubSpot holds this customer as the previous sync wrote it (§10): no call; what
+        depends on its HubSpot id goes on as if it was written."""
+        obj, lago_id = customer.object_key, customer.lago_id
+        self.report.unchanged[obj] += 1
+        assert self.ctx.ledger is not None
+        self.ctx.ledger.witness(obj, hubspot_id, lago_id, customer.properties)
+        self.ctx.associations.customer_written(lago_id, obj, hubspot_id)
+        for part in self.ctx.parts:
+            part.customer_written(lago_id, obj, hubspot_id, False)
+        return self.ctx.associations.full_batches()
 
     def drain(self) -> Sequence[Job]:
         return [
@@ -186,7 +215,8 @@ class CustomerSink(Sink):
         keys = [("customers", c.lago_id) for c in customers]
         if obj == "contacts":
             customers = [self.claims.claim_email(c) for c in customers]
-        fold = self._fold_results(obj)
+        digests = {c.lago_id: self._digests.pop(c.lago_id, 0) for c in customers}
+        fold = self._fold_results(obj, digests)
         if linked:
             claimed = []
             for customer in customers:
@@ -205,7 +235,11 @@ class CustomerSink(Sink):
             return Job(keys, lambda: self.writes.email_holders(customers), adopt)
         return Job(keys, lambda: self.writes.upsert(obj, customers, {}), fold)
 
-    def _fold_results(self, obj: str) -> Callable[[list[CustomerResult]], Sequence[Job]]:
+    def _fold_results(
+        self, obj: str, digests: Mapping[str, int]
+    ) -> Callable[[list[CustomerResult]], Sequence[Job]]:
+        ledger = self.ctx.ledger
+
         def fold(results: list[CustomerResult]) -> Sequence[Job]:
             for result in results:
                 customer = result.customer
@@ -214,6 +248,10 @@ class CustomerSink(Sink):
                     if result.adopted:
                         self.report.adopted_contacts += 1
                     written = result.written
+                    if ledger is not None:
+                        lago_id, hubspot_id = customer.lago_id, written.hubspot_id
+                        ledger.confirm(obj, lago_id, RECORD, hubspot_id, digests[lago_id])
+                        ledger.witness(obj, hubspot_id, lago_id, customer.properties)
                     self.ctx.associations.customer_written(
                         customer.lago_id, obj, written.hubspot_id
                     )
@@ -238,12 +276,34 @@ class RecordSink(Sink):
         super().__init__(stream, ctx)
         self.invalid_object = self.kind
         self._buffer = Buffer(ctx.batch_size)
+        self._digests: dict[str, int] = {}  # Lago id -> digest of the buffered version (§10)
 
     def buffer(self, data: Mapping[str, Any]) -> Sequence[Job]:
         record = self.map(data)
+        ledger = self.ctx.ledger
+        if ledger is not None:
+            digest = ledger.digest(record.properties)
+            if record.lago_id not in self._buffer.items:
+                target = ledger.unchanged(self.kind, record.lago_id, RECORD, digest)
+                if target is not None:
+                    return self._unchanged(record, target)
+            self._digests[record.lago_id] = digest
         if self._buffer.add(record.lago_id, record, record.properties):
             return (self._batch(self._buffer.drain()),)
         return NO_JOBS
+
+    def _unchanged(self, record: RecordUpsert, hubspot_id: str) -> Sequence[Job]:
+        """HubSpot holds this record as the previous sync wrote it (§10): no call; its
+        association and the parts go on as if it was written."""
+        obj = self.kind
+        self.report.unchanged[obj] += 1
+        assert self.ctx.ledger is not None
+        self.ctx.ledger.witness(obj, hubspot_id, record.lago_id, record.properties)
+        for part in self.ctx.parts:
+            part.synced(obj, record.lago_id, hubspot_id)
+        associations = self.ctx.associations
+        associations.record_written(obj, hubspot_id, record.lago_id, record.customer_lago_id)
+        return associations.full_batches()
 
     def map(self, data: Mapping[str, Any]) -> RecordUpsert:
         return type(self).mapper(data, self.ctx.settings)
@@ -254,6 +314,8 @@ class RecordSink(Sink):
     def _batch(self, records: list[RecordUpsert]) -> Job:
         obj = self.kind
         items = [Item(r.lago_id, r.properties) for r in records]
+        digests = {r.lago_id: self._digests.pop(r.lago_id, 0) for r in records}
+        ledger = self.ctx.ledger
 
         def fold(outcome: Outcome) -> Sequence[Job]:
             by_key = {r.lago_id: r for r in records}
@@ -263,6 +325,10 @@ class RecordSink(Sink):
             for written in outcome.written:
                 self.report.wrote(obj, written.created)
                 record = by_key[written.key]
+                if ledger is not None:
+                    hubspot_id = written.hubspot_id
+                    ledger.confirm(obj, record.lago_id, RECORD, hubspot_id, digests[written.key])
+                    ledger.witness(obj, hubspot_id, record.lago_id, record.properties)
                 for part in self.ctx.parts:
                     part.synced(obj, record.lago_id, written.hubspot_id)
                 self.ctx.associations.record_written(

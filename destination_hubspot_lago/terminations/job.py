@@ -15,6 +15,11 @@ Only the folds change :class:`Terminations`' state; a ``work`` closure reads not
 captures that a fold may change. Every call goes through the sync's writer, so a dry run
 (``DryRunWriter``) reads, and answers what it would mark, without writing.
 
+With change tracking (docs/product.md §10), a customer whose set of subscriptions is the one
+the last sync reconciled is not read: HubSpot's active records for it were reconciled then,
+and none of its subscriptions stopped arriving since. Once a reconciliation ran through with
+no guard and nothing refused, each customer's set enters the ledger.
+
 Completeness is the loop's own (``SyncEnd``): every ``subscriptions`` stream of the sync covered
 by a STATE after its last record. A sync that failed never finishes its parts (the loop ends
 first); unreadable input lines hold reconciliation back, since one may have been a subscription.
@@ -30,6 +35,7 @@ from typing import Any, TypeVar
 
 from airbyte_protocol_dataclasses.models import ConfiguredAirbyteCatalog
 
+from ..changes.ledger import SUBSCRIPTION_SET, Ledger
 from ..config import DestinationConfig
 from ..hubspot import HubSpotError
 from ..hubspot.batches import AssociatedPage, Writer
@@ -76,9 +82,11 @@ class Reconciliation(SyncPart):
         config: DestinationConfig,
         writer: Writer,
         catalog: ConfiguredAirbyteCatalog | None,
+        ledger: Ledger | None = None,
     ) -> None:
         self.config = config
         self.writer = writer
+        self.ledger = ledger
         self.catalog_streams: frozenset[StreamKey] | None = (
             None
             if catalog is None
@@ -119,7 +127,8 @@ class Reconciliation(SyncPart):
     def finish(self, end: SyncEnd) -> Sequence[Job]:
         seen = self.observed.seen(self.facts(end.completed, end.streams, end.unreadable_lines))
         zero_mrr = any(p.name == MRR for p in MODEL.subscriptions.properties)
-        self.run = Terminations(self.writer, seen, self.config.terminated_subscriptions, zero_mrr)
+        mode = self.config.terminated_subscriptions
+        self.run = Terminations(self.writer, seen, mode, zero_mrr, self.ledger)
         return self.run.start()
 
     def summary(self) -> list[str]:
@@ -133,9 +142,19 @@ class Terminations:
     :meth:`start` answers the first jobs; once the loop folded every job answered,
     :attr:`outcome` is set (at once when :meth:`start` answers none)."""
 
-    def __init__(self, writer: Writer, seen: SyncSeen, mode: Mode, zero_mrr: bool) -> None:
+    def __init__(
+        self,
+        writer: Writer,
+        seen: SyncSeen,
+        mode: Mode,
+        zero_mrr: bool,
+        ledger: Ledger | None = None,
+    ) -> None:
         self.writer = writer
+        self.ledger = ledger
         self.seen = seen
+        self._not_read_active = seen.new_active  # in the mass-change share, not read
+        self._sets: dict[str, int] = {}  # customer -> digest of its subscriptions (§10)
         self.mode = mode
         self.properties = terminated_properties(zero_mrr)
         self.plan: TerminationPlan | None = None
@@ -158,7 +177,7 @@ class Terminations:
         if stopped is not None:
             self._end(guard=stopped[0], message=stopped[1])
             return []
-        to_read = self.seen.to_read
+        to_read = self._unreconciled(self.seen.to_read)
         known = {k: v for k, v in self.seen.known.items() if k in to_read}
         look_up = sorted(to_read - set(known))
         jobs: list[Job] = []
@@ -169,6 +188,23 @@ class Terminations:
                 work = partial(customer_records, self.writer, obj, tuple(chunk))
                 jobs.append(self._read(work, partial(self._customers_found, obj)))
         return jobs or self._reads_done()
+
+    def _unreconciled(self, customers: frozenset[str]) -> frozenset[str]:
+        """§10: the customers whose subscriptions are not the set the last sync reconciled
+        (all of them without a ledger)."""
+        ledger, seen = self.ledger, self.seen
+        if ledger is None:
+            return customers
+        rest = set()
+        for customer in customers | seen.new:
+            digest = self._sets[customer] = ledger.digest(seen.subscription_sets.get(customer, 0))
+            if customer in seen.new:
+                continue
+            if ledger.unchanged("customers", customer, SUBSCRIPTION_SET, digest) is None:
+                rest.add(customer)
+            else:
+                self._not_read_active += seen.active_by_customer.get(customer, 0)
+        return frozenset(rest)
 
     def _customers_found(self, obj: str, found: Mapping[str, str]) -> list[Job]:
         """Customers' records (HubSpot id -> lago id): read their associations."""
@@ -235,7 +271,7 @@ class Terminations:
             seen.subscriptions,
             seen.facts,
             self.mode,
-            seen.new_active,
+            self._not_read_active,
         )
         if self.plan.guard is not None:
             logger.warning("Terminated subscriptions held back: %s", self.plan.message)
@@ -280,6 +316,10 @@ class Terminations:
 
     def _end(self, **outcome: Any) -> None:
         self.outcome = TerminationOutcome(dry_run=self.writer.dry_run, plan=self.plan, **outcome)
+        ledger = self.ledger
+        if ledger is not None and "guard" not in outcome and not outcome.get("refused"):
+            for customer, digest in self._sets.items():  # reconciled (§10)
+                ledger.confirm("customers", customer, SUBSCRIPTION_SET, "", digest)
 
     # -- the chain's bookkeeping --------------------------------------------------------
 

@@ -13,6 +13,7 @@ summary line. ``hubspot_io.py`` reads and writes, ``job.py`` runs it all as jobs
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
@@ -102,6 +103,11 @@ class SyncSeen:
     # sync's own associations, to subscriptions that arrived, can hang on it, so none is read.
     new: frozenset[str] = frozenset()
     new_active: int = 0  # their active subscriptions received: in the mass-change share
+    # lago_customer_id -> active subscriptions received (docs/product.md §10: the share of the
+    # customers not read because their subscriptions are as the last sync reconciled them)
+    active_by_customer: Mapping[str, int] = field(default_factory=dict)
+    # lago_customer_id -> a digest of the set of its subscriptions' Lago ids received (§10)
+    subscription_sets: Mapping[str, int] = field(default_factory=dict)
 
     @property
     def to_read(self) -> frozenset[str]:
@@ -124,6 +130,9 @@ class SyncObservations:
     active_by_customer: dict[str, int] = field(default_factory=dict)
     updated_customers: dict[str, tuple[str, str]] = field(default_factory=dict)
     created_customers: set[str] = field(default_factory=set)
+    # lago_customer_id -> the sum (mod 2**64) of its subscriptions' hashed Lago ids: the same
+    # set gives the same sum in any order (a subscription sent twice counts once)
+    subscription_sets: dict[str, int] = field(default_factory=dict)
 
     def record(self, kind: str | None, data: Any) -> None:
         lago_id = data.get("lago_id") if isinstance(data, Mapping) else None
@@ -132,8 +141,12 @@ class SyncObservations:
         elif kind == "subscriptions":
             self.subscription_records += 1
             if lago_id:
-                self.subscriptions.add(str(lago_id))
                 customer = data.get("lago_customer_id")
+                if customer and str(lago_id) not in self.subscriptions:
+                    key = str(customer)
+                    total = self.subscription_sets.get(key, 0) + _hashed(str(lago_id))
+                    self.subscription_sets[key] = total % 2**64
+                self.subscriptions.add(str(lago_id))
                 if customer and str(data.get("status") or "").lower() == ACTIVE:
                     key = str(customer)
                     self.active_by_customer[key] = self.active_by_customer.get(key, 0) + 1
@@ -159,7 +172,13 @@ class SyncObservations:
             known=dict(self.updated_customers),
             new=new,
             new_active=sum(self.active_by_customer.get(c, 0) for c in new),
+            active_by_customer=self.active_by_customer,
+            subscription_sets=self.subscription_sets,
         )
+
+
+def _hashed(lago_id: str) -> int:
+    return int.from_bytes(hashlib.blake2b(lago_id.encode(), digest_size=8).digest(), "big")
 
 
 def stream_guard(facts: StreamFacts, mode: Mode) -> tuple[Guard, str] | None:

@@ -45,7 +45,9 @@ def oauth_config(
     }
 
 
-def catalog(streams: Iterable[str] = STREAMS) -> dict[str, Any]:
+def catalog(streams: Iterable[str] = STREAMS, generation_id: int | None = None) -> dict[str, Any]:
+    """``generation_id``: what Airbyte sets on every stream (an Airbyte Refresh raises it)."""
+    generation = {} if generation_id is None else {"generation_id": generation_id}
     return {
         "streams": [
             {
@@ -57,6 +59,7 @@ def catalog(streams: Iterable[str] = STREAMS) -> dict[str, Any]:
                 "sync_mode": "full_refresh",
                 "destination_sync_mode": "append_dedup",
                 "primary_key": [["lago_id"]],
+                **generation,
             }
             for name in streams
         ]
@@ -145,6 +148,7 @@ def run_connector(
     timeout: float = 300,
     env: Mapping[str, str] | None = None,
     preexec: Callable[[], None] | None = None,
+    generation_id: int | None = None,
 ) -> Run:
     """``destination-hubspot-lago <command>`` in a subprocess (module form: no PATH needed);
     ``preexec`` runs in the child before it starts (resource limits)."""
@@ -156,7 +160,7 @@ def run_connector(
             catalog_path = None
             if command == "write":
                 catalog_path = Path(tmp, "catalog.json")
-                catalog_path.write_text(json.dumps(catalog(streams)))
+                catalog_path.write_text(json.dumps(catalog(streams, generation_id)))
             args = connector_command(command, config_path, catalog_path)
         proc = subprocess.run(
             args,

@@ -46,7 +46,8 @@ def with_state_ids(messages: Iterable[dict[str, Any]], first_id: int = 1000) -> 
 
 
 def hubspot_state(emu):
-    """HubSpot's content keyed by Lago ids, comparable across portals (ids, timestamps differ)."""
+    """HubSpot's content keyed by Lago ids, comparable across portals (ids, timestamps differ);
+    archived (deleted) records and their associations are not content."""
     volatile = ("hs_", "createdate", "lastmodifieddate")
     schemas = {s["objectTypeId"]: s["name"] for s in emu.store.schemas()}
     keys = {"companies": "lago_customer_id", "contacts": "lago_customer_id"}
@@ -60,12 +61,16 @@ def hubspot_state(emu):
     content = {}
     for object_type, key in keys.items():
         for rec in emu.store.objects(object_type):
+            if rec.get("archived"):
+                continue
             lago_id = rec["properties"].get(key)
             lago_of[(object_type, rec["id"])] = lago_id
             props = {k: v for k, v in rec["properties"].items() if v and not k.startswith(volatile)}
             content[(schemas.get(object_type, object_type), lago_id)] = props
     for type_id in schemas:
         for from_type, from_id, to_type, to_id, _, _ in emu.store.associations(type_id):
+            if (from_type, from_id) not in lago_of:
+                continue  # from an archived record
             content[("assoc", lago_of[(from_type, from_id)])] = lago_of.get(
                 (("companies" if to_type == "0-2" else "contacts"), to_id)
             )

@@ -1,0 +1,244 @@
+"""docs/product.md §10's ledger: what the last successful sync confirmed in HubSpot, and what
+this sync confirms.
+
+A ledger is one SQLite file. Each entry is one *facet* of one Lago record as HubSpot holds
+it — the record's properties, its association with its customer, a customer's roll-ups, a
+subscription's late plan values, an invoice ↔ subscription link — keyed by a 64-bit hash of
+(HubSpot object, Lago id, facet) and holding the HubSpot id it was written to (the *target*)
+and a 64-bit digest of exactly what was sent (with the model version, so a new mapping
+changes every digest). Nothing else: the ledger holds no record contents, so no PII, except
+the few *witnesses* the drift guard reads back (``witness`` table, ≤ 100 per object).
+
+:class:`Ledger` is owned by the message loop. It reads the previous file (a lookup per
+record, on disk: a ledger of a million entries is not a million Python objects) and builds
+the new one in a private file next to it, in batched inserts:
+
+* :meth:`Ledger.unchanged` — this facet's digest (and target, when the caller knows it)
+  equals the previous sync's: the caller makes no call, and the entry is carried into the new
+  ledger. Answers the target, the HubSpot id the previous sync confirmed.
+* :meth:`Ledger.confirm` — HubSpot confirmed a write (200/201, or the written part of a
+  207). Only this puts a changed entry in the new ledger: a rejected record, a dry run's
+  plan, a write that failed stay out, so the next sync sends them again.
+
+The new ledger is handed to the store only after the final STATE of a sync that succeeded
+(``changes/tracking.py``); a sync that failed leaves the previous one in force.
+
+A hash collision between two keys can only make an entry look changed (its digest differs),
+so it costs a write, never a record.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import sqlite3
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+# The facets of a record HubSpot holds (the third part of a key).
+RECORD = 0  # its properties (target: the record)
+ASSOCIATION = 1  # its association with its customer (target: the record; digest: the customer)
+ROLLUP = 2  # a customer's roll-ups (target: the company or contact)
+PLAN = 3  # a subscription's plan values written after it (target: the subscription)
+LINK = 4  # an invoice ↔ subscription association (target: the invoice; digest: the subscription)
+# a customer's subscriptions as §8 reconciled them (digest: the set of their Lago ids)
+SUBSCRIPTION_SET = 5
+
+WITNESSES = 100  # per object: what the drift guard reads back (one batch/read)
+FLUSH_ROWS = 2000  # inserts batched this many at a time
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS entries (key INTEGER PRIMARY KEY, target TEXT, digest INTEGER);
+CREATE TABLE IF NOT EXISTS witness (obj TEXT, target TEXT, lago_id TEXT, properties TEXT);
+CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT);
+"""
+
+
+def _int64(data: bytes) -> int:
+    return int.from_bytes(hashlib.blake2b(data, digest_size=8).digest(), "big", signed=True)
+
+
+def entry_key(obj: str, lago_id: str, facet: int) -> int:
+    return _int64(f"{obj}\x1f{lago_id}\x1f{facet}".encode())
+
+
+class LedgerFileProblem(Exception):
+    """The previous ledger file is not a ledger (the sync then rewrites everything)."""
+
+
+@dataclass(frozen=True)
+class Witness:
+    obj: str
+    target: str  # the HubSpot id
+    lago_id: str
+    properties: Mapping[str, str]  # exactly what was sent
+
+
+class Ledger:
+    """The previous sync's confirmed entries (read) and this sync's (built); loop thread.
+
+    ``previous``: the previous ledger's file, or None (a full rewrite: nothing is unchanged).
+    ``saving``: False for a dry run, which reads the ledger (to count what it would skip)
+    and confirms nothing.
+    """
+
+    def __init__(
+        self,
+        previous: Path | None,
+        workdir: Path,
+        model_version: str,
+        *,
+        saving: bool = True,
+        seed: int | None = None,
+    ) -> None:
+        self.model_version = model_version.encode()
+        self.saving = saving
+        self.path = workdir / "ledger-new.sqlite"
+        self._old: sqlite3.Connection | None = None
+        self._new: sqlite3.Connection | None = None
+        if previous is not None:
+            try:
+                self._old = sqlite3.connect(f"file:{previous}?mode=ro", uri=True)
+                self._old.execute("SELECT key, target, digest FROM entries LIMIT 1").fetchall()
+            except sqlite3.Error as exc:
+                self.close()
+                raise LedgerFileProblem(f"the stored ledger is not readable ({exc})") from None
+        self._rows: dict[int, tuple[int, str | None, int]] = {}  # waiting to be inserted
+        self._distrusted: set[int] = set()  # keys the drift guard found changed in HubSpot
+        self._random = random.Random(seed)
+        self._witnesses: dict[str, list[Witness]] = {}
+        self._seen_by_obj: dict[str, int] = {}
+        self.entries = 0  # rows put in the new ledger (carried or confirmed)
+        self.unchanged_count: dict[int, int] = {}  # facet -> entries found unchanged
+
+    @property
+    def has_previous(self) -> bool:
+        return self._old is not None
+
+    # -- digests --------------------------------------------------------------------
+
+    def digest(self, value: Any) -> int:
+        """Of exactly what a write sends (a mapping: properties; a tuple: ids), with the
+        model version."""
+        return _int64(self.model_version + orjson.dumps(value, option=orjson.OPT_SORT_KEYS))
+
+    # -- this sync ------------------------------------------------------------------
+
+    def unchanged(
+        self, obj: str, lago_id: str, facet: int, digest: int, target: str | None = None
+    ) -> str | None:
+        """The HubSpot id the previous sync confirmed for this facet, when it confirmed the
+        same ``digest`` (and ``target``, when given): the caller skips the write and the entry
+        is carried into the new ledger. None: write it."""
+        old = self._old
+        if old is None:
+            return None
+        key = entry_key(obj, lago_id, facet)
+        if key in self._distrusted:
+            return None
+        row = old.execute("SELECT target, digest FROM entries WHERE key = ?", (key,)).fetchone()
+        if row is None or row[1] != digest or row[0] is None:
+            return None
+        if target is not None and row[0] != target:
+            return None
+        self._put(key, row[0], digest)
+        self.unchanged_count[facet] = self.unchanged_count.get(facet, 0) + 1
+        return str(row[0])
+
+    def confirm(self, obj: str, lago_id: str, facet: int, target: str | None, digest: int) -> None:
+        """HubSpot confirmed this write (``target``: the HubSpot id it answered)."""
+        if self.saving and target is not None:
+            self._put(entry_key(obj, lago_id, facet), target, digest)
+
+    def forget(self, obj: str, lago_id: str, facet: int) -> None:
+        """This sync's last version of the facet was not confirmed (rejected): keep it out of
+        the new ledger even if an earlier version of it in this sync was."""
+        key = entry_key(obj, lago_id, facet)
+        self._rows[key] = (key, None, 0)
+
+    def witness(
+        self, obj: str, target: str | None, lago_id: str, properties: Mapping[str, str]
+    ) -> None:
+        """A record whose properties HubSpot holds as sent (written or unchanged): one of a
+        uniform random sample per object (reservoir) that the next sync reads back."""
+        if not self.saving or target is None:
+            return
+        seen = self._seen_by_obj.get(obj, 0) + 1
+        self._seen_by_obj[obj] = seen
+        sample = self._witnesses.setdefault(obj, [])
+        if len(sample) < WITNESSES:
+            sample.append(Witness(obj, target, lago_id, dict(properties)))
+            return
+        slot = self._random.randrange(seen)
+        if slot < WITNESSES:
+            sample[slot] = Witness(obj, target, lago_id, dict(properties))
+
+    def distrust(self, keys: Iterable[tuple[str, str, int]]) -> None:
+        """Entries the drift guard found deleted or edited in HubSpot: written again."""
+        self._distrusted.update(entry_key(*key) for key in keys)
+
+    def previous_witnesses(self) -> list[Witness]:
+        """The previous sync's witnesses, for the drift guard."""
+        if self._old is None:
+            return []
+        try:
+            rows = self._old.execute("SELECT obj, target, lago_id, properties FROM witness")
+            return [Witness(o, t, i, orjson.loads(p)) for o, t, i, p in rows]
+        except (sqlite3.Error, orjson.JSONDecodeError):
+            return []
+
+    # -- the new file ---------------------------------------------------------------
+
+    def _put(self, key: int, target: str | None, digest: int) -> None:
+        if not self.saving:
+            return
+        self._rows[key] = (key, target, digest)
+        if len(self._rows) >= FLUSH_ROWS:
+            self._flush()
+
+    def _flush(self) -> None:
+        if not self._rows:
+            return
+        db = self._connection()
+        rows = self._rows.values()
+        db.executemany("INSERT OR REPLACE INTO entries VALUES (?, ?, ?)", (r for r in rows if r[1]))
+        db.executemany("DELETE FROM entries WHERE key = ?", ((r[0],) for r in rows if not r[1]))
+        self._rows = {}
+
+    def _connection(self) -> sqlite3.Connection:
+        if self._new is None:
+            self.path.unlink(missing_ok=True)
+            self._new = sqlite3.connect(self.path)
+            self._new.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;" + SCHEMA)
+        return self._new
+
+    def finish(self, meta: Mapping[str, str]) -> Path:
+        """Write what is waiting, the witnesses and ``meta``; close the file and answer it."""
+        self._flush()
+        db = self._connection()
+        db.executemany(
+            "INSERT INTO witness VALUES (?, ?, ?, ?)",
+            (
+                (w.obj, w.target, w.lago_id, orjson.dumps(w.properties).decode())
+                for sample in self._witnesses.values()
+                for w in sample
+            ),
+        )
+        db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", meta.items())
+        db.commit()
+        (self.entries,) = db.execute("SELECT count(*) FROM entries").fetchone()
+        db.close()
+        self._new = None
+        return self.path
+
+    def close(self) -> None:
+        """Close both files (idempotent); the new one is deleted unless ``finish`` handed it
+        over (the caller deletes its work directory)."""
+        for db in (self._old, self._new):
+            if db is not None:
+                db.close()
+        self._old = self._new = None

@@ -1,0 +1,288 @@
+"""docs/product.md §10 end to end: `write` with change tracking over a real directory, against
+the emulator. Each case compares HubSpot's final contents with a full rewrite of the same input
+on a fresh portal."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from tests.support.harness import (
+    make_emulator,
+    private_app_config,
+    record,
+    run_connector,
+    stream_state,
+)
+from tests.support.scenario import hubspot_state
+
+N_CUSTOMERS = 100
+
+
+def customer(i, **kw):
+    return {
+        "lago_id": f"c{i}",
+        "external_id": f"ext-{i}",
+        "name": f"Customer {i}",
+        "customer_type": "company" if i % 3 else "individual",
+        "email": f"c{i}@example.com",
+        "currency": "EUR",
+        **kw,
+    }
+
+
+def subscription(i, **kw):
+    return {
+        "lago_id": f"s{i}",
+        "external_id": f"sub-{i}",
+        "lago_customer_id": f"c{i % N_CUSTOMERS}",
+        "status": "active",
+        "plan_code": "pro",
+        "billing_time": "calendar",
+        "created_at": "2024-01-02T10:00:00Z",
+        **kw,
+    }
+
+
+def invoice(i, **kw):
+    return {
+        "lago_id": f"i{i}",
+        "number": f"INV-{i}",
+        "status": "finalized",
+        "currency": "EUR",
+        "total_amount_cents": 1000 + i,
+        "issuing_date": "2024-02-01",
+        "payment_status": "succeeded",
+        "customer": {"lago_id": f"c{i % N_CUSTOMERS}"},
+        **kw,
+    }
+
+
+def lines(changes=None, drop=()):
+    """The input: 100 customers, 200 subscriptions, 500 invoices; ``changes``: Lago id ->
+    fields changed; ``drop``: Lago ids left out."""
+    changes = changes or {}
+    out = []
+    for stream, make, n in (
+        ("customers", customer, N_CUSTOMERS),
+        ("subscriptions", subscription, 2 * N_CUSTOMERS),
+        ("invoices", invoice, 5 * N_CUSTOMERS),
+    ):
+        for i in range(n):
+            data = make(i)
+            if data["lago_id"] in drop:
+                continue
+            data.update(changes.get(data["lago_id"], {}))
+            out.append(record(stream, data))
+        out.append(stream_state(stream, 1))
+    return out
+
+
+STREAMS = ["customers", "subscriptions", "invoices"]
+
+
+def config(emu, ledger_dir: Path, **extra):
+    tracking = {"storage_type": "Local", "path": str(ledger_dir)}
+    return private_app_config(emu.url, change_tracking=tracking, **extra)
+
+
+def sync(emu, ledger_dir, input_lines, generation_id=None, **extra):
+    emu.requests.clear()
+    run = run_connector(
+        "write",
+        config(emu, ledger_dir, **extra),
+        input_lines,
+        streams=STREAMS,
+        generation_id=generation_id,
+    )
+    assert run.returncode == 0, run.stderr[-3000:] + run.stdout[-3000:]
+    return run
+
+
+def written_inputs(emu) -> list[dict]:
+    """Every input of every call that changed HubSpot (batch bodies), with its path."""
+    out = []
+    for entry in emu.mutating_requests():
+        body = entry["body"] or {}
+        for item in body.get("inputs", [body]):
+            out.append({"path": entry["path"], **item})
+    return out
+
+
+def full_rewrite(input_lines):
+    """HubSpot's contents after one sync of this input on a fresh portal, no ledger."""
+    with make_emulator() as fresh:
+        run = run_connector("write", private_app_config(fresh.url), input_lines, streams=STREAMS)
+        assert run.returncode == 0, run.stdout[-3000:]
+        return hubspot_state(fresh)
+
+
+def summary(run) -> str:
+    return next(line for line in run.logs() if "summary" in line.lower())
+
+
+@pytest.fixture
+def ledger_dir(tmp_path):
+    return tmp_path / "ledger"
+
+
+def test_an_unchanged_input_makes_no_write_and_few_calls(ledger_dir):
+    with make_emulator() as emu:
+        first = sync(emu, ledger_dir, lines())
+        assert "full rewrite, because there is no ledger yet" in summary(first)
+        first_calls = len(emu.requests)
+        second = sync(emu, ledger_dir, lines())
+        assert emu.mutating_requests() == []
+        assert len(emu.requests) <= 25, sorted({e["path"] for e in emu.requests})
+        assert first_calls > 25
+        text = summary(second)
+        assert "unchanged since the last sync (not written): 800 records" in text
+        # STATE recordCount still counts every record
+        counts = [s["destinationStats"]["recordCount"] for s in second.states]
+        assert counts == [100.0, 200.0, 500.0]
+        assert hubspot_state(emu) == full_rewrite(lines())
+
+
+def test_only_what_changed_is_written(ledger_dir):
+    changed = {
+        "c7": {"name": "Renamed 7"},
+        "s3": {"plan_code": "premium"},
+        "i11": {"payment_status": "failed"},
+        "i12": {"total_amount_cents": 99},
+    }
+    with make_emulator() as emu:
+        sync(emu, ledger_dir, lines())
+        sync(emu, ledger_dir, lines(changed))
+        inputs = written_inputs(emu)
+        keys = {
+            i.get("idProperty") and i.get("id") or i.get("id") or i.get("from", {}).get("id")
+            for i in inputs
+        }
+        upserted = sorted(i["id"] for i in inputs if i["path"].endswith("/batch/upsert"))
+        assert upserted == sorted(changed), inputs
+        # no association is made again: both ends kept their HubSpot ids
+        assert not [i for i in inputs if "/associations/" in i["path"]], keys
+        assert len(emu.requests) <= 25 + 10
+        assert hubspot_state(emu) == full_rewrite(lines(changed))
+
+
+def test_a_failed_sync_leaves_the_previous_ledger_and_the_next_sends_the_rest(ledger_dir):
+    changed = {f"i{i}": {"payment_status": "failed"} for i in range(0, 500, 5)}
+    with make_emulator() as emu:
+        sync(emu, ledger_dir, lines())
+        pointers = sorted(p.read_bytes() for p in ledger_dir.rglob("CURRENT.json"))
+        # the invoices' second batch is refused for good: the sync fails
+        emu.inject_fault(403, "POST", r"/2-\d+/batch/upsert$", times=1000)
+        failed = run_connector("write", config(emu, ledger_dir), lines(changed), streams=STREAMS)
+        assert failed.returncode != 0
+        assert sorted(p.read_bytes() for p in ledger_dir.rglob("CURRENT.json")) == pointers
+        emu._rules.clear()
+        sync(emu, ledger_dir, lines(changed))
+        upserted = sorted(i["id"] for i in written_inputs(emu) if i["path"].endswith("upsert"))
+        assert upserted == sorted(changed)
+        assert hubspot_state(emu) == full_rewrite(lines(changed))
+
+
+def test_a_rejected_record_is_sent_again_by_the_next_sync(ledger_dir):
+    bad = {"i5": {"issuing_date": "not a date"}}
+    with make_emulator() as emu:
+        first = sync(emu, ledger_dir, lines(bad))
+        assert "i5" in first.stdout  # rejected (by the mapping), reported
+        sync(emu, ledger_dir, lines())
+        upserted = [i["id"] for i in written_inputs(emu) if i["path"].endswith("upsert")]
+        assert upserted == ["i5"]
+        assert hubspot_state(emu) == full_rewrite(lines())
+
+
+def test_a_record_deleted_in_hubspot_is_repaired_by_the_sample(ledger_dir):
+    with make_emulator() as emu:
+        sync(emu, ledger_dir, lines())
+        witnessed = _witnessed_invoice(ledger_dir)
+        type_id = next(
+            s["objectTypeId"] for s in emu.store.schemas() if s["name"] == "LagoInvoices"
+        )
+        emu.store.archive_record(type_id, witnessed)
+        second = sync(emu, ledger_dir, lines())
+        assert "1 of" in second.stdout and "written again" in second.stdout
+        assert hubspot_state(emu) == full_rewrite(lines())
+
+
+def test_a_refresh_in_airbyte_rewrites_everything(ledger_dir):
+    with make_emulator() as emu:
+        sync(emu, ledger_dir, lines(), generation_id=1)
+        with emu.store.lock:  # a HubSpot-side deletion the sample may not see
+            type_id = next(
+                s["objectTypeId"] for s in emu.store.schemas() if s["name"] == "LagoInvoices"
+            )
+            records = emu.store.types[type_id].records
+            witnesses = _witnesses(ledger_dir)
+            for hubspot_id in [i for i in records if i not in witnesses][:3]:
+                emu.store.archive_record(type_id, hubspot_id)
+        again = sync(emu, ledger_dir, lines(), generation_id=1)
+        assert "full rewrite" not in summary(again)
+        refreshed = sync(emu, ledger_dir, lines(), generation_id=2)
+        assert "generation_id rose" in summary(refreshed)
+        assert hubspot_state(emu) == full_rewrite(lines())
+
+
+def test_a_ledger_of_another_portal_is_ignored(ledger_dir, tmp_path):
+    with make_emulator() as one:
+        sync(one, ledger_dir, lines())
+    with make_emulator(portal_id=777) as other:
+        run = sync(other, ledger_dir, lines())
+        assert "full rewrite" in summary(run)
+        assert hubspot_state(other) == full_rewrite(lines())
+
+
+def test_a_lost_ledger_means_a_full_rewrite(ledger_dir):
+    with make_emulator() as emu:
+        sync(emu, ledger_dir, lines())
+        for path in ledger_dir.rglob("*.sqlite"):
+            path.unlink()
+        run = sync(emu, ledger_dir, lines())
+        assert "could not be read" in run.stdout
+        assert "full rewrite" in summary(run)
+        assert len([i for i in written_inputs(emu) if i["path"].endswith("upsert")]) >= 800
+        assert hubspot_state(emu) == full_rewrite(lines())
+
+
+def test_a_dry_run_says_what_it_would_skip_and_saves_nothing(ledger_dir):
+    with make_emulator() as emu:
+        sync(emu, ledger_dir, lines())
+        pointers = sorted(p.read_bytes() for p in ledger_dir.rglob("CURRENT.json"))
+        run = sync(emu, ledger_dir, lines({"c1": {"name": "New"}}), dry_run=True)
+        assert emu.mutating_requests() == []
+        assert "unchanged since the last sync (would skip): 799 records" in summary(run)
+        assert sorted(p.read_bytes() for p in ledger_dir.rglob("CURRENT.json")) == pointers
+
+
+def _witnesses(ledger_dir: Path) -> set[str]:
+    """The HubSpot ids of the invoices the ledger's sample holds."""
+    (path,) = list(ledger_dir.rglob("*.sqlite"))
+    with sqlite3.connect(path) as db:
+        rows = db.execute("SELECT target FROM witness WHERE obj = 'invoices'").fetchall()
+    return {str(target) for (target,) in rows}
+
+
+def _witnessed_invoice(ledger_dir: Path) -> str:
+    return sorted(_witnesses(ledger_dir))[0]
+
+
+def test_terminated_subscriptions_are_still_reconciled(ledger_dir):
+    with make_emulator() as emu:
+        sync(emu, ledger_dir, lines())
+        run = sync(emu, ledger_dir, lines(drop={"s4"}))
+        assert "terminated" in summary(run) or "Marked 1" in run.stdout
+        assert hubspot_state(emu) == _after_termination(lines(), lines(drop={"s4"}))
+
+
+def _after_termination(before, after):
+    with make_emulator() as fresh:
+        for input_lines in (before, after):
+            run = run_connector(
+                "write", private_app_config(fresh.url), input_lines, streams=STREAMS
+            )
+            assert run.returncode == 0
+        return hubspot_state(fresh)

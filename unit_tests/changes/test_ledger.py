@@ -1,0 +1,147 @@
+"""The ledger file (docs/product.md §10): what enters it, what a later sync finds unchanged."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from destination_hubspot_lago.changes.ledger import (
+    ASSOCIATION,
+    RECORD,
+    WITNESSES,
+    Ledger,
+    LedgerFileProblem,
+)
+
+VERSION = "0.2.0+test"
+
+
+def saved(tmp_path: Path, fill, name: str = "a") -> Path:
+    work = tmp_path / name
+    work.mkdir()
+    ledger = Ledger(None, work, VERSION)
+    fill(ledger)
+    path = ledger.finish({"portal_id": "1"})
+    ledger.close()
+    return path
+
+
+def reopened(tmp_path: Path, previous: Path, **kw) -> Ledger:
+    work = tmp_path / "next"
+    work.mkdir(exist_ok=True)
+    return Ledger(previous, work, VERSION, **kw)
+
+
+def test_a_confirmed_write_is_unchanged_next_time_with_its_hubspot_id(tmp_path):
+    props = {"name": "Acme", "lago_customer_id": "c1"}
+
+    def fill(ledger):
+        ledger.confirm("companies", "c1", RECORD, "101", ledger.digest(props))
+
+    ledger = reopened(tmp_path, saved(tmp_path, fill))
+    assert ledger.unchanged("companies", "c1", RECORD, ledger.digest(props)) == "101"
+    assert (
+        ledger.unchanged("companies", "c1", RECORD, ledger.digest({**props, "name": "B"})) is None
+    )
+    assert ledger.unchanged("contacts", "c1", RECORD, ledger.digest(props)) is None
+    assert ledger.unchanged("companies", "c1", ASSOCIATION, ledger.digest(props)) is None
+    # a target given must be the one confirmed
+    assert ledger.unchanged("companies", "c1", RECORD, ledger.digest(props), "999") is None
+
+
+def test_the_model_version_is_in_every_digest(tmp_path):
+    a = Ledger(None, tmp_path, "1").digest({"x": "1"})
+    b = Ledger(None, tmp_path, "2").digest({"x": "1"})
+    assert a != b
+    # and key order does not matter
+    ledger = Ledger(None, tmp_path, "1")
+    assert ledger.digest({"x": "1", "y": "2"}) == ledger.digest({"y": "2", "x": "1"})
+
+
+def test_unchanged_entries_are_carried_and_written_ones_replace_them(tmp_path):
+    def fill(ledger):
+        ledger.confirm("invoices", "i1", RECORD, "1", ledger.digest({"a": "1"}))
+        ledger.confirm("invoices", "i2", RECORD, "2", ledger.digest({"a": "2"}))
+        ledger.confirm("invoices", "i3", RECORD, "3", ledger.digest({"a": "3"}))
+
+    second = reopened(tmp_path, saved(tmp_path, fill))
+    assert second.unchanged("invoices", "i1", RECORD, second.digest({"a": "1"})) == "1"
+    second.confirm("invoices", "i2", RECORD, "2", second.digest({"a": "changed"}))
+    # i3 did not arrive in this sync: it is not carried
+    path = second.finish({})
+    second.close()
+    assert second.entries == 2
+    (tmp_path / "third").mkdir()
+    third = Ledger(path, tmp_path / "third", VERSION)
+    assert third.unchanged("invoices", "i1", RECORD, third.digest({"a": "1"})) == "1"
+    assert third.unchanged("invoices", "i2", RECORD, third.digest({"a": "changed"})) == "2"
+    assert third.unchanged("invoices", "i3", RECORD, third.digest({"a": "3"})) is None
+
+
+def test_a_rejected_last_version_leaves_the_ledger(tmp_path):
+    work = tmp_path / "w"
+    work.mkdir()
+    ledger = Ledger(None, work, VERSION)
+    ledger.confirm("invoices", "i1", RECORD, "1", ledger.digest({"a": "1"}))
+    ledger.forget("invoices", "i1", RECORD)
+    ledger.finish({})
+    assert ledger.entries == 0
+
+
+def test_a_dry_run_confirms_nothing_but_still_finds_unchanged(tmp_path):
+    def fill(ledger):
+        ledger.confirm("invoices", "i1", RECORD, "1", ledger.digest({"a": "1"}))
+
+    dry = reopened(tmp_path, saved(tmp_path, fill), saving=False)
+    assert dry.unchanged("invoices", "i1", RECORD, dry.digest({"a": "1"})) == "1"
+    dry.confirm("invoices", "i2", RECORD, "2", dry.digest({"a": "2"}))
+    dry.witness("invoices", "2", "i2", {"a": "2"})
+    dry.finish({})
+    assert dry.entries == 0
+
+
+def test_distrusted_entries_are_written_again(tmp_path):
+    def fill(ledger):
+        ledger.confirm("invoices", "i1", RECORD, "1", ledger.digest({"a": "1"}))
+
+    ledger = reopened(tmp_path, saved(tmp_path, fill))
+    ledger.distrust([("invoices", "i1", RECORD)])
+    assert ledger.unchanged("invoices", "i1", RECORD, ledger.digest({"a": "1"})) is None
+
+
+def test_witnesses_are_a_bounded_sample_that_the_next_ledger_holds(tmp_path):
+    def fill(ledger):
+        for i in range(1000):
+            ledger.witness("invoices", str(i), f"i{i}", {"n": str(i)})
+        ledger.witness("companies", "7", "c7", {"name": "Acme"})
+
+    ledger = reopened(tmp_path, saved(tmp_path, fill))
+    witnesses = ledger.previous_witnesses()
+    invoices = [w for w in witnesses if w.obj == "invoices"]
+    assert len(invoices) == WITNESSES
+    assert len({w.target for w in invoices}) == WITNESSES
+    # a uniform sample of 1000, not the first 100
+    assert max(int(w.target) for w in invoices) >= WITNESSES
+    assert [
+        (w.target, w.lago_id, dict(w.properties)) for w in witnesses if w.obj == "companies"
+    ] == [("7", "c7", {"name": "Acme"})]
+
+
+def test_a_file_that_is_not_a_ledger_is_a_problem_not_a_crash(tmp_path):
+    bad = tmp_path / "bad.sqlite"
+    bad.write_bytes(b"not sqlite at all" * 100)
+    work = tmp_path / "w"
+    work.mkdir()
+    with pytest.raises(LedgerFileProblem, match="not readable"):
+        Ledger(bad, work, VERSION)
+
+
+def test_many_entries_all_reach_the_file(tmp_path):
+    work = tmp_path / "w"
+    work.mkdir()
+    ledger = Ledger(None, work, VERSION)
+    for i in range(10_000):
+        ledger.confirm("invoices", f"i{i}", RECORD, str(i), i)
+    ledger.finish({})
+    assert ledger.entries == 10_000
