@@ -325,6 +325,27 @@ def test_s3_pointer_write_refused_leaves_the_previous_ledger_in_force(s3, tmp_pa
     assert bucket.names(SCOPE) == {first.name, POINTER}
 
 
+class RefusingUpload(RefusingPointer):
+    """The real client, except that the ledger's upload fails half-way."""
+
+    def put_object(self, **kwargs: Any) -> Any:
+        return self._client.put_object(**kwargs)
+
+    def upload_file(self, *args: Any, **kwargs: Any) -> Any:
+        raise ClientError({"Error": {"Code": "InternalError", "Message": "no"}}, "UploadPart")
+
+
+def test_s3_ledger_upload_failing_leaves_the_previous_ledger_in_force(s3, tmp_path):
+    bucket = Bucket(s3)
+    first = bucket.store.save(SCOPE, HEADER, ledger_file(tmp_path, b"first"))
+    refusing = S3LedgerStore(s3_tracking(s3), client=RefusingUpload(s3.client()))
+    with pytest.raises(LedgerStorageProblem, match="the service answered InternalError"):
+        refusing.save(SCOPE, replace(HEADER, entries=9), ledger_file(tmp_path, b"second", "2"))
+    got = tmp_path / "got.sqlite"
+    assert bucket.store.load(SCOPE, got) == first and got.read_bytes() == b"first"
+    assert bucket.names(SCOPE) == {first.name, POINTER}
+
+
 def test_s3_a_key_that_may_not_delete_still_saves(s3, tmp_path):
     bucket = Bucket(s3)
     first = bucket.store.save(SCOPE, HEADER, ledger_file(tmp_path, b"first"))
