@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     ValidationError,
@@ -138,6 +139,51 @@ class S3ObjectStorage(BaseModel):
 ObjectStorage = Annotated[NoObjectStorage | S3ObjectStorage, Field(discriminator="storage_type")]
 
 
+class _Rewrites(BaseModel):
+    """What every change-tracking option shares (issue 19)."""
+
+    # Every this many days, the sync writes every record again (0: never).
+    full_rewrite_every_days: int = Field(default=7, ge=0)
+
+
+class S3ChangeTracking(S3ObjectStorage, _Rewrites):
+    """The change-tracking ledger in a bucket: the fields and rules of rejected records' S3."""
+
+
+class LocalChangeTracking(_Rewrites):
+    """The change-tracking ledger in a directory (a volume mounted into the container)."""
+
+    model_config = ConfigDict(extra="ignore")
+    storage_type: Literal["Local"]
+    path: str
+
+    @field_validator("path")
+    @classmethod
+    def _path(cls, value: str) -> str:
+        value = value.strip()
+        if not value:
+            raise ValueError(
+                "required for Local storage: a directory, e.g. /local/hubspot-lago "
+                "(in docker, on a mounted volume)"
+            )
+        if "\x00" in value:
+            raise ValueError("must be a directory path (it holds a NUL character)")
+        return value
+
+
+ChangeTrackingStorage = Annotated[
+    S3ChangeTracking | LocalChangeTracking, Field(discriminator="storage_type")
+]
+ChangeTracking = S3ChangeTracking | LocalChangeTracking
+
+
+def _tracking_off_is_none(value: Any) -> Any:
+    """``{"storage_type": "None"}`` (change tracking off) is the same as no option at all."""
+    if isinstance(value, Mapping) and value.get("storage_type") == "None":
+        return None
+    return value
+
+
 class DestinationConfig(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
@@ -154,6 +200,11 @@ class DestinationConfig(BaseModel):
     api_base_url: str = DEFAULT_API_BASE_URL
     max_requests_per_10_seconds: int | None = Field(default=None, ge=1, le=1000)
     object_storage_config: ObjectStorage | None = None
+    # Issue 19: where the ledger of what HubSpot already holds is kept; None: every record is
+    # written every sync ("None" in spec.json is parsed to None).
+    change_tracking: Annotated[
+        ChangeTrackingStorage | None, BeforeValidator(_tracking_off_is_none)
+    ] = None
 
     @property
     def rejected_records_storage(self) -> S3ObjectStorage | None:
@@ -245,7 +296,14 @@ def _tags(union: Any) -> list[str]:
 
 CREDENTIAL_TITLES = _tags(Credentials)
 STORAGE_TYPES = _tags(ObjectStorage)
-_TAGS = frozenset(CREDENTIAL_TITLES) | frozenset(STORAGE_TYPES)
+TRACKING_TYPES = ["None", *_tags(ChangeTrackingStorage)]
+_TAGS = frozenset(CREDENTIAL_TITLES) | frozenset(STORAGE_TYPES) | frozenset(TRACKING_TYPES)
+# The choices of each discriminated field: (the tag's name, its values).
+_UNIONS = {
+    "credentials": ("credentials_title", CREDENTIAL_TITLES),
+    "object_storage_config": ("storage_type", STORAGE_TYPES),
+    "change_tracking": ("storage_type", TRACKING_TYPES),
+}
 
 
 def _choices(values: list[str]) -> str:
@@ -278,6 +336,12 @@ _REQUIRED = {
     "object_storage_config.s3_bucket_name": (
         "required for S3 storage: the name of an existing bucket"
     ),
+    "change_tracking.storage_type": "required: " + _choices(TRACKING_TYPES),
+    "change_tracking.s3_bucket_name": "required for S3 storage: the name of an existing bucket",
+    "change_tracking.path": (
+        "required for Local storage: a directory, e.g. /local/hubspot-lago "
+        "(in docker, on a mounted volume)"
+    ),
 }
 # What a field must be, whatever was wrong with it (other than a validator's own message).
 _MUST_BE = {
@@ -293,6 +357,13 @@ _MUST_BE = {
     "object_storage_config": (
         "must be an object with storage_type " + _choices(STORAGE_TYPES) + " and its fields"
     ),
+    "change_tracking": (
+        "must be an object with storage_type " + _choices(TRACKING_TYPES) + " and its fields"
+    ),
+    "change_tracking.full_rewrite_every_days": (
+        "must be a whole number of days, 0 or more (0: never write every record again)"
+    ),
+    "change_tracking.path": "must be text: a directory path",
 }
 _TYPE_WORDS = {
     "string_type": "must be text",
@@ -317,15 +388,11 @@ def _explain(exc: ValidationError) -> str:
         kind = err["type"]
         msg = err["msg"].removeprefix("Value error, ")
         if kind == "union_tag_not_found":
-            tag = "credentials_title" if field == "credentials" else "storage_type"
+            tag = _UNIONS.get(field, ("storage_type", STORAGE_TYPES))[0]
             field = f"{field}.{tag}"
             text = _REQUIRED.get(field, "is required")
         elif kind == "union_tag_invalid":
-            tag, choices = (
-                ("credentials_title", CREDENTIAL_TITLES)
-                if field == "credentials"
-                else ("storage_type", STORAGE_TYPES)
-            )
+            tag, choices = _UNIONS.get(field, ("storage_type", STORAGE_TYPES))
             field = f"{field}.{tag}"
             text = "must be " + _choices(choices)
         elif kind == "missing" or (kind == "string_too_short" and field in _REQUIRED):

@@ -12,8 +12,8 @@ with messages that say what to do; secrets never reach a message.
 from __future__ import annotations
 
 import copy
-import hashlib
 import functools
+import hashlib
 import json
 import logging
 import pkgutil
@@ -32,7 +32,7 @@ from .billing.aggregator import BillingAggregator
 from .billing.facts import DiskFacts
 from .billing.job import BillingValues
 from .changes import tracking as change_tracking
-from .changes.store import open_ledger_store
+from .changes.store import LedgerStorageProblem, open_ledger_store
 from .config import ConfigError, DestinationConfig, check_against_spec
 from .hubspot import Failure, HubSpotClient, HubSpotError, OAuthAuth, Pacer
 from .hubspot.batches import BatchWriter, DryRunWriter, Writer
@@ -207,16 +207,24 @@ class CheckResult:
 
 
 def check(config: Mapping[str, Any]) -> CheckResult:
-    """Config, rejected-records bucket, credentials, scopes, model: never raises."""
+    """Config, rejected-records bucket, change-tracking storage, credentials, scopes, model:
+    never raises.
+
+    Both storages are proven before anything is deployed in HubSpot. The change-tracking
+    probe writes, reads back and deletes a small object; a dry run's check only reads
+    (lists the bucket's prefix, or checks the directory), as a dry run writes nothing."""
     outbox = Outbox()
     try:
         parsed = validate(config)
         store = open_store(parsed.rejected_records_storage)
         if store is not None:  # before anything is deployed in HubSpot
             store.verify()
+        ledger = open_ledger_store(parsed.change_tracking)
+        if ledger is not None:
+            ledger.probe(read_only=parsed.dry_run)
         # A check is interactive: a few quick retries, not a sync's patience.
         _, deployment = prepare(parsed, max_attempts=3, raw_config=config, outbox=outbox)
-    except (*USER_FIXABLE, StorageProblem, HubSpotError) as problem:
+    except (*USER_FIXABLE, StorageProblem, LedgerStorageProblem, HubSpotError) as problem:
         return CheckResult(False, filter_secrets(str(problem)), outbox.take())
     except Exception as exc:  # a bug must still answer FAILED, not crash the check
         logger.error(filter_secrets("check failed: " + traceback.format_exc()))
@@ -257,7 +265,13 @@ def write(
         finally:
             if tracking is not None:
                 tracking.close()
-    except (RecordsRejected, StorageProblem, TempStorageProblem, *USER_FIXABLE) as problem:
+    except (
+        RecordsRejected,
+        StorageProblem,
+        LedgerStorageProblem,
+        TempStorageProblem,
+        *USER_FIXABLE,
+    ) as problem:
         raise TracedError(filter_secrets(str(problem)), FailureType.config_error) from None
     except HubSpotError as error:
         raise traced(error) from None

@@ -61,6 +61,7 @@ def test_spec_fields_follow_product_defaults_and_order():
         "api_base_url",
         "hubspot_api_version",
         "max_requests_per_10_seconds",
+        "change_tracking",
     ]
     assert sorted(props, key=lambda k: props[k]["order"]) == expected
     assert props["default_targeted_object"]["default"] == "companies"
@@ -189,3 +190,121 @@ def test_terminated_subscriptions_modes_parse_and_default_to_reconcile(mode):
     config = {"credentials": PAT, "terminated_subscriptions": mode}
     jsonschema.validate(config, load_spec()["connectionSpecification"])
     assert DestinationConfig.parse(config).terminated_subscriptions == mode
+
+
+# -- change_tracking (issue 19): where the ledger is kept ------------------------------------
+
+
+def _options(name):
+    props = load_spec()["connectionSpecification"]["properties"]
+    return {o["properties"]["storage_type"]["enum"][0]: o for o in props[name]["oneOf"]}
+
+
+def test_change_tracking_offers_none_s3_and_local_with_s3_keys_marked_secret():
+    options = _options("change_tracking")
+    assert list(options) == ["None", "S3", "Local"]
+    s3 = options["S3"]["properties"]
+    assert s3["access_key_id"]["airbyte_secret"] and s3["secret_access_key"]["airbyte_secret"]
+    # the same S3 fields as the rejected-records bucket, plus how often to rewrite everything
+    rejected = _options("object_storage_config")["S3"]["properties"]
+    assert set(s3) == set(rejected) | {"full_rewrite_every_days"}
+    assert options["S3"]["required"] == ["storage_type", "s3_bucket_name"]
+    assert options["Local"]["required"] == ["storage_type", "path"]
+    for option in ("S3", "Local"):
+        days = options[option]["properties"]["full_rewrite_every_days"]
+        assert (days["type"], days["default"], days["minimum"]) == ("integer", 7, 0)
+        orders = [
+            p["order"] for k, p in options[option]["properties"].items() if k != "storage_type"
+        ]
+        assert len(set(orders)) == len(orders)
+    assert "volume" in options["Local"]["properties"]["path"]["description"]
+    for option in options.values():
+        for field in option["properties"].values():
+            assert field.get("title"), field
+
+
+@pytest.mark.parametrize(
+    "tracking, kind, days",
+    [
+        (None, None, None),
+        ({"storage_type": "None"}, None, None),
+        ({"storage_type": "Local", "path": " /local/ledger "}, "Local", 7),
+        ({"storage_type": "Local", "path": "/local", "full_rewrite_every_days": 0}, "Local", 0),
+        ({"storage_type": "S3", "s3_bucket_name": "acme", "full_rewrite_every_days": 30}, "S3", 30),
+    ],
+)
+def test_change_tracking_parses_to_none_or_an_option_with_its_rewrite_period(tracking, kind, days):
+    config = (
+        {"credentials": PAT}
+        if tracking is None
+        else {"credentials": PAT, "change_tracking": tracking}
+    )
+    jsonschema.validate(config, load_spec()["connectionSpecification"])
+    parsed = DestinationConfig.parse(config).change_tracking
+    if kind is None:
+        assert parsed is None
+    else:
+        assert parsed is not None and parsed.storage_type == kind
+        assert parsed.full_rewrite_every_days == days
+    if kind == "Local":
+        assert parsed.path == tracking["path"].strip()
+
+
+@pytest.mark.parametrize(
+    "tracking, field, says",
+    [
+        ({}, "change_tracking.storage_type", "required: 'None', 'S3' or 'Local'"),
+        (
+            {"storage_type": "Disk"},
+            "change_tracking.storage_type",
+            "must be 'None', 'S3' or 'Local'",
+        ),
+        ("S3", "change_tracking", "must be an object with storage_type"),
+        ({"storage_type": "Local"}, "change_tracking.path", "required for Local storage"),
+        ({"storage_type": "Local", "path": "  "}, "change_tracking.path", "required for Local"),
+        ({"storage_type": "Local", "path": 5}, "change_tracking.path", "must be text"),
+        (
+            {"storage_type": "Local", "path": "/l", "full_rewrite_every_days": -1},
+            "change_tracking.full_rewrite_every_days",
+            "must be a whole number of days, 0 or more",
+        ),
+        (
+            {"storage_type": "S3", "s3_bucket_name": "a", "full_rewrite_every_days": "weekly"},
+            "change_tracking.full_rewrite_every_days",
+            "must be a whole number of days",
+        ),
+        ({"storage_type": "S3"}, "change_tracking.s3_bucket_name", "required for S3 storage"),
+        (
+            {"storage_type": "S3", "s3_bucket_name": "acme/ledger"},
+            "change_tracking.s3_bucket_name",
+            "must be a bucket name only",
+        ),
+        (
+            {"storage_type": "S3", "s3_bucket_name": "acme", "secret_access_key": "s3-secret-9"},
+            "change_tracking.access_key_id",
+            "required with secret_access_key",
+        ),
+        (
+            {"storage_type": "S3", "s3_bucket_name": "acme", "s3_endpoint": "localhost:9000"},
+            "change_tracking.s3_endpoint",
+            "must be an absolute URL",
+        ),
+    ],
+)
+def test_a_wrong_change_tracking_field_is_named_with_what_to_put_there(tracking, field, says):
+    with pytest.raises(ConfigError) as info:
+        DestinationConfig.parse({"credentials": PAT, "change_tracking": tracking})
+    message = str(info.value)
+    assert f"{field}: {says}" in message
+    assert "s3-secret-9" not in message and "pat-na1-secret" not in message
+
+
+def test_the_spec_refuses_what_the_model_refuses_for_change_tracking():
+    schema = load_spec()["connectionSpecification"]
+    for wrong in (
+        {"storage_type": "Local", "path": "/l", "full_rewrite_every_days": -1},
+        {"storage_type": "Local"},
+        {"storage_type": "S3"},
+    ):
+        with pytest.raises(jsonschema.ValidationError):
+            jsonschema.validate({"credentials": PAT, "change_tracking": wrong}, schema)
