@@ -272,7 +272,15 @@ def _configured_stream(entry: Any, where: str) -> ConfiguredAirbyteStream:
         destination_sync_mode=_enum(DestinationSyncMode, entry["destination_sync_mode"]),
         cursor_field=entry.get("cursor_field"),
         primary_key=entry.get("primary_key"),
+        # Airbyte raises it on a Refresh (docs/product.md §10 then rewrites everything)
+        generation_id=_whole_number(entry.get("generation_id")),
+        minimum_generation_id=_whole_number(entry.get("minimum_generation_id")),
+        sync_id=_whole_number(entry.get("sync_id")),
     )
+
+
+def _whole_number(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def _enum(kind: type[enum.Enum], value: Any) -> Any:

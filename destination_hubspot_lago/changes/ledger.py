@@ -205,8 +205,10 @@ class Ledger:
             return
         db = self._connection()
         rows = self._rows.values()
-        db.executemany("INSERT OR REPLACE INTO entries VALUES (?, ?, ?)", (r for r in rows if r[1]))
-        db.executemany("DELETE FROM entries WHERE key = ?", ((r[0],) for r in rows if not r[1]))
+        db.executemany(
+            "INSERT OR REPLACE INTO entries VALUES (?, ?, ?)", (r for r in rows if r[1] is not None)
+        )
+        db.executemany("DELETE FROM entries WHERE key = ?", ((r[0],) for r in rows if r[1] is None))
         self._rows = {}
 
     def _connection(self) -> sqlite3.Connection:
