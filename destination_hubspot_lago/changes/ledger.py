@@ -11,14 +11,20 @@ the few *witnesses* the drift guard reads back (``witness`` table, ≤ 100 per o
 
 :class:`Ledger` is owned by the message loop. It reads the previous file (a lookup per
 record, on disk: a ledger of a million entries is not a million Python objects) and builds
-the new one in a private file next to it, in batched inserts:
+the new one in a private copy of it, in batched writes — so an unchanged record costs a
+lookup and nothing else:
 
 * :meth:`Ledger.unchanged` — this facet's digest (and target, when the caller knows it)
-  equals the previous sync's: the caller makes no call, and the entry is carried into the new
-  ledger. Answers the target, the HubSpot id the previous sync confirmed.
+  equals the previous sync's: the caller makes no call; the entry stays. Answers the target,
+  the HubSpot id the previous sync confirmed.
 * :meth:`Ledger.confirm` — HubSpot confirmed a write (200/201, or the written part of a
   207). Only this puts a changed entry in the new ledger: a rejected record, a dry run's
   plan, a write that failed stay out, so the next sync sends them again.
+* :meth:`Ledger.forget` — this sync's last version of an entry was rejected, or §8 changed
+  the record (marked it terminated): the entry leaves the ledger.
+
+Entries of records that did not arrive stay as they are (HubSpot still holds what they say),
+until a full rewrite starts a ledger from nothing.
 
 The new ledger is handed to the store only after the final STATE of a sync that succeeded
 (``changes/tracking.py``); a sync that failed leaves the previous one in force.
@@ -31,6 +37,7 @@ from __future__ import annotations
 
 import hashlib
 import random
+import shutil
 import sqlite3
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -98,11 +105,14 @@ class Ledger:
         self.model_version = model_version.encode()
         self.saving = saving
         self.path = workdir / "ledger-new.sqlite"
+        self._previous = previous
         self._old: sqlite3.Connection | None = None
         self._new: sqlite3.Connection | None = None
         if previous is not None:
             try:
-                self._old = sqlite3.connect(f"file:{previous}?mode=ro", uri=True)
+                # immutable: nothing else writes it, so no lock nor change check per query
+                self._old = sqlite3.connect(f"file:{previous}?mode=ro&immutable=1", uri=True)
+                self._old.execute("PRAGMA cache_size=-16384")  # 16 MB of pages at most
                 self._old.execute("SELECT key, target, digest FROM entries LIMIT 1").fetchall()
             except sqlite3.Error as exc:
                 self.close()
@@ -145,7 +155,7 @@ class Ledger:
             return None
         if target is not None and row[0] != target:
             return None
-        self._put(key, row[0], digest)
+        # Already in the new ledger: it starts as a copy of the previous one.
         self.unchanged_count[facet] = self.unchanged_count.get(facet, 0) + 1
         return str(row[0])
 
@@ -157,8 +167,12 @@ class Ledger:
     def forget(self, obj: str, lago_id: str, facet: int) -> None:
         """This sync's last version of the facet was not confirmed (rejected): keep it out of
         the new ledger even if an earlier version of it in this sync was."""
+        if not self.saving:
+            return
         key = entry_key(obj, lago_id, facet)
         self._rows[key] = (key, None, 0)
+        if len(self._rows) >= FLUSH_ROWS:
+            self._flush()
 
     def witness(
         self, obj: str, target: str | None, lago_id: str, properties: Mapping[str, str]
@@ -214,6 +228,8 @@ class Ledger:
     def _connection(self) -> sqlite3.Connection:
         if self._new is None:
             self.path.unlink(missing_ok=True)
+            if self._previous is not None and self.saving:
+                shutil.copyfile(self._previous, self.path)
             self._new = sqlite3.connect(self.path)
             self._new.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;" + SCHEMA)
         return self._new
@@ -222,6 +238,7 @@ class Ledger:
         """Write what is waiting, the witnesses and ``meta``; close the file and answer it."""
         self._flush()
         db = self._connection()
+        db.execute("DELETE FROM witness")
         db.executemany(
             "INSERT INTO witness VALUES (?, ?, ?, ?)",
             (

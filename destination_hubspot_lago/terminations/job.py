@@ -35,7 +35,7 @@ from typing import Any, TypeVar
 
 from airbyte_protocol_dataclasses.models import ConfiguredAirbyteCatalog
 
-from ..changes.ledger import SUBSCRIPTION_SET, Ledger
+from ..changes.ledger import RECORD, SUBSCRIPTION_SET, Ledger
 from ..config import DestinationConfig
 from ..hubspot import HubSpotError
 from ..hubspot.batches import AssociatedPage, Writer
@@ -287,6 +287,9 @@ class Terminations:
         return jobs or self._updates_done()
 
     def _updated(self, answer: Marked) -> list[Job]:
+        if self.ledger is not None:  # §10: HubSpot no longer holds what the ledger says
+            for lago_id in answer.marked:
+                self.ledger.forget(LAGO_SUBSCRIPTIONS, lago_id, RECORD)
         self._marked.marked += answer.marked
         self._marked.refused += answer.refused
         return []

@@ -1,0 +1,269 @@
+"""Change-only syncs benchmark (docs/product.md §10): the steady state of a scheduled sync.
+
+    .venv/bin/python benchmarks/changes.py                    # medium: 130k records
+    .venv/bin/python benchmarks/changes.py --sizes tiny --ledger-entries 1000000
+
+On one emulator (its own process, HubSpot-like latency, the 190-per-10-s burst budget, as in
+benchmarks/run.py) and one ledger directory, in this order:
+
+1. ``first`` — the first sync with change tracking on: a full rewrite (no ledger yet);
+2. ``unchanged`` — the same input again: nothing to write;
+3. ``1% changed`` — 1 % of the customers, subscriptions and invoices changed;
+4. ``full rewrite`` — that same input with change tracking off, on the same portal: what every
+   sync costs without a ledger;
+5. with ``--ledger-entries N``: ``unchanged, N-entry ledger`` — the ledger padded to N entries
+   (entries of records that are not in the input), then the unchanged input again: memory and
+   CPU must not grow with the ledger.
+
+Reported: API calls, records written, wall time, CPU time per record and peak RSS of the
+connector process. Writes benchmarks/changes.json and benchmarks/CHANGES.md. Nothing here
+asserts anything: these are figures to read, not tests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.run import (  # noqa: E402
+    CORE_STREAMS,
+    SIZES,
+    TOKEN,
+    free_port,
+    machine,
+    parse_summary,
+    start_emulator,
+    write_input,
+)
+from tests.support.harness import catalog, connector_command  # noqa: E402
+
+CHANGED_SHARE = 0.01
+
+
+@dataclass
+class Step:
+    size: str
+    step: str
+    records: int
+    written: int
+    unchanged: int
+    api_calls: int
+    wall_seconds: float
+    cpu_us_per_record: float
+    peak_rss_mb: float
+    ledger_entries: int
+
+
+def changed_copy(source: Path, target: Path, share: float, seed: int = 7) -> int:
+    """``source`` with ``share`` of its customers, subscriptions and invoices changed."""
+    rng = random.Random(seed)
+    changed = 0
+    with source.open() as lines, target.open("w") as out:
+        for line in lines:
+            if line.startswith('{"type": "RECORD"') and rng.random() < share:
+                message = json.loads(line)
+                data = message["record"]["data"]
+                stream = message["record"]["stream"]
+                if stream == "customers":
+                    data["name"] = f"{data.get('name')} (renamed)"
+                elif stream == "subscriptions":
+                    data["name"] = f"{data.get('name') or 'Subscription'} (renamed)"
+                elif stream == "invoices":
+                    data["payment_status"] = (
+                        "failed" if data.get("payment_status") != "failed" else "succeeded"
+                    )
+                else:
+                    out.write(line)
+                    continue
+                changed += 1
+                line = json.dumps(message) + "\n"
+            out.write(line)
+    return changed
+
+
+def ledger_entries(ledger_dir: Path) -> int:
+    pointers = list(ledger_dir.rglob("CURRENT.json"))
+    if not pointers:
+        return 0
+    return int(json.loads(pointers[0].read_text()).get("entries", 0))
+
+
+def pad_ledger(ledger_dir: Path, entries: int) -> None:
+    """Pad the ledger in force to ``entries`` entries (random keys: records not in the input)
+    and fix its pointer's figures, as if it came from a larger account."""
+    (pointer,) = ledger_dir.rglob("CURRENT.json")
+    header = json.loads(pointer.read_text())
+    path = pointer.parent / header["name"]
+    rng = random.Random(3)
+    with sqlite3.connect(path) as db:
+        (have,) = db.execute("SELECT count(*) FROM entries").fetchone()
+        missing = max(entries - have, 0)
+        for start in range(0, missing, 100_000):
+            rows = [
+                (rng.getrandbits(63), str(rng.getrandbits(40)), rng.getrandbits(63))
+                for _ in range(min(100_000, missing - start))
+            ]
+            db.executemany("INSERT OR IGNORE INTO entries VALUES (?, ?, ?)", rows)
+    import hashlib
+
+    header["entries"] = entries
+    if "bytes" in header:
+        header["bytes"] = path.stat().st_size
+    if "sha256" in header:
+        header["sha256"] = hashlib.sha256(path.read_bytes()).hexdigest()
+    pointer.write_text(json.dumps(header, indent=1, sort_keys=True) + "\n")
+
+
+def run_write(
+    port: int, workdir: Path, input_path: Path, ledger_dir: Path | None, records: int
+) -> tuple[dict[str, int], float, float, float, str]:
+    config = {
+        "credentials": {"credentials_title": "Private App Credentials", "access_token": TOKEN},
+        "api_base_url": f"http://127.0.0.1:{port}",
+    }
+    if ledger_dir is not None:
+        config["change_tracking"] = {"storage_type": "Local", "path": str(ledger_dir)}
+    config_path = workdir / "config.json"
+    config_path.write_text(json.dumps(config))
+    catalog_path = workdir / "catalog.json"
+    catalog_path.write_text(json.dumps(catalog(CORE_STREAMS)))
+    with input_path.open("rb") as stdin, tempfile.TemporaryFile() as stdout:
+        started = time.monotonic()
+        proc = subprocess.Popen(
+            connector_command("write", config_path, catalog_path),
+            stdin=stdin,
+            stdout=stdout,
+            stderr=subprocess.DEVNULL,
+            cwd=ROOT,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+        )
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.monotonic() - started
+        stdout.seek(0)
+        out = stdout.read().decode()
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise RuntimeError(f"the sync failed:\n{out[-3000:]}")
+    cpu = (usage.ru_utime + usage.ru_stime) / max(records, 1) * 1e6
+    return parse_summary(out), wall, cpu, usage.ru_maxrss / 1024, out
+
+
+def unchanged_of(out: str) -> int:
+    for line in out.splitlines():
+        if "unchanged since the last sync" in line:
+            text = json.loads(line)["log"]["message"]
+            marker = "unchanged since the last sync (not written): "
+            start = text.index(marker) + len(marker)
+            return int(text[start:].split(" ", 1)[0])
+    return 0
+
+
+def run_size(size: str, latency: float, rate_limit: int, pad: int | None) -> list[Step]:
+    customers, subs, invoices = SIZES[size]
+    steps: list[Step] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+        base, changed = workdir / "input.jsonl", workdir / "changed.jsonl"
+        write_input(base, customers, subs, invoices, billing=False)
+        changed_copy(base, changed, CHANGED_SHARE)
+        records = sum(1 for line in base.open() if line.startswith('{"type": "RECORD"'))
+        ledger_dir = workdir / "ledger"
+        port = free_port()
+        emulator = start_emulator(port, latency, rate_limit)
+        try:
+            plan: list[tuple[str, Path, Path | None]] = [
+                ("first", base, ledger_dir),
+                ("unchanged", base, ledger_dir),
+                ("1% changed", changed, ledger_dir),
+                ("full rewrite", changed, None),
+            ]
+            if pad:
+                plan.append((f"unchanged, {pad}-entry ledger", changed, ledger_dir))
+            for name, input_path, ledger in plan:
+                if name.startswith("unchanged, "):
+                    pad_ledger(ledger_dir, pad or 0)
+                entries_before = ledger_entries(ledger_dir) if ledger else 0
+                figures, wall, cpu, rss, out = run_write(port, workdir, input_path, ledger, records)
+                written = sum(
+                    figures.get(o, 0)
+                    for o in ("companies", "contacts", "subscriptions", "invoices")
+                )
+                step = Step(
+                    size=size,
+                    step=name,
+                    records=records,
+                    written=written,
+                    unchanged=unchanged_of(out),
+                    api_calls=figures.get("api_calls", 0),
+                    wall_seconds=round(wall, 1),
+                    cpu_us_per_record=round(cpu, 1),
+                    peak_rss_mb=round(rss, 1),
+                    ledger_entries=entries_before,
+                )
+                print(step, flush=True)
+                steps.append(step)
+        finally:
+            emulator.terminate()
+            emulator.wait()
+    return steps
+
+
+def report(steps: list[Step], latency: float, rate_limit: int) -> str:
+    lines = [
+        "# Change-only syncs benchmark",
+        "",
+        "Produced by `.venv/bin/python benchmarks/changes.py` (docs/product.md §10).",
+        f"Machine: {machine()}.",
+        f"HubSpot emulator in its own process: {latency * 1000:.0f} ms per answer, burst budget "
+        f"{rate_limit} requests per 10 s. Input: customers, subscriptions, invoices; the ledger "
+        "in a local directory. Steps in order, on one portal: the first sync (no ledger yet), "
+        "the same input again, 1 % of the records changed, that input with change tracking "
+        "off (what every sync costs without a ledger), and with `--ledger-entries` the "
+        "unchanged input against a ledger padded to that many entries.",
+        "",
+        "| size | step | records | ledger entries before | written | unchanged | API calls | "
+        "wall s | CPU µs/record | peak RSS MB |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for s in steps:
+        lines.append(
+            f"| {s.size} | {s.step} | {s.records} | {s.ledger_entries} | {s.written} | "
+            f"{s.unchanged} | {s.api_calls} | {s.wall_seconds} | {s.cpu_us_per_record} | "
+            f"{s.peak_rss_mb} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--sizes", nargs="+", default=["medium"], choices=list(SIZES))
+    parser.add_argument("--latency", type=float, default=0.15)
+    parser.add_argument("--rate-limit", type=int, default=190)
+    parser.add_argument("--ledger-entries", type=int, default=None)
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks")
+    args = parser.parse_args()
+    steps: list[Step] = []
+    for size in args.sizes:
+        steps += run_size(size, args.latency, args.rate_limit, args.ledger_entries)
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "changes.json").write_text(json.dumps([asdict(s) for s in steps], indent=1) + "\n")
+    (args.out / "CHANGES.md").write_text(report(steps, args.latency, args.rate_limit))
+    print(report(steps, args.latency, args.rate_limit))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
