@@ -287,3 +287,14 @@ def _after_termination(before, after):
             )
             assert run.returncode == 0
         return hubspot_state(fresh)
+
+
+def test_a_record_hubspot_refused_is_sent_again_with_the_same_input(ledger_dir):
+    refused = {"s5": {"billing_time": "weekly"}}  # not an option of the property: HubSpot refuses
+    with make_emulator() as emu:
+        first = sync(emu, ledger_dir, lines(refused))
+        assert "subscriptions s5: VALIDATION_ERROR" in summary(first)
+        second = sync(emu, ledger_dir, lines(refused))
+        upserted = [i["id"] for i in written_inputs(emu) if i["path"].endswith("upsert")]
+        assert upserted == ["s5"]
+        assert "subscriptions s5: VALIDATION_ERROR" in summary(second)
