@@ -157,13 +157,7 @@ def build_pipeline(
     ledger = tracking.ledger if tracking is not None else None
     if tracking is not None:
         report.tracking_line = tracking.line
-    settings = MappingSettings(
-        default_targeted_object=config.default_targeted_object,
-        connection_code=config.connection_code,
-        lago_front_url=config.lago_front_url,
-        lago_organization_slug=config.lago_organization_slug,
-        today=date.today(),
-    )
+    settings = tracking.settings if tracking is not None else mapping_settings(config)
     type_ids = deployment.association_type_ids
     # docs/product.md §6: the aggregator's per-record facts wait on disk (billing/facts.py).
     billing = BillingValues(
@@ -277,6 +271,17 @@ def write(
         raise traced(error) from None
 
 
+def mapping_settings(config: DestinationConfig) -> MappingSettings:
+    """What the mapping takes besides a record (the day: an invoice's overdue flag)."""
+    return MappingSettings(
+        default_targeted_object=config.default_targeted_object,
+        connection_code=config.connection_code,
+        lago_front_url=config.lago_front_url,
+        lago_organization_slug=config.lago_organization_slug,
+        today=date.today(),
+    )
+
+
 def model_version() -> str:
     """What a ledger's digests were made with (docs/product.md §10): the connector's version
     and the model it deploys. A new one makes the next sync a full rewrite."""
@@ -307,6 +312,7 @@ def begin_tracking(
         identity,
         settings.full_rewrite_every_days,
         BatchWriter(client, deployment.object_type_ids),
+        mapping_settings(config),
         dry_run=config.dry_run,
     )
 

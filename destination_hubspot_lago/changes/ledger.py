@@ -39,16 +39,16 @@ import hashlib
 import random
 import shutil
 import sqlite3
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
 # The facets of a record HubSpot holds (the third part of a key).
 RECORD = 0  # its properties (target: the record)
-ASSOCIATION = 1  # its association with its customer (target: the record; digest: the customer)
+# (1 was the association; it lives in the RECORD entry's ``assoc`` column)
 ROLLUP = 2  # a customer's roll-ups (target: the company or contact)
 PLAN = 3  # a subscription's plan values written after it (target: the subscription)
 LINK = 4  # an invoice ↔ subscription association (target: the invoice; digest: the subscription)
@@ -58,8 +58,14 @@ SUBSCRIPTION_SET = 5
 WITNESSES = 100  # per object: what the drift guard reads back (one batch/read)
 FLUSH_ROWS = 2000  # inserts batched this many at a time
 
+# key: entry_key(); target: the HubSpot id written to; digest: of what was sent. A record's
+# properties facet also keeps the digest of the Lago record it was mapped from (``raw``, with
+# the mapping's settings and day: the same raw record maps to the same properties) and of its
+# association with its customer (``assoc``).
 SCHEMA = """
-CREATE TABLE IF NOT EXISTS entries (key INTEGER PRIMARY KEY, target TEXT, digest INTEGER);
+CREATE TABLE IF NOT EXISTS entries (
+    key INTEGER PRIMARY KEY, target TEXT, digest INTEGER, raw INTEGER, assoc INTEGER
+);
 CREATE TABLE IF NOT EXISTS witness (obj TEXT, target TEXT, lago_id TEXT, properties TEXT);
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT);
 """
@@ -75,6 +81,15 @@ def entry_key(obj: str, lago_id: str, facet: int) -> int:
 
 class LedgerFileProblem(Exception):
     """The previous ledger file is not a ledger (the sync then rewrites everything)."""
+
+
+class Previous(NamedTuple):
+    """An entry of the previous ledger."""
+
+    target: str  # the HubSpot id
+    digest: int
+    raw: int | None = None  # RECORD: the Lago record's digest (``Ledger.raw_digest``)
+    assoc: int | None = None  # RECORD: its association's (``Ledger.association_digest``)
 
 
 @dataclass(frozen=True)
@@ -101,8 +116,11 @@ class Ledger:
         *,
         saving: bool = True,
         seed: int | None = None,
+        mapping_settings: str = "",
     ) -> None:
         self.model_version = model_version.encode()
+        # what a Lago record maps with besides itself (settings, the day): in its raw digest
+        self._raw_salt = self.model_version + mapping_settings.encode() + b"\x1f"
         self.saving = saving
         self.path = workdir / "ledger-new.sqlite"
         self._previous = previous
@@ -113,17 +131,20 @@ class Ledger:
                 # immutable: nothing else writes it, so no lock nor change check per query
                 self._old = sqlite3.connect(f"file:{previous}?mode=ro&immutable=1", uri=True)
                 self._old.execute("PRAGMA cache_size=-16384")  # 16 MB of pages at most
-                self._old.execute("SELECT key, target, digest FROM entries LIMIT 1").fetchall()
+                self._old.execute("SELECT key, target, digest, raw, assoc FROM entries LIMIT 1")
             except sqlite3.Error as exc:
                 self.close()
                 raise LedgerFileProblem(f"the stored ledger is not readable ({exc})") from None
-        self._rows: dict[int, tuple[int, str | None, int]] = {}  # waiting to be inserted
+        # waiting to be written, in order: an entry (target None: deleted) by key, then column
+        # updates of entries (raw, assoc)
+        self._rows: dict[int, tuple[int, str | None, int, int | None]] = {}
+        self._raw_updates: list[tuple[int, int]] = []
+        self._assoc_updates: list[tuple[int, int]] = []
         self._distrusted: set[int] = set()  # keys the drift guard found changed in HubSpot
         self._random = random.Random(seed)
         self._witnesses: dict[str, list[Witness]] = {}
         self._seen_by_obj: dict[str, int] = {}
         self.entries = 0  # rows put in the new ledger (carried or confirmed)
-        self.unchanged_count: dict[int, int] = {}  # facet -> entries found unchanged
 
     @property
     def has_previous(self) -> bool:
@@ -136,33 +157,69 @@ class Ledger:
         model version."""
         return _int64(self.model_version + orjson.dumps(value, option=orjson.OPT_SORT_KEYS))
 
+    def raw_digest(self, data: Mapping[str, Any]) -> int:
+        """Of a Lago record as received, with what the mapping takes besides it: equal raw
+        digests map to equal properties."""
+        return _int64(self._raw_salt + orjson.dumps(data, option=orjson.OPT_SORT_KEYS))
+
+    @staticmethod
+    def association_digest(record_id: str, customer_obj: str, customer_id: str | None) -> int:
+        """Of an association: both ends' HubSpot ids (a record created again is a new end)."""
+        return _int64(f"{record_id}\x1f{customer_obj}\x1f{customer_id}".encode())
+
     # -- this sync ------------------------------------------------------------------
 
-    def unchanged(
-        self, obj: str, lago_id: str, facet: int, digest: int, target: str | None = None
-    ) -> str | None:
-        """The HubSpot id the previous sync confirmed for this facet, when it confirmed the
-        same ``digest`` (and ``target``, when given): the caller skips the write and the entry
-        is carried into the new ledger. None: write it."""
+    def previous(self, obj: str, lago_id: str, facet: int = RECORD) -> Previous | None:
+        """The previous sync's entry (None: none, or the drift guard distrusts it)."""
         old = self._old
         if old is None:
             return None
         key = entry_key(obj, lago_id, facet)
         if key in self._distrusted:
             return None
-        row = old.execute("SELECT target, digest FROM entries WHERE key = ?", (key,)).fetchone()
-        if row is None or row[1] != digest or row[0] is None:
+        row = old.execute(
+            "SELECT target, digest, raw, assoc FROM entries WHERE key = ?", (key,)
+        ).fetchone()
+        if row is None or row[0] is None:
             return None
-        if target is not None and row[0] != target:
-            return None
-        # Already in the new ledger: it starts as a copy of the previous one.
-        self.unchanged_count[facet] = self.unchanged_count.get(facet, 0) + 1
-        return str(row[0])
+        return Previous(str(row[0]), row[1], row[2], row[3])
 
-    def confirm(self, obj: str, lago_id: str, facet: int, target: str | None, digest: int) -> None:
-        """HubSpot confirmed this write (``target``: the HubSpot id it answered)."""
+    def unchanged(
+        self, obj: str, lago_id: str, facet: int, digest: int, target: str | None = None
+    ) -> str | None:
+        """The HubSpot id the previous sync confirmed for this facet, when it confirmed the
+        same ``digest`` (and ``target``, when given): the caller skips the write; the entry
+        stays (the new ledger starts as a copy of the previous). None: write it."""
+        row = self.previous(obj, lago_id, facet)
+        if row is None or row.digest != digest:
+            return None
+        if target is not None and row.target != target:
+            return None
+        return row.target
+
+    def confirm(
+        self,
+        obj: str,
+        lago_id: str,
+        facet: int,
+        target: str | None,
+        digest: int,
+        raw: int | None = None,
+    ) -> None:
+        """HubSpot confirmed this write (``target``: the HubSpot id it answered; ``raw``: the
+        digest of the Lago record it was mapped from, for a record's properties)."""
         if self.saving and target is not None:
-            self._put(entry_key(obj, lago_id, facet), target, digest)
+            self._put(entry_key(obj, lago_id, facet), target, digest, raw)
+
+    def confirm_association(self, obj: str, lago_id: str, digest: int) -> None:
+        """HubSpot made the record's association with its customer."""
+        if self.saving:
+            self._assoc_updates.append((digest, entry_key(obj, lago_id, RECORD)))
+
+    def note_raw(self, obj: str, lago_id: str, raw: int) -> None:
+        """An unchanged record whose Lago record reads differently (the same properties)."""
+        if self.saving:
+            self._raw_updates.append((raw, entry_key(obj, lago_id, RECORD)))
 
     def forget(self, obj: str, lago_id: str, facet: int) -> None:
         """This sync's last version of the facet was not confirmed (rejected): keep it out of
@@ -170,26 +227,34 @@ class Ledger:
         if not self.saving:
             return
         key = entry_key(obj, lago_id, facet)
-        self._rows[key] = (key, None, 0)
+        self._rows[key] = (key, None, 0, None)
         if len(self._rows) >= FLUSH_ROWS:
             self._flush()
 
     def witness(
-        self, obj: str, target: str | None, lago_id: str, properties: Mapping[str, str]
+        self,
+        obj: str,
+        target: str | None,
+        lago_id: str,
+        properties: Mapping[str, str] | Callable[[], Mapping[str, str]],
     ) -> None:
         """A record whose properties HubSpot holds as sent (written or unchanged): one of a
-        uniform random sample per object (reservoir) that the next sync reads back."""
+        uniform random sample per object (reservoir) that the next sync reads back.
+        ``properties`` may be a function, called only for a record the sample takes."""
         if not self.saving or target is None:
             return
         seen = self._seen_by_obj.get(obj, 0) + 1
         self._seen_by_obj[obj] = seen
         sample = self._witnesses.setdefault(obj, [])
-        if len(sample) < WITNESSES:
-            sample.append(Witness(obj, target, lago_id, dict(properties)))
+        slot = len(sample) if len(sample) < WITNESSES else self._random.randrange(seen)
+        if slot >= WITNESSES:
             return
-        slot = self._random.randrange(seen)
-        if slot < WITNESSES:
-            sample[slot] = Witness(obj, target, lago_id, dict(properties))
+        values = dict(properties() if callable(properties) else properties)
+        witness = Witness(obj, target, lago_id, values)
+        if slot == len(sample):
+            sample.append(witness)
+        else:
+            sample[slot] = witness
 
     def distrust(self, keys: Iterable[tuple[str, str, int]]) -> None:
         """Entries the drift guard found deleted or edited in HubSpot: written again."""
@@ -207,23 +272,27 @@ class Ledger:
 
     # -- the new file ---------------------------------------------------------------
 
-    def _put(self, key: int, target: str | None, digest: int) -> None:
-        if not self.saving:
-            return
-        self._rows[key] = (key, target, digest)
-        if len(self._rows) >= FLUSH_ROWS:
+    def _put(self, key: int, target: str | None, digest: int, raw: int | None) -> None:
+        self._rows[key] = (key, target, digest, raw)
+        if len(self._rows) + len(self._assoc_updates) + len(self._raw_updates) >= FLUSH_ROWS:
             self._flush()
 
     def _flush(self) -> None:
-        if not self._rows:
+        if not (self._rows or self._assoc_updates or self._raw_updates):
             return
         db = self._connection()
         rows = self._rows.values()
+        # An entry written again keeps its association digest: that digest names both ends'
+        # HubSpot ids, so it still tells whether the association is made.
         db.executemany(
-            "INSERT OR REPLACE INTO entries VALUES (?, ?, ?)", (r for r in rows if r[1] is not None)
+            "INSERT INTO entries (key, target, digest, raw) VALUES (?, ?, ?, ?) ON CONFLICT(key) "
+            "DO UPDATE SET target = excluded.target, digest = excluded.digest, raw = excluded.raw",
+            (r for r in rows if r[1] is not None),
         )
         db.executemany("DELETE FROM entries WHERE key = ?", ((r[0],) for r in rows if r[1] is None))
-        self._rows = {}
+        db.executemany("UPDATE entries SET raw = ? WHERE key = ?", self._raw_updates)
+        db.executemany("UPDATE entries SET assoc = ? WHERE key = ?", self._assoc_updates)
+        self._rows, self._raw_updates, self._assoc_updates = {}, [], []
 
     def _connection(self) -> sqlite3.Connection:
         if self._new is None:

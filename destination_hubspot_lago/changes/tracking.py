@@ -21,8 +21,9 @@ from pathlib import Path
 
 from ..hubspot import HubSpotError
 from ..hubspot.batches import Writer
+from ..records.base import MappingSettings
 from .drift import compare
-from .ledger import ASSOCIATION, PLAN, RECORD, ROLLUP, Ledger, LedgerFileProblem, Witness
+from .ledger import PLAN, RECORD, ROLLUP, Ledger, LedgerFileProblem, Witness
 from .store import LedgerHeader, LedgerStorageProblem, LedgerStore, scope_of
 
 logger = logging.getLogger("airbyte")
@@ -49,6 +50,7 @@ class Tracking:
     identity: SyncIdentity
     workdir: Path
     line: str  # what this sync does with the ledger, for the summary
+    settings: MappingSettings  # what this sync maps with (the raw digests are made with it)
     dry_run: bool = False
     saved: LedgerHeader | None = field(default=None)
 
@@ -100,6 +102,7 @@ def begin(
     identity: SyncIdentity,
     full_rewrite_every_days: int,
     writer: Writer,
+    settings: MappingSettings,
     *,
     dry_run: bool = False,
     now: datetime | None = None,
@@ -122,9 +125,16 @@ def begin(
         )
         why = "the ledger could not be read"
     ledger: Ledger | None = None
+    salt = repr(settings)
     if why is None:
         try:
-            ledger = Ledger(previous, workdir, identity.model_version, saving=not dry_run)
+            ledger = Ledger(
+                previous,
+                workdir,
+                identity.model_version,
+                saving=not dry_run,
+                mapping_settings=salt,
+            )
         except LedgerFileProblem as problem:
             why = str(problem)
     if ledger is not None and header is not None:
@@ -133,7 +143,9 @@ def begin(
             ledger.close()
             ledger, why = None, drift
     if ledger is None:
-        ledger = Ledger(None, workdir, identity.model_version, saving=not dry_run)
+        ledger = Ledger(
+            None, workdir, identity.model_version, saving=not dry_run, mapping_settings=salt
+        )
         line = f"change tracking: full rewrite, because {why}"
         logger.info("Change tracking: this sync writes every record, because %s.", why)
     else:
@@ -142,7 +154,7 @@ def begin(
             f"change tracking: records as the sync of {header.written_at} left them "
             f"({header.entries} ledger entries) are not written again"
         )
-    return Tracking(ledger, store, identity, workdir, line, dry_run=dry_run)
+    return Tracking(ledger, store, identity, workdir, line, settings, dry_run=dry_run)
 
 
 def _distrust(
@@ -206,9 +218,7 @@ def _check_drift(ledger: Ledger, writer: Writer) -> str | None:
             result.sampled,
         )
         ledger.distrust(
-            (w.obj, w.lago_id, facet)
-            for w in result.mismatched
-            for facet in (RECORD, ASSOCIATION, ROLLUP, PLAN)
+            (w.obj, w.lago_id, facet) for w in result.mismatched for facet in (RECORD, ROLLUP, PLAN)
         )
     return None
 

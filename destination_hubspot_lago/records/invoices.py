@@ -25,12 +25,17 @@ def map_invoice(invoice: Mapping[str, Any], settings: MappingSettings) -> Record
         raise InvalidRecord(str(exc)) from None
 
 
+def invoice_customer_id(invoice: Mapping[str, Any]) -> str | None:
+    """The Lago customer an invoice belongs to: its nested customer's, else its own field."""
+    customer = invoice.get("customer")
+    customer_id = v.text(customer.get("lago_id")) if isinstance(customer, Mapping) else None
+    return customer_id or v.text(invoice.get("lago_customer_id"))
+
+
 def _map(
     invoice: Mapping[str, Any], lago_id: str, status: str, settings: MappingSettings
 ) -> RecordUpsert:
-    customer = invoice.get("customer")
-    customer_id = v.text(customer.get("lago_id")) if isinstance(customer, Mapping) else None
-    customer_id = customer_id or v.text(invoice.get("lago_customer_id"))
+    customer_id = invoice_customer_id(invoice)
     currency = v.text(invoice.get("currency")) or v.text(invoice.get("total_amount_currency"))
     amounts = {prop: v.cents(invoice.get(field), field) for prop, field in AMOUNT_FIELDS.items()}
     exponent = v.minor_units(currency) if any(c is not None for c in amounts.values()) else 0

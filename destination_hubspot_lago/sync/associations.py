@@ -11,15 +11,16 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 
-from ..changes.ledger import ASSOCIATION, Ledger
+from ..changes.ledger import Ledger
 from ..hubspot.batches import AssociationOutcome, Writer
 from .jobs import NO_JOBS, Job
 from .report import SyncReport
 
 CUSTOMER_OBJECTS = ("companies", "contacts")
 
-# (record object, record HubSpot id, record Lago id); HubSpot ids are None in a plan.
-Waiting = tuple[str, str | None, str]
+# (record object, record HubSpot id, record Lago id, the association's digest in the previous
+# ledger); HubSpot ids are None in a plan.
+Waiting = tuple[str, str | None, str, int | None]
 
 
 class Associations:
@@ -55,24 +56,29 @@ class Associations:
             self._link(record, lago_id)
 
     def record_written(
-        self, obj: str, hubspot_id: str | None, lago_id: str, customer_id: str | None
+        self,
+        obj: str,
+        hubspot_id: str | None,
+        lago_id: str,
+        customer_id: str | None,
+        previous: int | None = None,
     ) -> None:
+        """``previous``: the association's digest in the previous ledger (§10), if any."""
         if customer_id is None:
             self.report.missing_association(obj, lago_id, "it names no customer")
         else:
-            self._link((obj, hubspot_id, lago_id), customer_id)
+            self._link((obj, hubspot_id, lago_id, previous), customer_id)
 
     def _link(self, record: Waiting, customer_id: str) -> None:
         known = self._customers.get(customer_id)
         if known is None:
             self._waiting[customer_id].append(record)
             return
-        obj, hubspot_id, lago_id = record
+        obj, hubspot_id, lago_id, previous = record
         customer_obj, customer_hubspot_id = known
-        ledger = self.ledger
-        if ledger is not None and hubspot_id is not None:
-            digest = ledger.digest((customer_obj, customer_hubspot_id))
-            if ledger.unchanged(obj, lago_id, ASSOCIATION, digest, hubspot_id) is not None:
+        if previous is not None and hubspot_id is not None:
+            digest = Ledger.association_digest(hubspot_id, customer_obj, customer_hubspot_id)
+            if digest == previous:  # §10: made by an earlier sync, between the same two ends
                 self.report.unchanged_associations += 1
                 return
         self._pending[(obj, customer_obj)].append((hubspot_id, customer_hubspot_id, lago_id))
@@ -107,9 +113,11 @@ class Associations:
             lago_ids = {(r, c): lago for r, c, lago in batch}
             if ledger is not None:
                 for record_id, customer_id in outcome.made:
-                    digest = ledger.digest((customer_obj, customer_id))
+                    if record_id is None:
+                        continue
+                    digest = Ledger.association_digest(record_id, customer_obj, customer_id)
                     lago_id = lago_ids.get((record_id, customer_id), "?")
-                    ledger.confirm(obj, lago_id, ASSOCIATION, record_id, digest)
+                    ledger.confirm_association(obj, lago_id, digest)
             for pair, reason in outcome.failed:
                 self.report.reject_association(obj, lago_ids.get(pair, "?"), reason)
             return NO_JOBS
@@ -144,7 +152,7 @@ class Associations:
     def report_missing(self) -> None:
         """At the end: records whose customer is in neither HubSpot nor this sync."""
         for customer_id, records in self._waiting.items():
-            for obj, _, lago_id in records:
+            for obj, _, lago_id, _ in records:
                 self.report.missing_association(
                     obj, lago_id, f"customer {customer_id} is not in HubSpot nor in this sync"
                 )

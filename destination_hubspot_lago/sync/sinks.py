@@ -17,14 +17,14 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from ..changes.ledger import RECORD, Ledger
+from ..changes.ledger import RECORD, Ledger, Previous
 from ..config import DestinationConfig
 from ..hubspot.batches import Item, Outcome, Rejected, Writer
 from ..hubspot.errors import refusal_code
 from ..portal.model import MODEL
 from ..records.base import CustomerUpsert, InvalidRecord, MappingSettings, RecordUpsert, Skipped
 from ..records.customers import map_customer
-from ..records.invoices import map_invoice
+from ..records.invoices import invoice_customer_id, map_invoice
 from ..records.streams import KINDS
 from ..records.subscriptions import map_subscription
 from .associations import Associations
@@ -276,34 +276,68 @@ class RecordSink(Sink):
         super().__init__(stream, ctx)
         self.invalid_object = self.kind
         self._buffer = Buffer(ctx.batch_size)
-        self._digests: dict[str, int] = {}  # Lago id -> digest of the buffered version (§10)
+        # §10: Lago id -> (digest, raw digest, previous association digest) of the version
+        # buffered, for the ledger once HubSpot confirms it
+        self._pending: dict[str, tuple[int, int | None, int | None]] = {}
+
+    # A stream whose records map from themselves and the settings alone (invoices; not
+    # subscriptions, which take their plan from other records): §10 compares the Lago record
+    # as received first, and maps only one that changed.
+    maps_alone = False
 
     def buffer(self, data: Mapping[str, Any]) -> Sequence[Job]:
-        record = self.map(data)
         ledger = self.ctx.ledger
-        if ledger is not None:
-            digest = ledger.digest(record.properties)
-            if record.lago_id not in self._buffer.items:
-                target = ledger.unchanged(self.kind, record.lago_id, RECORD, digest)
-                if target is not None:
-                    return self._unchanged(record, target)
-            self._digests[record.lago_id] = digest
+        if ledger is None:
+            record = self.map(data)
+            if self._buffer.add(record.lago_id, record, record.properties):
+                return (self._batch(self._buffer.drain()),)
+            return NO_JOBS
+        previous, raw = None, None
+        lago_id = data.get("lago_id")
+        lago_id = lago_id.strip() if isinstance(lago_id, str) else None
+        if lago_id and lago_id not in self._buffer.items:
+            previous = ledger.previous(self.kind, lago_id)
+            if self.maps_alone:
+                raw = ledger.raw_digest(data)
+                if previous is not None and previous.raw == raw:
+                    customer_id = self.customer_of(data)
+                    return self._unchanged(
+                        lago_id, customer_id, previous, lambda: self.map(data).properties
+                    )
+        record = self.map(data)
+        digest = ledger.digest(record.properties)
+        if previous is not None and previous.digest == digest:
+            if raw is not None:  # read differently, the same properties (e.g. another day)
+                ledger.note_raw(self.kind, lago_id or record.lago_id, raw)
+            properties = record.properties
+            return self._unchanged(record.lago_id, record.customer_lago_id, previous, properties)
+        self._pending[record.lago_id] = (digest, raw, previous.assoc if previous else None)
         if self._buffer.add(record.lago_id, record, record.properties):
             return (self._batch(self._buffer.drain()),)
         return NO_JOBS
 
-    def _unchanged(self, record: RecordUpsert, hubspot_id: str) -> Sequence[Job]:
+    def _unchanged(
+        self,
+        lago_id: str,
+        customer_id: str | None,
+        previous: Previous,
+        properties: Mapping[str, str] | Callable[[], Mapping[str, str]],
+    ) -> Sequence[Job]:
         """HubSpot holds this record as the previous sync wrote it (§10): no call; its
         association and the parts go on as if it was written."""
-        obj = self.kind
+        obj, hubspot_id = self.kind, previous.target
         self.report.unchanged[obj] += 1
         assert self.ctx.ledger is not None
-        self.ctx.ledger.witness(obj, hubspot_id, record.lago_id, record.properties)
+        self.ctx.ledger.witness(obj, hubspot_id, lago_id, properties)
         for part in self.ctx.parts:
-            part.synced(obj, record.lago_id, hubspot_id)
+            part.synced(obj, lago_id, hubspot_id)
         associations = self.ctx.associations
-        associations.record_written(obj, hubspot_id, record.lago_id, record.customer_lago_id)
+        associations.record_written(obj, hubspot_id, lago_id, customer_id, previous.assoc)
         return associations.full_batches()
+
+    def customer_of(self, data: Mapping[str, Any]) -> str | None:
+        """The Lago customer id a record names (for a stream that ``maps_alone``)."""
+        raise NotImplementedError
 
     def map(self, data: Mapping[str, Any]) -> RecordUpsert:
         return type(self).mapper(data, self.ctx.settings)
@@ -314,7 +348,7 @@ class RecordSink(Sink):
     def _batch(self, records: list[RecordUpsert]) -> Job:
         obj = self.kind
         items = [Item(r.lago_id, r.properties) for r in records]
-        digests = {r.lago_id: self._digests.pop(r.lago_id, 0) for r in records}
+        pending = {r.lago_id: self._pending.pop(r.lago_id, (0, None, None)) for r in records}
         ledger = self.ctx.ledger
 
         def fold(outcome: Outcome) -> Sequence[Job]:
@@ -325,14 +359,15 @@ class RecordSink(Sink):
             for written in outcome.written:
                 self.report.wrote(obj, written.created)
                 record = by_key[written.key]
+                digest, raw, association = pending[written.key]
                 if ledger is not None:
                     hubspot_id = written.hubspot_id
-                    ledger.confirm(obj, record.lago_id, RECORD, hubspot_id, digests[written.key])
+                    ledger.confirm(obj, record.lago_id, RECORD, hubspot_id, digest, raw)
                     ledger.witness(obj, hubspot_id, record.lago_id, record.properties)
                 for part in self.ctx.parts:
                     part.synced(obj, record.lago_id, written.hubspot_id)
                 self.ctx.associations.record_written(
-                    obj, written.hubspot_id, record.lago_id, record.customer_lago_id
+                    obj, written.hubspot_id, record.lago_id, record.customer_lago_id, association
                 )
             return self.ctx.associations.full_batches()
 
@@ -367,6 +402,10 @@ class InvoiceSink(RecordSink):
     kind = "invoices"
     mapper = staticmethod(map_invoice)
     id_property = MODEL.invoices.id_property
+    maps_alone = True
+
+    def customer_of(self, data: Mapping[str, Any]) -> str | None:
+        return invoice_customer_id(data)
 
     @classmethod
     def enabled(cls, config: DestinationConfig) -> bool:

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from destination_hubspot_lago.changes.ledger import (
-    ASSOCIATION,
     RECORD,
+    ROLLUP,
     WITNESSES,
     Ledger,
     LedgerFileProblem,
@@ -45,7 +45,7 @@ def test_a_confirmed_write_is_unchanged_next_time_with_its_hubspot_id(tmp_path):
         ledger.unchanged("companies", "c1", RECORD, ledger.digest({**props, "name": "B"})) is None
     )
     assert ledger.unchanged("contacts", "c1", RECORD, ledger.digest(props)) is None
-    assert ledger.unchanged("companies", "c1", ASSOCIATION, ledger.digest(props)) is None
+    assert ledger.unchanged("companies", "c1", ROLLUP, ledger.digest(props)) is None
     # a target given must be the one confirmed
     assert ledger.unchanged("companies", "c1", RECORD, ledger.digest(props), "999") is None
 

@@ -13,6 +13,7 @@ import pytest
 from destination_hubspot_lago.changes import tracking
 from destination_hubspot_lago.changes.ledger import RECORD, Ledger
 from destination_hubspot_lago.changes.store import LedgerHeader, LedgerStorageProblem
+from destination_hubspot_lago.records.base import MappingSettings
 
 NOW = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
 IDENTITY = tracking.SyncIdentity("62515", "eu", "0.2.0+abc", 3)
@@ -67,8 +68,17 @@ def header(**changes) -> LedgerHeader:
     return replace(base, **changes)
 
 
+SETTINGS = MappingSettings(
+    default_targeted_object="companies",
+    connection_code="eu",
+    lago_front_url="https://app.getlago.com",
+    lago_organization_slug=None,
+    today=NOW.date(),
+)
+
+
 def begun(store, every_days=7, identity=IDENTITY):
-    return tracking.begin(store, identity, every_days, NoReads(), now=NOW)
+    return tracking.begin(store, identity, every_days, NoReads(), SETTINGS, now=NOW)
 
 
 def test_a_ledger_of_this_portal_connection_and_model_is_trusted(previous):
@@ -111,7 +121,7 @@ def test_no_ledger_and_an_unreadable_store_mean_a_full_rewrite(previous):
 
 def test_a_dry_run_never_saves(previous):
     store = MemoryStore(header(), previous)
-    run = tracking.begin(store, IDENTITY, 7, NoReads(), dry_run=True, now=NOW)
+    run = tracking.begin(store, IDENTITY, 7, NoReads(), SETTINGS, dry_run=True, now=NOW)
     run.save(NOW)
     assert store.saved == []
     live = begun(store)

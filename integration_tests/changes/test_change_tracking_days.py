@@ -1,0 +1,75 @@
+"""docs/product.md §10: an unchanged Lago record is compared as received, with what its mapping
+takes besides it — the day among them: an invoice that fell overdue overnight is written again
+although Lago sent the very same record."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from datetime import date
+
+from destination_hubspot_lago.airbyte.incoming import parse_lines, to_json
+from destination_hubspot_lago.changes import tracking as change_tracking
+from destination_hubspot_lago.changes.store import LocalLedgerStore
+from destination_hubspot_lago.config import DestinationConfig
+from destination_hubspot_lago.connector import build_pipeline, mapping_settings, prepare
+from destination_hubspot_lago.hubspot.batches import BatchWriter
+from tests.support.harness import private_app_config, record, stream_state
+from tests.support.pipeline import customer, invoice, lago_ids
+
+DUE = "2026-12-10"
+LINES = [
+    record("customers", customer(1)),
+    stream_state("customers", 1),
+    record("invoices", invoice(1, "c1", payment_status="pending", payment_due_date=DUE)),
+    record("invoices", invoice(2, "c1", payment_status="succeeded", payment_due_date=DUE)),
+    stream_state("invoices", 2),
+]
+
+
+def sync_on(emu, ledger_dir, day: date):
+    config = DestinationConfig.parse(private_app_config(emu.url))
+    client, deployment = prepare(config)
+    identity = change_tracking.SyncIdentity(str(deployment.portal_id), "", "v1", None)
+    settings = replace(mapping_settings(config), today=day)
+    writer = BatchWriter(client, deployment.object_type_ids)
+    store = LocalLedgerStore(ledger_dir)
+    tracking = change_tracking.begin(store, identity, 7, writer, settings)
+    try:
+        pipeline = build_pipeline(config, client, deployment, tracking=tracking)
+        emu.requests.clear()
+        out = [json.loads(json.dumps(to_json(m))) for m in pipeline.run(parse_lines(LINES))]
+        tracking.save()
+    finally:
+        tracking.close()
+    return out
+
+
+def upserted(emu) -> list[str]:
+    return [
+        i["id"]
+        for e in emu.mutating_requests()
+        if e["path"].endswith("/batch/upsert")
+        for i in e["body"]["inputs"]
+    ]
+
+
+def test_a_record_that_maps_differently_on_a_new_day_is_written_again(emulator, tmp_path):
+    emu = emulator
+    ledger_dir = tmp_path / "ledger"
+    sync_on(emu, ledger_dir, date(2026, 12, 9))
+    overdue = {k: r["properties"]["lago_invoice_payment_overdue"] for k, r in _invoices(emu)}
+    assert overdue == {"i1": "false", "i2": "false"}
+    sync_on(emu, ledger_dir, date(2026, 12, 9))  # the same day: nothing to write
+    assert upserted(emu) == []
+    sync_on(emu, ledger_dir, date(2026, 12, 11))  # i1 is now past due and unpaid
+    assert upserted(emu) == ["i1"]
+    overdue = {k: r["properties"]["lago_invoice_payment_overdue"] for k, r in _invoices(emu)}
+    assert overdue == {"i1": "true", "i2": "false"}
+    sync_on(emu, ledger_dir, date(2026, 12, 12))  # maps as yesterday: nothing to write
+    assert upserted(emu) == []
+
+
+def _invoices(emu):
+    schemas = {s["name"]: s["objectTypeId"] for s in emu.store.schemas()}
+    return lago_ids(emu, schemas["LagoInvoices"], "lago_invoice_id").items()
