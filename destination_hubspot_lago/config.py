@@ -13,6 +13,8 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    StrictBool,
+    StrictInt,
     ValidationError,
     field_validator,
     model_validator,
@@ -26,7 +28,7 @@ DEFAULT_LAGO_FRONT_URL = "https://app.getlago.com"
 
 
 class ConfigError(ValueError):
-    """The configuration cannot work; the message says which field and how to fix it."""
+    """The configuration cannot work; the message names every wrong field, each with its fix."""
 
 
 class OAuthCredentials(BaseModel):
@@ -126,14 +128,29 @@ class S3ObjectStorage(BaseModel):
 
     @model_validator(mode="after")
     def _keys_come_in_pairs(self) -> S3ObjectStorage:
-        if (self.access_key_id is None) != (self.secret_access_key is None):
-            missing = "secret_access_key" if self.secret_access_key is None else "access_key_id"
-            raise ValueError(
-                f"{missing}: required with "
-                f"{'access_key_id' if missing == 'secret_access_key' else 'secret_access_key'} "
-                "(give both, or neither to use the environment's AWS credentials)"
-            )
+        problem = _unpaired_key(self.access_key_id, self.secret_access_key)
+        if problem:
+            raise ValueError(problem)
         return self
+
+
+def _unpaired_key(access_key_id: Any, secret_access_key: Any) -> str | None:
+    """``"<field>: <fix>"`` when only one of the two keys is given (blank counts as none)."""
+
+    def given(value: Any) -> bool:
+        return value is not None and not (isinstance(value, str) and not value.strip())
+
+    if given(access_key_id) == given(secret_access_key):
+        return None
+    missing, other = (
+        ("secret_access_key", "access_key_id")
+        if given(access_key_id)
+        else ("access_key_id", "secret_access_key")
+    )
+    return (
+        f"{missing}: required with {other} "
+        "(give both, or neither to use the environment's AWS credentials)"
+    )
 
 
 ObjectStorage = Annotated[NoObjectStorage | S3ObjectStorage, Field(discriminator="storage_type")]
@@ -192,13 +209,14 @@ class DestinationConfig(BaseModel):
     connection_code: str | None = None
     lago_front_url: str = DEFAULT_LAGO_FRONT_URL
     lago_organization_slug: str | None = None
-    sync_subscriptions: bool = True
+    # Strict: JSON's true/false only ("yes", "1" or 1 would silently mean true).
+    sync_subscriptions: StrictBool = True
     # docs/product.md §8: what to do with LagoSubscriptions records that stopped arriving.
     terminated_subscriptions: Literal["reconcile", "always", "off"] = "reconcile"
-    sync_invoices: bool = True
-    dry_run: bool = False
+    sync_invoices: StrictBool = True
+    dry_run: StrictBool = False
     api_base_url: str = DEFAULT_API_BASE_URL
-    max_requests_per_10_seconds: int | None = Field(default=None, ge=1, le=1000)
+    max_requests_per_10_seconds: StrictInt | None = Field(default=None, ge=1, le=1000)
     object_storage_config: ObjectStorage | None = None
     # Issue 19: where the ledger of what HubSpot already holds is kept; None: every record is
     # written every sync ("None" in spec.json is parsed to None).
@@ -261,12 +279,37 @@ class DestinationConfig(BaseModel):
         return value
 
     @classmethod
-    def parse(cls, raw: Mapping[str, Any]) -> DestinationConfig:
-        """Validate ``raw``; raise :class:`ConfigError` naming each bad field."""
+    def parse(
+        cls, raw: Mapping[str, Any], spec: Mapping[str, Any] | None = None
+    ) -> DestinationConfig:
+        """Validate ``raw`` against the model and, when given, spec.json's
+        ``connectionSpecification``; raise one :class:`ConfigError` naming every wrong field,
+        each with its fix (never a value: it may be a secret)."""
+        problems: dict[str, str] = {}
+        parsed: DestinationConfig | None = None
         try:
-            return cls.model_validate(dict(raw))
+            parsed = cls.model_validate(dict(raw))
         except ValidationError as exc:
-            raise ConfigError(_explain(exc)) from None
+            problems.update(_explain(exc))
+            # A model validator runs only once its object's fields are valid: name an unpaired
+            # key now, with the other mistakes of the object.
+            storage = raw.get("object_storage_config")
+            if isinstance(storage, Mapping):
+                unpaired = _unpaired_key(
+                    storage.get("access_key_id"), storage.get("secret_access_key")
+                )
+                if unpaired:
+                    sub, text = unpaired.split(": ", 1)
+                    problems.setdefault(f"object_storage_config.{sub}", text)
+        if spec is not None:
+            for field, text in spec_problems(raw, spec).items():
+                # The model's message for a field (or for a field inside it, or around it)
+                # already says what to do; the spec's adds a field the model let through.
+                if not any(_related(field, named) for named in problems):
+                    problems[field] = text
+        if problems or parsed is None:
+            raise ConfigError(_message(problems))
+        return parsed
 
 
 def _is_loopback(host: str) -> bool:
@@ -314,14 +357,14 @@ def _choices(values: list[str]) -> str:
 # What to do when a field is missing or blank ("required ..." says why it is needed).
 _REQUIRED = {
     "credentials": (
-        "required: choose how to authenticate with HubSpot (OAuth, or a Service Key / "
-        "Private App access token)"
+        "required: choose how to authenticate with HubSpot (a Service Key, a legacy Private "
+        "App access token, or OAuth)"
     ),
     "credentials.credentials_title": "required: choose an authentication method, "
     + _choices(CREDENTIAL_TITLES),
     "credentials.access_token": (
-        "required for Service Key / Private App credentials: paste the access token from "
-        "HubSpot (Settings > Integrations)"
+        "required for Service Key / Private App credentials: paste a Service Key, created in "
+        "HubSpot under Development > Keys > Service Keys (or a legacy Private App token)"
     ),
     "credentials.client_id": (
         "required for OAuth credentials: the Client ID of your HubSpot app (its Auth tab)"
@@ -378,10 +421,19 @@ _TYPE_WORDS = {
 }
 
 
-def _explain(exc: ValidationError) -> str:
-    """One line per problem, naming the field path the way the Airbyte UI nests it, with
-    what to do; never the value (it may be a secret)."""
-    problems: list[str] = []
+def _message(problems: Mapping[str, str]) -> str:
+    return "Invalid configuration: " + "; ".join(f"{f}: {t}" for f, t in problems.items()) + "."
+
+
+def _related(field: str, other: str) -> bool:
+    """One field path is the other, or inside it."""
+    return field == other or field.startswith(other + ".") or other.startswith(field + ".")
+
+
+def _explain(exc: ValidationError) -> dict[str, str]:
+    """Field path (as the Airbyte UI nests it) -> what to do, one per wrong field; never the
+    value (it may be a secret)."""
+    problems: dict[str, str] = {}
     for err in exc.errors(include_url=False, include_input=False):
         loc = [str(p) for p in err["loc"] if str(p) not in _TAGS]
         field = ".".join(loc) or "config"
@@ -409,20 +461,67 @@ def _explain(exc: ValidationError) -> str:
             text = _TYPE_WORDS[kind]
         elif kind == "string_too_short":
             text = "must not be empty"
+        elif kind == "literal_error":  # "Input should be 'a', 'b' or 'c'"
+            text = "must be " + msg.removeprefix("Input should be ")
         else:
             text = msg[0].lower() + msg[1:] if msg else kind
-        problems.append(f"{field}: {text}")
-    return "Invalid configuration: " + "; ".join(problems) + "."
+        problems.setdefault(field, text)
+    return problems
 
 
-def check_against_spec(raw: Mapping[str, Any], schema: Mapping[str, Any]) -> None:
-    """spec.json's own JSON-schema rules, after :meth:`DestinationConfig.parse`: every
-    problem, each with its field path, never a value (the CDK's check names neither)."""
+_JSON_TYPES = {
+    "boolean": "must be true or false",
+    "integer": "must be a whole number",
+    "number": "must be a number",
+    "string": "must be text",
+    "object": "must be an object",
+    "array": "must be a list",
+}
+
+
+def spec_problems(raw: Mapping[str, Any], schema: Mapping[str, Any]) -> dict[str, str]:
+    """spec.json's own JSON-schema rules: field path -> what to do, for every wrong field
+    (never a value: the schema's own messages quote them, so they are not used)."""
     import jsonschema
 
-    problems = []
+    problems: dict[str, str] = {}
     for error in jsonschema.Draft7Validator(schema).iter_errors(dict(raw)):
-        field = ".".join(str(p) for p in error.absolute_path) or "config"
-        problems.append(f"{field}: does not match the spec ({error.validator} rule)")
-    if problems:
-        raise ConfigError("Invalid configuration: " + "; ".join(sorted(set(problems))) + ".")
+        path = [str(p) for p in error.absolute_path]
+        if error.validator == "required" and isinstance(error.instance, Mapping):
+            for name in error.validator_value:
+                if name not in error.instance:
+                    field = ".".join([*path, name])
+                    problems.setdefault(field, _REQUIRED.get(field, "required"))
+            continue
+        field = ".".join(path) or "config"
+        problems.setdefault(field, _MUST_BE.get(field) or _spec_fix(error))
+    return problems
+
+
+def _spec_fix(error: Any) -> str:
+    """What a value must be for the schema rule it broke, in the words of the rule."""
+    rule, value, schema = error.validator, error.validator_value, error.schema
+    if rule == "type":
+        types = value if isinstance(value, list) else [value]
+        return " or ".join(_JSON_TYPES.get(t, f"must be of type {t}") for t in types)
+    if rule == "enum":
+        return "must be " + _choices([str(v) for v in value])
+    if rule == "const":
+        return f"must be '{value}'"
+    if rule in ("minimum", "maximum"):
+        low, high = schema.get("minimum"), schema.get("maximum")
+        if low is not None and high is not None:
+            return f"must be from {low} to {high}"
+        return f"must be at least {low}" if rule == "minimum" else f"must be at most {high}"
+    if rule == "pattern":
+        if value == "^https?://":
+            return "must be an absolute URL starting with https:// (or http://)"
+        examples = schema.get("examples") or []
+        like = f", such as {examples[0]}" if examples else ""
+        return f"must have the form the field's description gives{like}"
+    if rule == "minLength":
+        return "must not be empty"
+    if rule == "oneOf":
+        titles = [str(o.get("title")) for o in value if isinstance(o, Mapping) and "title" in o]
+        return "must be one of the options " + _choices(titles) if titles else "is not valid"
+    return f"breaks the spec's {rule} rule: see the field's description"

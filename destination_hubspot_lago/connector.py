@@ -33,7 +33,7 @@ from .billing.facts import DiskFacts
 from .billing.job import BillingValues
 from .changes import tracking as change_tracking
 from .changes.store import LedgerStorageProblem, open_ledger_store
-from .config import ConfigError, DestinationConfig, check_against_spec
+from .config import ConfigError, DestinationConfig
 from .hubspot import Failure, HubSpotClient, HubSpotError, OAuthAuth, Pacer
 from .hubspot.batches import BatchWriter, DryRunWriter, Writer
 from .portal.deployment import Deployment, ModelConflict, deploy_model
@@ -75,11 +75,10 @@ def register_secrets(config: Mapping[str, Any]) -> None:
 
 
 def validate(config: Mapping[str, Any]) -> DestinationConfig:
-    """The typed config, then spec.json's own rules; :class:`ConfigError` names each field."""
+    """The typed config and spec.json's own rules together: one :class:`ConfigError` names
+    every wrong field, each with its fix."""
     register_secrets(config)
-    parsed = DestinationConfig.parse(config)
-    check_against_spec(config, load_spec()["connectionSpecification"])
-    return parsed
+    return DestinationConfig.parse(config, load_spec()["connectionSpecification"])
 
 
 def bug_message(exc: BaseException, what: str) -> str:

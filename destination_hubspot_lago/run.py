@@ -2,9 +2,10 @@
 
 The Airbyte protocol on stdin/stdout without the Airbyte CDK (its import alone costs seconds of
 CPU per sync): ``connector.py`` does the work, ``airbyte/outgoing.py`` prints the messages.
-Every way the run can end is an Airbyte message: a problem the user can fix is a
-``config_error`` trace plus the same sentence on stderr (exit code 1), a bug a
-``system_error`` trace pointing to the issue tracker, never a bare traceback.
+Every way the run can end is an Airbyte message on stdout, and only there (the platform reads
+stdout; the same sentence on stderr too would show twice in a terminal): a problem the user can
+fix is a ``config_error`` trace (exit code 1), a bug a ``system_error`` trace pointing to the
+issue tracker, never a bare traceback.
 """
 
 from __future__ import annotations
@@ -28,7 +29,6 @@ from .airbyte.outgoing import (
     trace_message,
     write_line,
 )
-from .airbyte.secrets import filter_secrets
 from .config import ConfigError
 
 logger = logging.getLogger("airbyte")
@@ -74,10 +74,9 @@ def fail(
     internal_message: str | None = None,
     failure_type: FailureType = FailureType.config_error,
 ) -> int:
-    """A problem the user can act on: a trace message (no stack trace) on stdout, the same
-    sentence as one line on stderr; exit code 1."""
+    """A problem the user can act on: one trace message (no stack trace) on stdout, nothing
+    else; exit code 1."""
     emit(trace_message(message, failure_type, internal_message))
-    print(f"{command_line.PROGRAM}: {filter_secrets(message)}", file=sys.stderr, flush=True)
     return 1
 
 
@@ -88,7 +87,6 @@ def bug(exc: Exception) -> int:
     message = connector.bug_message(exc, "sync")
     stack = "".join(traceback.format_exception(exc))
     emit(trace_message(message, FailureType.system_error, str(exc), stack))
-    print(f"{command_line.PROGRAM}: {message}", file=sys.stderr, flush=True)
     return 1
 
 

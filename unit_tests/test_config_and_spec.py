@@ -1,6 +1,8 @@
 """The spec users see and the config model that enforces it."""
 
+import copy
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -8,8 +10,8 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from destination_hubspot_lago.config import ConfigError, DestinationConfig
-from destination_hubspot_lago.connector import load_spec
+from destination_hubspot_lago.config import ConfigError, DestinationConfig, spec_problems
+from destination_hubspot_lago.connector import load_spec, validate
 
 ROOT = Path(__file__).resolve().parents[1]
 PAT = {"credentials_title": "Private App Credentials", "access_token": "pat-na1-secret"}
@@ -308,3 +310,205 @@ def test_the_spec_refuses_what_the_model_refuses_for_change_tracking():
     ):
         with pytest.raises(jsonschema.ValidationError):
             jsonschema.validate({"credentials": PAT, "change_tracking": wrong}, schema)
+
+
+# -- every wrong field in one message, each with its fix ------------------------------------
+
+
+def _problems(message: str) -> dict[str, str]:
+    """``Invalid configuration: a: fix; b.c: fix.`` -> {field: fix}."""
+    assert message.startswith("Invalid configuration: ") and message.endswith("."), message
+    body = message.removeprefix("Invalid configuration: ")[:-1]
+    found = {}
+    for part in body.split("; "):
+        field, _, fix = part.partition(": ")
+        assert re.fullmatch(r"[a-z0-9_.]+", field), (part, message)
+        assert fix, f"{field} has no fix: {message}"
+        found[field] = fix
+    return found
+
+
+def _refused(config: dict) -> dict[str, str]:
+    with pytest.raises(ConfigError) as info:
+        validate(config)
+    return _problems(str(info.value))
+
+
+def _docs_rows() -> list[tuple[dict, set[str], list[str], str]]:
+    """The docs' bad-configuration rows: (config patch, top-level keys it decides, fields
+    named, what the message says). ``{…, ...}`` rows leave the credentials valid."""
+    from unit_tests.test_docs import DOCS_PAGE, code_names, section, table_with
+
+    body = section(DOCS_PAGE.read_text(encoding="utf-8"), "Bad configurations")
+    columns, rows = table_with(body, "config", "field named", "message says")
+    found = []
+    for row in rows:
+        (text,) = code_names(row[columns["config"]])
+        placeholder = text.startswith("{…")
+        patch = json.loads(re.sub(r"^\{…(, )?", "{", text))
+        owns = set(patch) if placeholder else {"credentials", *patch}
+        (says,) = code_names(row[columns["message says"]])
+        found.append((patch, owns, code_names(row[columns["field named"]]), says))
+    return found
+
+
+DOC_ROWS = _docs_rows()
+
+
+def _merged(rows) -> dict:
+    config: dict = {}
+    for patch, _, _, _ in rows:
+        config.update(patch)
+    if not any("credentials" in owns and "credentials" not in patch for patch, owns, _, _ in rows):
+        config.setdefault("credentials", PAT)
+    return config
+
+
+def _assert_named(problems: dict[str, str], fields: list[str], says: str) -> None:
+    for field in fields:
+        assert field in problems, (field, problems)
+    assert any(says in problems[f] or says == f"{f}: {problems[f]}"[: len(says)] for f in fields), (
+        says,
+        problems,
+    )
+
+
+def test_the_docs_list_the_bad_configurations_the_tests_combine():
+    assert len(DOC_ROWS) >= 20
+
+
+PAIRS = [
+    (a, b)
+    for i, a in enumerate(DOC_ROWS)
+    for b in DOC_ROWS[i + 1 :]
+    if not (a[1] & b[1])  # two mistakes in different fields can be made at once
+]
+
+
+@pytest.mark.parametrize("pair", PAIRS, ids=lambda p: " + ".join(json.dumps(r[0]) for r in p))
+def test_any_two_wrong_fields_of_the_docs_are_named_in_one_message_each_with_its_fix(pair):
+    problems = _refused(_merged(pair))
+    for _, _, fields, says in pair:
+        _assert_named(problems, fields, says)
+
+
+def test_every_compatible_mistake_of_the_docs_at_once_is_named_in_one_message():
+    chosen: list = []
+    for row in DOC_ROWS:
+        if not any(row[1] & other[1] for other in chosen):
+            chosen.append(row)
+    assert len(chosen) >= 10
+    problems = _refused(_merged(chosen))
+    for _, _, fields, says in chosen:
+        _assert_named(problems, fields, says)
+    assert PAT["access_token"] not in json.dumps(problems)
+
+
+def test_two_wrong_fields_are_both_named():
+    problems = _refused({"credentials": PAT, "sync_invoices": "maybe", "dry_run": "yes"})
+    boolean = "must be true or false"
+    assert problems == {"sync_invoices": boolean, "dry_run": boolean}
+
+
+def test_a_missing_token_and_a_lax_boolean_are_both_named():
+    problems = _refused(
+        {"credentials": {"credentials_title": "Private App Credentials"}, "dry_run": "yes"}
+    )
+    assert set(problems) == {"credentials.access_token", "dry_run"}
+    assert "Development > Keys > Service Keys" in problems["credentials.access_token"]
+
+
+def test_three_wrong_fields_across_objects_are_all_named():
+    problems = _refused(
+        {
+            "credentials": {"credentials_title": "OAuth Credentials", "client_id": "x"},
+            "sync_subscriptions": "1",
+            "object_storage_config": {
+                "storage_type": "S3",
+                "s3_bucket_name": "b/c",
+                "access_key_id": "AKIAEXAMPLE",
+            },
+        }
+    )
+    assert {
+        "credentials.client_secret",
+        "credentials.refresh_token",
+        "sync_subscriptions",
+        "object_storage_config.s3_bucket_name",
+        "object_storage_config.secret_access_key",  # named although the bucket name is wrong
+    } <= set(problems), problems
+    assert "AKIAEXAMPLE" not in json.dumps(problems)
+
+
+@pytest.mark.parametrize("field", ["dry_run", "sync_invoices", "sync_subscriptions"])
+@pytest.mark.parametrize("value", ["yes", "1", "true", "on", 1, 0, 1.0, None])
+def test_booleans_are_strict_json_booleans(field, value):
+    assert _refused({"credentials": PAT, field: value}) == {field: "must be true or false"}
+
+
+@pytest.mark.parametrize(
+    "patch",
+    [{"dry_run": "yes"}, {"sync_invoices": "1"}, {"sync_subscriptions": 1}],
+)
+def test_the_model_alone_refuses_lax_values(patch):
+    """Also without spec.json's rules (hosts that embed the class parse the config directly)."""
+    with pytest.raises(ConfigError, match=f"{next(iter(patch))}: must be true or false"):
+        DestinationConfig.parse({"credentials": PAT, **patch})
+    with pytest.raises(ConfigError, match="max_requests_per_10_seconds: must be a whole number"):
+        DestinationConfig.parse({"credentials": PAT, "max_requests_per_10_seconds": "100"})
+
+
+@pytest.mark.parametrize("value", ["100", 100.0, 100.5, True, "1e2"])
+def test_the_request_cap_is_a_strict_whole_number(value):
+    problems = _refused({"credentials": PAT, "max_requests_per_10_seconds": value})
+    assert list(problems) == ["max_requests_per_10_seconds"]
+    assert problems["max_requests_per_10_seconds"].startswith("must be a whole number")
+
+
+@pytest.mark.parametrize(
+    "patch",
+    [
+        {"dry_run": True, "sync_invoices": False, "sync_subscriptions": True},
+        {"max_requests_per_10_seconds": 100},
+        {"max_requests_per_10_seconds": 1000, "dry_run": False},
+    ],
+)
+def test_real_json_values_still_pass(patch):
+    parsed = validate({"credentials": PAT, **patch})
+    for key, value in patch.items():
+        assert getattr(parsed, key) == value
+
+
+def test_the_spec_and_the_model_are_checked_together():
+    """A rule only spec.json has is named beside the model's mistakes, in the same message."""
+    spec = copy.deepcopy(load_spec()["connectionSpecification"])
+    spec["properties"]["connection_code"]["pattern"] = "^[a-z-]+$"
+    with pytest.raises(ConfigError) as info:
+        DestinationConfig.parse(
+            {"credentials": PAT, "dry_run": "yes", "connection_code": "Not Valid!"}, spec
+        )
+    problems = _problems(str(info.value))
+    assert problems["dry_run"] == "must be true or false"
+    assert problems["connection_code"].startswith("must have the form")
+    assert "hubspot-prod" in problems["connection_code"]  # the field's example
+    assert "Not Valid!" not in str(info.value)
+
+
+def test_spec_problems_say_what_to_do_never_the_rule_only():
+    spec = load_spec()["connectionSpecification"]
+    problems = spec_problems(
+        {
+            "credentials": {"credentials_title": "Private App Credentials"},
+            "dry_run": "yes",
+            "max_requests_per_10_seconds": 0,
+            "lago_front_url": "app.getlago.com",
+            "default_targeted_object": "deals",
+        },
+        spec,
+    )
+    assert problems["dry_run"] == "must be true or false"
+    assert problems["max_requests_per_10_seconds"].startswith("must be a whole number from 1")
+    assert "https://" in problems["lago_front_url"]
+    assert problems["default_targeted_object"] == "must be 'companies' or 'contacts'"
+    assert all("does not match the spec" not in fix for fix in problems.values())
+    assert "app.getlago.com" not in json.dumps(problems)

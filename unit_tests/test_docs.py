@@ -1,8 +1,10 @@
 """The user docs (README.md, docs/destination-hubspot-lago.md) agree with the code they describe.
 
 Each test reads a markdown section by its heading and the tables in it, and compares them with
-spec.json, the deployed model (``portal/model.py``), the required scopes, the package version
-and the messages the code gives. A doc line that drifts fails here, naming the line to fix.
+spec.json, the deployed model (``portal/model.py``), the required scopes, the package version,
+the messages the code gives and the test command's configuration. A doc line that drifts fails
+here, naming the line to fix. The README is the first screen (what it is, the two commands, a
+real connection); the docs page holds the rest.
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -143,9 +147,7 @@ def _shown_default(spec_property: dict) -> str | None:
     return json.dumps(default) if isinstance(default, bool) else str(default)
 
 
-@pytest.mark.parametrize(
-    ("doc", "heading"), [("README.md", "Configuration"), ("docs page", "Configuration reference")]
-)
+@pytest.mark.parametrize(("doc", "heading"), [("docs page", "Configuration reference")])
 def test_config_table_lists_every_spec_field_with_its_default(doc, heading):
     body = section(read(doc), heading)
     columns, rows = table_with(body, "default")
@@ -186,10 +188,7 @@ def _prop(obj, name: str) -> PropertySpec:
     return next(p for p in obj.properties if p.name == name)
 
 
-@pytest.mark.parametrize(
-    ("doc", "heading"),
-    [("README.md", "The HubSpot model it deploys"), ("docs page", "Output schema")],
-)
+@pytest.mark.parametrize(("doc", "heading"), [("docs page", "Output schema")])
 def test_model_tables_match_model_py(doc, heading):
     parts = subsections(section(read(doc), heading))
     covered: dict[str, list] = {}
@@ -224,9 +223,7 @@ def test_model_tables_match_model_py(doc, heading):
 # -- (d) the scope tables follow preflight.REQUIRED_SCOPES ---------------------------------
 
 
-@pytest.mark.parametrize(
-    ("doc", "heading"), [("README.md", "Requirements"), ("docs page", "Scopes")]
-)
+@pytest.mark.parametrize(("doc", "heading"), [("docs page", "Scopes")])
 def test_scope_table_lists_exactly_the_required_scopes(doc, heading):
     _, rows = table_with(section(read(doc), heading), "scope")
     documented = keyed_rows(rows)
@@ -272,9 +269,9 @@ def _package_text() -> str:
     return re.sub(r"[\"']\s*\n\s*[rbfuRBFU]{0,2}[\"']", "", text)
 
 
-def test_readme_troubleshooting_messages_exist_in_the_code():
+def test_troubleshooting_messages_exist_in_the_code():
     source = _package_text()
-    _, rows = table_with(section(read("README.md"), "Troubleshooting"), "message")
+    _, rows = table_with(section(read("docs page"), "Every message, and what to do"), "message")
     assert len(rows) >= 20, "the troubleshooting table lost rows"
     stale = []
     for row in rows:
@@ -283,6 +280,199 @@ def test_readme_troubleshooting_messages_exist_in_the_code():
         for fragment in fragments:
             parts = [p.strip() for p in fragment.split("…") if p.strip()]
             stale += [f"{fragment!r} ({p!r})" for p in parts if p not in source]
-    assert not stale, "README troubleshooting quotes text the code no longer says: " + "; ".join(
-        stale
+    assert not stale, "troubleshooting quotes text the code no longer says: " + "; ".join(stale)
+
+
+# -- (h) the README gets to the point --------------------------------------------------------
+
+FIRST_SCREEN = 60  # lines: what a newcomer sees before scrolling far
+
+
+def test_readme_first_screen_has_what_it_is_the_two_commands_and_a_real_connection():
+    lines = read("README.md").splitlines()
+    heads = {title: i for i, _, title in _headings(lines)}
+    for title in ("Two commands", "Connect a real HubSpot"):
+        assert title in heads and heads[title] < FIRST_SCREEN, (title, heads)
+    connect = " ".join(section(read("README.md"), "Connect a real HubSpot").split())
+    assert "Service Key" in connect and "Development › Keys › Service Keys" in connect
+    assert "docs/destination-hubspot-lago.md" in connect  # the rest is one link away
+    assert len(read("README.md")) < 8000, "the README grew again: move details to the docs page"
+
+
+def test_readme_says_where_the_console_script_is():
+    (script,) = PYPROJECT["project"]["scripts"]
+    scripts = section(read("README.md"), "Two commands")
+    venv = (ROOT / "scripts" / "_venv.sh").read_text()
+    assert "-m venv .venv" in venv and "pip install --quiet --disable-pip-version-check -e" in venv
+    assert f"`.venv/bin/{script}`" in scripts
+
+
+def _deselected_markers() -> list[str]:
+    """The markers the pytest configuration leaves out: ``-m 'not a and not b'``."""
+    args = shlex.split(PYPROJECT["tool"]["pytest"]["ini_options"]["addopts"])
+    expression = args[args.index("-m") + 1]
+    return re.findall(r"not (\w+)", expression)
+
+
+def test_readme_says_what_the_test_command_leaves_out_and_how_to_run_it():
+    addopts = shlex.split(PYPROJECT["tool"]["pytest"]["ini_options"]["addopts"])
+    report = [a[2:] for a in addopts if a.startswith("-r")]
+    assert report and "s" in report[0] and "f" in report[0], "skip reasons are not printed"
+    assert (ROOT / ".ci" / "run").read_text().strip().endswith("./scripts/test")
+    assert 'pytest "$@"' in (ROOT / "scripts" / "test").read_text()
+    markers = _deselected_markers()
+    assert sorted(markers) == ["image_tests", "live"], markers
+    body = section(read("README.md"), "Two commands")
+    for marker in markers:
+        assert re.search(rf"`[^`]*\./scripts/test -m {marker}`", body), f"how to run {marker}"
+    assert "skipped" in body
+
+
+def test_readme_describes_the_demo_with_the_sample_s_numbers():
+    from tests.support.fake_lago import sample_dataset
+
+    sample = sample_dataset()
+    body = " ".join(section(read("README.md"), "What the demo runs").split())
+    counts = (
+        f"{len(sample.customers)} customers, {len(sample.subscriptions)} subscriptions, "
+        f"{len(sample.invoices)} invoices"
     )
+    assert counts in body, counts
+    assert "./scripts/demo" in section(read("README.md"), "Two commands")
+
+
+# -- (i) links resolve, and the docs' structure holds ----------------------------------------
+
+PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
+LINKED_DOCS = [README, DOCS_PAGE, ROOT / "ARCHITECTURE.md", *sorted((ROOT / "docs").glob("*.md"))]
+LINK = re.compile(r"\]\(([^)\s]+)\)")
+LIST_ITEM = re.compile(r"^\s*([-*+]|\d+\.)\s")
+
+
+def slug(title: str) -> str:
+    """GitHub's anchor for a heading."""
+    text = re.sub(r"[`*]", "", title).strip().lower()
+    return re.sub(r"[^\w\- ]", "", text).replace(" ", "-")
+
+
+def anchors(path: Path) -> set[str]:
+    found: set[str] = set()
+    for _, _, title in _headings(path.read_text(encoding="utf-8").splitlines()):
+        base, n = slug(title), 0
+        while (name := base if n == 0 else f"{base}-{n}") in found:
+            n += 1
+        found.add(name)
+    return found
+
+
+@pytest.mark.parametrize("path", sorted(set(LINKED_DOCS)), ids=lambda p: p.name)
+def test_every_relative_link_and_anchor_resolves(path):
+    broken = []
+    for target in LINK.findall(path.read_text(encoding="utf-8")):
+        if re.match(r"^[a-z]+:", target):
+            continue  # an absolute address
+        file_part, _, anchor = target.partition("#")
+        linked = (path.parent / file_part).resolve() if file_part else path
+        missing_anchor = bool(anchor) and linked.suffix == ".md"
+        if not linked.exists() or (missing_anchor and anchor not in anchors(linked)):
+            broken.append(target)
+    assert not broken, f"{path.name}: links to nothing: {broken}"
+
+
+def list_glued_to_text(text: str) -> list[str]:
+    """List items that start right after a line of running text (no blank line between, the
+    text not ending in ':'): how a heading dropped into the middle of a list shows, the rest
+    of the list running on after the heading's paragraph."""
+    glued, previous, in_fence = [], "", False
+    for line in text.splitlines():
+        if FENCE.match(line):
+            in_fence = not in_fence
+        if in_fence or FENCE.match(line):
+            previous = ""
+            continue
+        running_text = (
+            previous.strip()
+            and not LIST_ITEM.match(previous)
+            and not previous.startswith((" ", "\t", "|", "#", ">"))
+            and not previous.rstrip().endswith(":")
+        )
+        if LIST_ITEM.match(line) and not line.startswith((" ", "\t")) and running_text:
+            glued.append(f"{previous.strip()[-40:]!r} / {line.strip()[:40]!r}")
+        previous = line
+    return glued
+
+
+def heading_inside_a_list(text: str) -> list[str]:
+    """Headings with list items of one list on both sides: the last line before the heading
+    is a list item (or its continuation) and the heading's own section runs on with list
+    items glued to its text."""
+    lines = text.splitlines()
+    heads = _headings(lines)
+    found = []
+    for n, (i, _level, title) in enumerate(heads):
+        before = next((line for line in reversed(lines[:i]) if line.strip()), "")
+        in_list = bool(LIST_ITEM.match(before)) or before.startswith("  ")
+        end = heads[n + 1][0] if n + 1 < len(heads) else len(lines)
+        if in_list and list_glued_to_text("\n".join(lines[i + 1 : end])):
+            found.append(title)
+    return found
+
+
+@pytest.mark.parametrize("path", sorted(set(LINKED_DOCS)), ids=lambda p: p.name)
+def test_no_heading_sits_inside_a_list(path):
+    text = path.read_text(encoding="utf-8")
+    assert not heading_inside_a_list(text), f"{path.name}: a heading splits a list"
+    assert not list_glued_to_text(text), f"{path.name}: a list runs on from text"
+
+
+def test_the_structure_check_catches_a_heading_inside_a_list():
+    broken = (
+        "## Limitations\n\n- one\n- two\n\n### Terminated subscriptions\n\n"
+        "A paragraph.\n- three, which belongs to Limitations\n"
+    )
+    assert heading_inside_a_list(broken) == ["Terminated subscriptions"]
+    fine = "## A\n\n- one\n\n## B\n\nIntro:\n\n- two\n"
+    assert heading_inside_a_list(fine) == [] and list_glued_to_text(fine) == []
+
+
+def test_docs_page_limitations_are_one_list_under_their_heading():
+    body = section(read("docs page"), "Limitations")
+    assert not _headings(body.splitlines()), "a heading inside Limitations"
+    items = [line for line in body.splitlines() if LIST_ITEM.match(line)]
+    assert len(items) >= 6 and any("Plans, fees and wallets" in line for line in items)
+
+
+# -- (j) Service Keys, wherever a credential is named ----------------------------------------
+
+
+def _spec_texts() -> str:
+    return json.dumps(SPEC, ensure_ascii=False)
+
+
+@pytest.mark.parametrize("doc", ["README.md", "docs page"])
+def test_docs_never_advise_a_private_app_which_can_no_longer_be_created(doc):
+    text = read(doc)
+    if doc == "docs page":  # the changelog tells what 0.1.0 had, before Service Keys
+        text = text.replace(section(text, "Changelog"), "")
+    assert not re.search(r"use a (legacy )?Private App", text, re.I)
+    assert not re.search(r"\bPrivate App and OAuth\b", text)
+
+
+def test_features_table_names_service_keys():
+    columns, rows = table_with(section(read("docs page"), "Features"), "feature")
+    names = [plain(row[columns["feature"]]) for row in rows]
+    assert "Service Key and OAuth" in names, names
+
+
+def test_the_service_key_help_names_where_to_create_one_and_its_scopes():
+    from destination_hubspot_lago.config import ConfigError, DestinationConfig
+
+    options = SPEC["connectionSpecification"]["properties"]["credentials"]["oneOf"]
+    token = options[0]["properties"]["access_token"]["description"]
+    assert "Development > Keys > Service Keys" in token
+    assert all(scope in token for scope in REQUIRED_SCOPES if scope != "oauth")
+    with pytest.raises(ConfigError) as missing:
+        DestinationConfig.parse({"credentials": {"credentials_title": "Private App Credentials"}})
+    assert "Development > Keys > Service Keys" in str(missing.value)
+    assert "documentationUrl" not in SPEC or SPEC["documentationUrl"].startswith("https://")
+    assert "destination-hubspot-lago/destination-hubspot-lago" not in _spec_texts()

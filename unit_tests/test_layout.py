@@ -19,8 +19,8 @@ LAYERS: list[set[str]] = [
     {"airbyte"},  # the protocol without the CDK, and the secret filter
     {"hubspot"},  # HTTP that knows HubSpot, not Lago
     {"config"},  # the typed config (credentials make the hubspot auth)
-    {"portal", "records", "changes"},  # the model and its deployment; the pure mapping;
-    # the change-tracking ledger's storage
+    {"portal", "records"},  # the model and its deployment; the pure mapping
+    {"changes"},  # the change-tracking ledger (docs/product.md §10), read and kept
     {"sync"},  # the message loop, sinks, associations, report
     {"billing", "terminations"},  # the sync's parts (docs/product.md §6, §8)
     {"connector"},  # spec, check, write, and the composition root

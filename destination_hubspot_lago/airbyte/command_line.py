@@ -2,8 +2,8 @@
 
 ``destination-hubspot-lago spec | check --config C | write --config C --catalog K``: an unknown
 command, a missing argument, a missing or unreadable file, invalid JSON or a catalog that is not
-one raise :class:`UsageProblem`, which the entry point reports as a ``config_error`` trace plus
-one line on stderr, never a Python traceback.
+one raise :class:`UsageProblem`, which the entry point reports as one ``config_error`` trace
+on stdout, never a Python traceback.
 """
 
 from __future__ import annotations

@@ -109,6 +109,14 @@ class CustomerBilling:
     billing_currency: str | None
 
 
+_ACTIVE_WORDS = ("active subscription", "active subscriptions")
+
+
+def counted(count: int, singular: str, plural: str) -> str:
+    """``1 invoice``, ``2 invoices``: summary lines read as sentences."""
+    return f"{count} {singular if count == 1 else plural}"
+
+
 @dataclass
 class BillingSummary:
     """What the sync summary reports about billing values."""
@@ -124,32 +132,39 @@ class BillingSummary:
 
     def lines(self) -> list[str]:
         out = []
+        records = ("subscription, invoice or wallet", "subscriptions, invoices or wallets")
         if self.mrr_unknown:
-            out.append(f"{self.mrr_unknown} active subscriptions with MRR unknown (plan not found)")
+            out.append(
+                f"{counted(self.mrr_unknown, *_ACTIVE_WORDS)} with MRR unknown (plan not found)"
+            )
         if self.subscriptions_other_currency:
             out.append(
-                f"{self.subscriptions_other_currency} active subscriptions in another currency "
-                "than their customer's billing currency, left out of lago_mrr"
+                f"{counted(self.subscriptions_other_currency, *_ACTIVE_WORDS)} in another currency "
+                "than the customer's billing currency, left out of lago_mrr (no exchange rates "
+                "are applied)"
             )
         if self.invoices_other_currency:
             out.append(
-                f"{self.invoices_other_currency} invoices in another currency than their "
-                "customer's billing currency, left out of the amounts"
+                f"{counted(self.invoices_other_currency, 'invoice', 'invoices')} in another "
+                "currency than the customer's billing currency, left out of the amounts"
             )
         if self.duplicates:
             out.append(
-                f"{self.duplicates} subscriptions, invoices or wallets sent more than once by the "
-                "source: each counted once, in its last version"
+                f"{counted(self.duplicates, *records)} sent more than once by the source: each "
+                "counted once, in its last version"
             )
         if self.records_without_customer:
             out.append(
-                f"{self.records_without_customer} subscriptions, invoices or wallets naming no "
-                "customer: left out of the roll-ups"
+                f"{counted(self.records_without_customer, *records)} naming no customer: left "
+                "out of the roll-ups"
             )
         for reason, count in sorted(self.withheld.items()):
             example = self.examples.get(reason, reason)
             more = f" (first: {example})" if example != reason else ""
-            out.append(f"{count} customers: billing values not written because {reason}{more}")
+            out.append(
+                f"{counted(count, 'customer', 'customers')}: billing values not written "
+                f"because {reason}{more}"
+            )
         return out
 
 

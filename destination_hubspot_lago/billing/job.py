@@ -45,12 +45,14 @@ from ..portal.model import MODEL
 from ..records.streams import FEES, PLANS, SUBSCRIPTIONS, WALLETS
 from ..sync.jobs import NO_JOBS, Job
 from ..sync.parts import SyncEnd, SyncPart, SyncStart
-from .aggregator import ROLLUP_STREAMS, BillingAggregator, fee_link
+from .aggregator import ROLLUP_STREAMS, BillingAggregator, counted, fee_link
 from .deferred import DeferredPlanValues
 from .links import End, LinkRow, LinkStore
 from .plans import PlanTerms, plan_for, subscription_plan_values, text_or_none
 
 logger = logging.getLogger("airbyte")
+_SUBSCRIPTION_WORDS = ("subscription", "subscriptions")
+_LINK_WORDS = ("invoice-subscription association", "invoice-subscription associations")
 
 BILLING_ONLY_STREAMS = (PLANS, FEES, WALLETS)  # consumed for §6, written nowhere themselves
 LINK_FROM, LINK_TO = "invoices", "subscriptions"
@@ -192,14 +194,15 @@ class BillingValues(SyncPart):
             return []
         if PLANS not in complete:
             self._lines.append(
-                f"{waiting} subscriptions written before their plan: plan values not "
-                f"written because {self._why(PLANS)}"
+                f"{counted(waiting, *_SUBSCRIPTION_WORDS)} that arrived before their plan: plan "
+                f"values not written because {self._why(PLANS)}"
             )
             return []
         found, unknown = self.deferred.resolve(self.aggregator.plans)
         if unknown:
             self._lines.append(
-                f"{unknown} subscriptions with plan values unknown (plan not in the plans stream)"
+                f"{counted(unknown, *_SUBSCRIPTION_WORDS)} with plan values unknown (plan not in "
+                "the plans stream)"
             )
         items = []
         digests: dict[str, int] = {}
@@ -408,10 +411,10 @@ class BillingValues(SyncPart):
         else:
             done, rollups = "written", self.rollups_written
         lines = [
-            f"billing values {done}: roll-ups of {rollups} customers; plan values "
-            f"of {self.plan_updates} subscriptions written before their plan; "
-            f"{self.links_made} invoice-subscription associations; "
-            f"refused by HubSpot: {self.refusals}"
+            f"billing values {done}: roll-ups of {counted(rollups, 'customer', 'customers')}; "
+            f"plan name, interval, amount and MRR added to "
+            f"{counted(self.plan_updates, *_SUBSCRIPTION_WORDS)} that arrived before their plan; "
+            f"{counted(self.links_made, *_LINK_WORDS)}; refused by HubSpot: {self.refusals}"
         ]
         if self.ledger is not None and self.ledger.has_previous:
             lines.append(

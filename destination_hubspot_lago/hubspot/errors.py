@@ -291,8 +291,8 @@ def _assess(error: HubSpotError) -> tuple[Failure, str]:
         )
     if status == 401:
         return Failure.CONFIG, (
-            "The HubSpot credentials were refused: paste a valid Private App access token, "
-            "or re-authenticate the OAuth connection."
+            "The HubSpot credentials were refused: paste a valid Service Key (or legacy "
+            "Private App token), or re-authenticate the OAuth connection."
         )
     if status == 403:
         if category == "MISSING_SCOPES" or error.missing_scopes:

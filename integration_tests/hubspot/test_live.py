@@ -3,8 +3,9 @@
     HUBSPOT_LIVE_TOKEN=<Service Key or pat-…> ./scripts/test -m live \
         integration_tests/hubspot/test_live.py
 
-The token is a Service Key (or a legacy Private App token) with the scopes of the README;
-HUBSPOT_LIVE_API_VERSION picks the API version (default 2026-09).
+The token is a Service Key (or a legacy Private App token) with the scopes of
+docs/destination-hubspot-lago.md; HUBSPOT_LIVE_API_VERSION picks the API version (default
+2026-09).
 
 By default only a dry-run check runs: it reads the portal and changes nothing. With
 HUBSPOT_LIVE_WRITE=1 the model is deployed and two clearly named test records are upserted.

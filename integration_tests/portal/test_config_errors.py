@@ -1,5 +1,5 @@
 """Config and command-line mistakes through the real command line: each names what to fix,
-every problem at once, one clear line on stderr, never a Python traceback."""
+every problem at once, in one Airbyte message on stdout only, never a Python traceback."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import sys
 import pytest
 
 from tests.support.harness import PRIVATE_APP_TOKEN, ROOT, catalog, run_connector
-from unit_tests.test_docs import README, code_names, section, table_with
+from unit_tests.test_docs import DOCS_PAGE, code_names, section, table_with
 
 PAT = {"credentials_title": "Private App Credentials", "access_token": "pat-na1-0000-secret"}
 MODULE = [sys.executable, "-m", "destination_hubspot_lago.run"]
@@ -28,7 +28,8 @@ def messages(stdout: str) -> list[dict]:
 
 
 def assert_one_clear_failure(done: subprocess.CompletedProcess[str], *expected: str) -> str:
-    """Exit 1, one config_error trace without a stack trace, the same sentence on stderr."""
+    """Exit 1, one config_error trace without a stack trace, and the sentence nowhere else:
+    not on stderr (Airbyte reads stdout; a terminal would show it twice)."""
     assert done.returncode == 1, done.stdout + done.stderr
     out = messages(done.stdout)
     errors = [m["trace"]["error"] for m in out if m["type"] == "TRACE"]
@@ -38,8 +39,10 @@ def assert_one_clear_failure(done: subprocess.CompletedProcess[str], *expected: 
     assert not error.get("stack_trace")
     assert not [m for m in out if m["type"] == "LOG" and m["log"]["level"] == "FATAL"]
     assert "Traceback" not in done.stdout + done.stderr
-    lines = done.stderr.strip().splitlines()
-    assert lines == [f"destination-hubspot-lago: {error['message']}"], done.stderr
+    assert error["message"] not in done.stderr, done.stderr
+    quoted = json.dumps(error["message"], ensure_ascii=False)[1:-1]
+    said = [json.dumps(m, ensure_ascii=False).count(quoted) for m in out]
+    assert sum(said) == 1, done.stdout  # one message: no LOG repeats the trace
     for text in expected:
         assert text in error["message"], error["message"]
     return error["message"]
@@ -131,6 +134,28 @@ def test_write_with_a_bad_config_is_one_config_error(tmp_path):
     assert "default_targeted_object: must be 'companies' or 'contacts'" in message
 
 
+def test_write_names_three_wrong_fields_in_one_trace_with_lax_values_refused(tmp_path):
+    config, catalog_path = tmp_path / "config.json", tmp_path / "catalog.json"
+    config.write_text(
+        json.dumps(
+            {
+                "credentials": {"credentials_title": "Private App Credentials", "access_token": ""},
+                "dry_run": "yes",
+                "max_requests_per_10_seconds": "100",
+            }
+        )
+    )
+    catalog_path.write_text(json.dumps(catalog()))
+    done = cli("write", "--config", str(config), "--catalog", str(catalog_path))
+    message = assert_one_clear_failure(
+        done,
+        "credentials.access_token: required for Service Key / Private App credentials",
+        "dry_run: must be true or false",
+        "max_requests_per_10_seconds: must be a whole number from 1 to 1000",
+    )
+    assert "does not match the spec" not in message
+
+
 def test_secrets_of_an_invalid_config_are_never_echoed():
     config = {
         "credentials": {
@@ -154,11 +179,11 @@ def test_secrets_of_an_invalid_config_are_never_echoed():
         assert secret not in run.stdout + run.stderr
 
 
-# -- README › Troubleshooting › Bad configurations: each row, through check ---------------
+# -- docs page › Troubleshooting › Bad configurations: each row, through check ------------
 
 
 def bad_config_rows() -> list[tuple[str, list[str], str]]:
-    body = section(README.read_text(encoding="utf-8"), "Bad configurations")
+    body = section(DOCS_PAGE.read_text(encoding="utf-8"), "Bad configurations")
     columns, rows = table_with(body, "config", "field named", "message says")
     found = []
     for row in rows:
@@ -172,12 +197,12 @@ def bad_config_rows() -> list[tuple[str, list[str], str]]:
 ROWS = bad_config_rows()
 
 
-def test_the_readme_lists_bad_configurations():
-    assert len(ROWS) >= 15
+def test_the_docs_list_bad_configurations():
+    assert len(ROWS) >= 20
 
 
 @pytest.mark.parametrize("config, fields, says", ROWS, ids=[r[0][:60] for r in ROWS])
-def test_each_bad_configuration_of_the_readme_gets_a_message_naming_its_field(config, fields, says):
+def test_each_bad_configuration_of_the_docs_gets_a_message_naming_its_field(config, fields, says):
     text = re.sub(r"^\{…(, )?", "{" + f'"credentials": {json.dumps(PAT)}' + r"\1", config)
     run = run_connector("check", json.loads(text))
     status = run.status

@@ -515,3 +515,24 @@ def test_a_fee_links_its_invoice_and_subscription_when_it_names_both():
     assert fee_link({"lago_invoice_id": "i2", "lago_subscription_id": None}) is None  # add-on
     assert fee_link({"lago_invoice_id": None, "lago_subscription_id": "s1"}) is None  # not billed
     assert fee_link({"lago_invoice_id": " ", "lago_subscription_id": "s1"}) is None
+
+
+@pytest.mark.parametrize("count", [1, 2])
+def test_summary_lines_count_in_words_that_agree(count):
+    from destination_hubspot_lago.billing.aggregator import BillingSummary
+
+    lines = BillingSummary(
+        mrr_unknown=count,
+        subscriptions_other_currency=count,
+        invoices_other_currency=count,
+        duplicates=count,
+        records_without_customer=count,
+        withheld={"the invoices stream was not selected": count},
+    ).lines()
+    one = count == 1
+    assert lines[0].startswith(f"{count} active subscription{'' if one else 's'} with MRR")
+    assert lines[1].startswith(f"{count} active subscription{'' if one else 's'} in another")
+    assert lines[2].startswith(f"{count} invoice{'' if one else 's'} in another currency")
+    records = "subscription, invoice or wallet" if one else "subscriptions, invoices or wallets"
+    assert lines[3].startswith(f"{count} {records} sent more than once")
+    assert lines[5].startswith(f"{count} customer{'' if one else 's'}: billing values")
