@@ -85,6 +85,7 @@ class BillingValues(SyncPart):
         self._customers: dict[str, tuple[str, str | None]] = {}  # written this sync
         self._open: set[str] = set()  # stream kinds this sync consumes
         self._plans_expected = True  # the plans stream may still come (see start)
+        self._fees_expected = True  # the fees stream may still come: keep the links' ends
         # lago_id -> (plan code, status) of subscriptions mapped without their plan, which the
         # plans stream may still bring: once written, they wait in ``deferred``.
         self._awaiting_plan: dict[str, dict[str, Any]] = {}
@@ -119,6 +120,7 @@ class BillingValues(SyncPart):
         if not start.from_catalog:
             return
         self._plans_expected = PLANS in self._open
+        self._fees_expected = FEES in self._open
         for stream in BILLING_ONLY_STREAMS:
             if stream not in self._open:
                 logger.info(
@@ -156,7 +158,7 @@ class BillingValues(SyncPart):
 
     def not_synced(self, kind: str, lago_id: str) -> None:
         """A subscription/invoice this sync skipped by the status rules or rejected."""
-        if kind in LINK_KINDS:
+        if kind in LINK_KINDS and self._fees_expected:
             self.links.not_synced(kind, lago_id)
         if kind == SUBSCRIPTIONS:
             self._awaiting_plan.pop(lago_id, None)
@@ -164,7 +166,7 @@ class BillingValues(SyncPart):
     def synced(self, kind: str, lago_id: str, hubspot_id: str | None) -> None:
         """A subscription/invoice written, with the HubSpot id its upsert answered (None: a
         record a dry run would create). Of a record's versions, the last event wins."""
-        if kind in LINK_KINDS:
+        if kind in LINK_KINDS and self._fees_expected:
             self.links.written(kind, lago_id, hubspot_id)
         if kind == SUBSCRIPTIONS:
             waiting = self._awaiting_plan.pop(lago_id, None)

@@ -36,6 +36,7 @@ so it costs a write, never a record.
 from __future__ import annotations
 
 import hashlib
+import math
 import random
 import shutil
 import sqlite3
@@ -71,8 +72,20 @@ CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT);
 """
 
 
-def _int64(data: bytes) -> int:
-    return int.from_bytes(hashlib.blake2b(data, digest_size=8).digest(), "big", signed=True)
+# hashlib lets go of the GIL for inputs of 2048 bytes or more; the message loop hashing
+# while workers hold it would then wait for a switch interval at every record. Fed in chunks
+# below that size, the hash keeps the GIL (it takes about a microsecond).
+_CHUNK = 2000
+
+
+def _int64(data: bytes, hasher: Any = None) -> int:
+    if hasher is None:
+        if len(data) < _CHUNK:
+            return int.from_bytes(hashlib.blake2b(data, digest_size=8).digest(), "big", signed=True)
+        hasher = hashlib.blake2b(digest_size=8)
+    for start in range(0, len(data), _CHUNK):
+        hasher.update(data[start : start + _CHUNK])
+    return int.from_bytes(hasher.digest(), "big", signed=True)
 
 
 def entry_key(obj: str, lago_id: str, facet: int) -> int:
@@ -120,7 +133,8 @@ class Ledger:
     ) -> None:
         self.model_version = model_version.encode()
         # what a Lago record maps with besides itself (settings, the day): in its raw digest
-        self._raw_salt = self.model_version + mapping_settings.encode() + b"\x1f"
+        salt = self.model_version + mapping_settings.encode() + b"\x1f"
+        self._raw_hasher = hashlib.blake2b(salt, digest_size=8)
         self.saving = saving
         self.path = workdir / "ledger-new.sqlite"
         self._previous = previous
@@ -131,6 +145,7 @@ class Ledger:
                 # immutable: nothing else writes it, so no lock nor change check per query
                 self._old = sqlite3.connect(f"file:{previous}?mode=ro&immutable=1", uri=True)
                 self._old.execute("PRAGMA cache_size=-16384")  # 16 MB of pages at most
+                self._cursor = self._old.cursor()
                 self._old.execute("SELECT key, target, digest, raw, assoc FROM entries LIMIT 1")
             except sqlite3.Error as exc:
                 self.close()
@@ -143,7 +158,9 @@ class Ledger:
         self._distrusted: set[int] = set()  # keys the drift guard found changed in HubSpot
         self._random = random.Random(seed)
         self._witnesses: dict[str, list[Witness]] = {}
-        self._seen_by_obj: dict[str, int] = {}
+        # per object: records offered so far, the next one the sample takes, and Algorithm L's
+        # weight (the sample's uniform without a random draw per record)
+        self._sampling: dict[str, list[float]] = {}
         self.entries = 0  # rows put in the new ledger (carried or confirmed)
 
     @property
@@ -160,7 +177,9 @@ class Ledger:
     def raw_digest(self, data: Mapping[str, Any]) -> int:
         """Of a Lago record as received, with what the mapping takes besides it: equal raw
         digests map to equal properties."""
-        return _int64(self._raw_salt + orjson.dumps(data, option=orjson.OPT_SORT_KEYS))
+        # Keys in the order received: the same source sends the same order, and another order
+        # only costs a mapping (then the properties' digest decides).
+        return _int64(orjson.dumps(data), self._raw_hasher.copy())
 
     @staticmethod
     def association_digest(record_id: str, customer_obj: str, customer_id: str | None) -> int:
@@ -177,7 +196,7 @@ class Ledger:
         key = entry_key(obj, lago_id, facet)
         if key in self._distrusted:
             return None
-        row = old.execute(
+        row = self._cursor.execute(
             "SELECT target, digest, raw, assoc FROM entries WHERE key = ?", (key,)
         ).fetchone()
         if row is None or row[0] is None:
@@ -243,11 +262,21 @@ class Ledger:
         ``properties`` may be a function, called only for a record the sample takes."""
         if not self.saving or target is None:
             return
-        seen = self._seen_by_obj.get(obj, 0) + 1
-        self._seen_by_obj[obj] = seen
+        state = self._sampling.get(obj)
+        if state is None:
+            state = self._sampling[obj] = [0, 0, 1.0]  # seen, next taken, weight
+        state[0] += 1
         sample = self._witnesses.setdefault(obj, [])
-        slot = len(sample) if len(sample) < WITNESSES else self._random.randrange(seen)
-        if slot >= WITNESSES:
+        if len(sample) < WITNESSES:
+            slot = len(sample)
+            if slot == WITNESSES - 1:
+                state[2] = self._weight()
+                state[1] = state[0] + self._skip(state[2])
+        elif state[0] == state[1]:
+            slot = self._random.randrange(WITNESSES)
+            state[2] *= self._weight()
+            state[1] = state[0] + self._skip(state[2])
+        else:
             return
         values = dict(properties() if callable(properties) else properties)
         witness = Witness(obj, target, lago_id, values)
@@ -255,6 +284,15 @@ class Ledger:
             sample.append(witness)
         else:
             sample[slot] = witness
+
+    def _weight(self) -> float:
+        return math.exp(math.log(1.0 - self._random.random()) / WITNESSES)
+
+    def _skip(self, weight: float) -> int:
+        """Records to pass over before the next one the sample takes (Algorithm L)."""
+        if weight >= 1.0:
+            return 1
+        return int(math.log(1.0 - self._random.random()) / math.log(1.0 - weight)) + 1
 
     def distrust(self, keys: Iterable[tuple[str, str, int]]) -> None:
         """Entries the drift guard found deleted or edited in HubSpot: written again."""

@@ -145,3 +145,22 @@ def test_many_entries_all_reach_the_file(tmp_path):
         ledger.confirm("invoices", f"i{i}", RECORD, str(i), i)
     ledger.finish({})
     assert ledger.entries == 10_000
+
+
+def test_the_sample_takes_every_record_alike(tmp_path):
+    """Over many syncs (seeds), each tenth of 1000 records fills a tenth of the sample."""
+    per_tenth = [0] * 10
+    for seed in range(200):
+        work = tmp_path / str(seed)
+        work.mkdir()
+        ledger = Ledger(None, work, VERSION, seed=seed)
+        for i in range(1000):
+            ledger.witness("invoices", str(i), f"i{i}", {"n": str(i)})
+        ledger.finish({})
+        ledger.close()
+        reopened_ledger = Ledger(ledger.path, tmp_path, VERSION)
+        for witness in reopened_ledger.previous_witnesses():
+            per_tenth[int(witness.target) // 100] += 1
+        reopened_ledger.close()
+    expected = 200 * WITNESSES / 10
+    assert all(0.85 * expected < n < 1.15 * expected for n in per_tenth), per_tenth
