@@ -194,7 +194,7 @@ def run_size(size: str, latency: float, rate_limit: int, pad: int | None) -> lis
             if pad:
                 plan.append((f"unchanged, {pad}-entry ledger", changed, ledger_dir))
             for name, input_path, ledger in plan:
-                if name.startswith("unchanged, "):
+                if name.endswith("-entry ledger"):
                     pad_ledger(ledger_dir, pad or 0)
                 entries_before = ledger_entries(ledger_dir) if ledger else 0
                 figures, wall, cpu, rss, out = run_write(port, workdir, input_path, ledger, records)
