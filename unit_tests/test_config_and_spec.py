@@ -308,3 +308,18 @@ def test_the_spec_refuses_what_the_model_refuses_for_change_tracking():
     ):
         with pytest.raises(jsonschema.ValidationError):
             jsonschema.validate({"credentials": PAT, "change_tracking": wrong}, schema)
+
+
+def test_the_change_tracking_keys_are_filtered_from_every_printed_text():
+    from destination_hubspot_lago.airbyte.secrets import config_secrets
+
+    tracking = {
+        "storage_type": "S3",
+        "s3_bucket_name": "acme",
+        "access_key_id": "AKIA-LEDGER-KEY",
+        "secret_access_key": "ledger-secret-value",
+    }
+    found = config_secrets(
+        load_spec()["connectionSpecification"], {"credentials": PAT, "change_tracking": tracking}
+    )
+    assert {"AKIA-LEDGER-KEY", "ledger-secret-value"} <= set(found)
