@@ -512,3 +512,18 @@ def test_spec_problems_say_what_to_do_never_the_rule_only():
     assert problems["default_targeted_object"] == "must be 'companies' or 'contacts'"
     assert all("does not match the spec" not in fix for fix in problems.values())
     assert "app.getlago.com" not in json.dumps(problems)
+
+
+def test_the_change_tracking_keys_are_filtered_from_every_printed_text():
+    from destination_hubspot_lago.airbyte.secrets import config_secrets
+
+    tracking = {
+        "storage_type": "S3",
+        "s3_bucket_name": "acme",
+        "access_key_id": "AKIA-LEDGER-KEY",
+        "secret_access_key": "ledger-secret-value",
+    }
+    found = config_secrets(
+        load_spec()["connectionSpecification"], {"credentials": PAT, "change_tracking": tracking}
+    )
+    assert {"AKIA-LEDGER-KEY", "ledger-secret-value"} <= set(found)
