@@ -31,6 +31,7 @@ import os
 import re
 import shutil
 import uuid
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -345,27 +346,25 @@ def _fsync_dir(folder: Path) -> None:
 
 def _write_file(target: Path, data: bytes) -> None:
     """``data`` as ``target``, atomically: a complete temporary file, fsynced, replaced."""
+    _atomically(target, lambda handle: handle.write(data))
+
+
+def _copy_atomically(source: Path, target: Path) -> None:
+    def copy(handle: Any) -> None:
+        with source.open("rb") as reading:
+            shutil.copyfileobj(reading, handle, 1 << 20)
+
+    _atomically(target, copy)
+
+
+def _atomically(target: Path, fill: Callable[[Any], object]) -> None:
+    """``target`` as ``fill`` writes it: a private temporary file next to it, fsynced, then
+    renamed over it (a reader sees the old file or the new one, never half of one)."""
     temp = target.with_name(f".tmp-{uuid.uuid4().hex}-{target.name}")
     try:
         fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            temp.unlink()
-        raise
-    _fsync_dir(target.parent)
-
-
-def _copy_atomically(source: Path, target: Path) -> None:
-    temp = target.with_name(f".tmp-{uuid.uuid4().hex}-{target.name}")
-    try:
-        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as handle, source.open("rb") as reading:
-            shutil.copyfileobj(reading, handle, 1 << 20)
+            fill(handle)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(temp, target)

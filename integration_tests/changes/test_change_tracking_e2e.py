@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support import pipeline
 from tests.support.harness import (
     make_emulator,
     private_app_config,
@@ -21,43 +22,17 @@ from tests.support.scenario import hubspot_state
 N_CUSTOMERS = 100
 
 
-def customer(i, **kw):
-    return {
-        "lago_id": f"c{i}",
-        "external_id": f"ext-{i}",
-        "name": f"Customer {i}",
-        "customer_type": "company" if i % 3 else "individual",
-        "email": f"c{i}@example.com",
-        "currency": "EUR",
-        **kw,
-    }
+def customer(i):
+    kind = "company" if i % 3 else "individual"
+    return pipeline.customer(i, customer_type=kind, email=f"c{i}@example.com", currency="EUR")
 
 
-def subscription(i, **kw):
-    return {
-        "lago_id": f"s{i}",
-        "external_id": f"sub-{i}",
-        "lago_customer_id": f"c{i % N_CUSTOMERS}",
-        "status": "active",
-        "plan_code": "pro",
-        "billing_time": "calendar",
-        "created_at": "2024-01-02T10:00:00Z",
-        **kw,
-    }
+def subscription(i):
+    return pipeline.subscription(i, f"c{i % N_CUSTOMERS}")
 
 
-def invoice(i, **kw):
-    return {
-        "lago_id": f"i{i}",
-        "number": f"INV-{i}",
-        "status": "finalized",
-        "currency": "EUR",
-        "total_amount_cents": 1000 + i,
-        "issuing_date": "2024-02-01",
-        "payment_status": "succeeded",
-        "customer": {"lago_id": f"c{i % N_CUSTOMERS}"},
-        **kw,
-    }
+def invoice(i):
+    return pipeline.invoice(i, f"c{i % N_CUSTOMERS}")
 
 
 def lines(changes=None, drop=()):
