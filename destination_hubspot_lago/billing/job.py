@@ -347,7 +347,8 @@ class BillingValues(SyncPart):
                 + "; ".join(f"{s} ({_what_needs(s)})" for s in not_selected)
             )
         by_object: dict[str, list[Item]] = {}
-        digests: dict[str, tuple[str, int]] = {}  # HubSpot id -> (Lago id, digest)
+        # (object, HubSpot id) -> (Lago id, digest): a company and a contact may share an id
+        digests: dict[tuple[str, str], tuple[str, int]] = {}
         ledger = self.ledger
         rejected = planned = 0
         for billing in result.customers:
@@ -366,7 +367,7 @@ class BillingValues(SyncPart):
                 if ledger.unchanged(obj, billing.lago_id, ROLLUP, digest, hubspot_id) is not None:
                     self.unchanged += 1
                     continue
-                digests[hubspot_id] = (billing.lago_id, digest)
+                digests[(obj, hubspot_id)] = (billing.lago_id, digest)
             by_object.setdefault(obj, []).append(Item(hubspot_id, billing.properties))
         if rejected:
             self._lines.append(f"{rejected} customers rejected in this sync: no roll-ups written")
@@ -385,13 +386,13 @@ class BillingValues(SyncPart):
         return jobs
 
     def _fold_rollups(
-        self, obj: str, digests: Mapping[str, tuple[str, int]]
+        self, obj: str, digests: Mapping[tuple[str, str], tuple[str, int]]
     ) -> Callable[[Outcome], Sequence[Job]]:
         def fold(outcome: Outcome) -> Sequence[Job]:
             self.rollups_written += len(outcome.written)
             if self.ledger is not None:
                 for written in outcome.written:
-                    lago_id, digest = digests[written.key]
+                    lago_id, digest = digests[(obj, written.key)]
                     self.ledger.confirm(obj, lago_id, ROLLUP, written.key, digest)
             for rejected in outcome.rejected:
                 self._refused("roll-ups of HubSpot record", rejected.key, rejected.message)
