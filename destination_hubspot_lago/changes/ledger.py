@@ -68,7 +68,6 @@ CREATE TABLE IF NOT EXISTS entries (
     key INTEGER PRIMARY KEY, target TEXT, digest INTEGER, raw INTEGER, assoc INTEGER
 );
 CREATE TABLE IF NOT EXISTS witness (obj TEXT, target TEXT, lago_id TEXT, properties TEXT);
-CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT);
 """
 
 
@@ -245,10 +244,7 @@ class Ledger:
         the new ledger even if an earlier version of it in this sync was."""
         if not self.saving:
             return
-        key = entry_key(obj, lago_id, facet)
-        self._rows[key] = (key, None, 0, None)
-        if len(self._rows) >= FLUSH_ROWS:
-            self._flush()
+        self._put(entry_key(obj, lago_id, facet), None, 0, None)
 
     def witness(
         self,
@@ -341,8 +337,9 @@ class Ledger:
             self._new.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;" + SCHEMA)
         return self._new
 
-    def finish(self, meta: Mapping[str, str]) -> Path:
-        """Write what is waiting, the witnesses and ``meta``; close the file and answer it."""
+    def finish(self) -> Path:
+        """Write what is waiting and the witnesses; close the file and answer it (what it was
+        written for is the store's pointer's to say)."""
         self._flush()
         db = self._connection()
         db.execute("DELETE FROM witness")
@@ -354,7 +351,6 @@ class Ledger:
                 for w in sample
             ),
         )
-        db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", meta.items())
         db.commit()
         (self.entries,) = db.execute("SELECT count(*) FROM entries").fetchone()
         db.close()

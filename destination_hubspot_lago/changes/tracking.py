@@ -15,7 +15,7 @@ import logging
 import shutil
 import tempfile
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -52,7 +52,6 @@ class Tracking:
     line: str  # what this sync does with the ledger, for the summary
     settings: MappingSettings  # what this sync maps with (the raw digests are made with it)
     dry_run: bool = False
-    saved: LedgerHeader | None = field(default=None)
 
     @property
     def scope(self) -> str:
@@ -64,14 +63,8 @@ class Tracking:
             return
         written_at = (now or datetime.now(UTC)).strftime(TIME_FORMAT)
         identity = self.identity
-        meta = {
-            "portal_id": identity.portal_id,
-            "connection_code": identity.connection_code,
-            "model_version": identity.model_version,
-            "written_at": written_at,
-        }
         try:
-            path = self.ledger.finish(meta)
+            path = self.ledger.finish()
             header = LedgerHeader(
                 portal_id=identity.portal_id,
                 connection_code=identity.connection_code,
@@ -80,8 +73,8 @@ class Tracking:
                 written_at=written_at,
                 entries=self.ledger.entries,
             )
-            self.saved = self.store.save(self.scope, header, path)
-        except (LedgerStorageProblem, OSError, Exception) as problem:  # noqa: BLE001
+            self.store.save(self.scope, header, path)
+        except Exception as problem:  # noqa: BLE001 - the store's, the disk's, SQLite's: a warning
             logger.warning(
                 "Change tracking: the ledger of this sync could not be saved (%s). HubSpot has "
                 "every record; the next sync writes all of them again.",

@@ -287,15 +287,10 @@ class RecordSink(Sink):
 
     def buffer(self, data: Mapping[str, Any]) -> Sequence[Job]:
         ledger = self.ctx.ledger
-        if ledger is None:
-            record = self.map(data)
-            if self._buffer.add(record.lago_id, record, record.properties):
-                return (self._batch(self._buffer.drain()),)
-            return NO_JOBS
         previous, raw = None, None
-        lago_id = data.get("lago_id")
+        lago_id = data.get("lago_id") if ledger is not None else None
         lago_id = lago_id.strip() if isinstance(lago_id, str) else None
-        if lago_id and lago_id not in self._buffer.items:
+        if ledger is not None and lago_id and lago_id not in self._buffer.items:
             previous = ledger.previous(self.kind, lago_id)
             if self.maps_alone:
                 raw = ledger.raw_digest(data)
@@ -305,13 +300,16 @@ class RecordSink(Sink):
                         lago_id, customer_id, previous, lambda: self.map(data).properties
                     )
         record = self.map(data)
-        digest = ledger.digest(record.properties)
-        if previous is not None and previous.digest == digest:
-            if raw is not None:  # read differently, the same properties (e.g. another day)
-                ledger.note_raw(self.kind, lago_id or record.lago_id, raw)
-            properties = record.properties
-            return self._unchanged(record.lago_id, record.customer_lago_id, previous, properties)
-        self._pending[record.lago_id] = (digest, raw, previous.assoc if previous else None)
+        if ledger is not None:
+            digest = ledger.digest(record.properties)
+            if previous is not None and previous.digest == digest:
+                if raw is not None:  # read differently, the same properties (e.g. another day)
+                    ledger.note_raw(self.kind, record.lago_id, raw)
+                properties = record.properties
+                return self._unchanged(
+                    record.lago_id, record.customer_lago_id, previous, properties
+                )
+            self._pending[record.lago_id] = (digest, raw, previous.assoc if previous else None)
         if self._buffer.add(record.lago_id, record, record.properties):
             return (self._batch(self._buffer.drain()),)
         return NO_JOBS

@@ -22,7 +22,7 @@ def saved(tmp_path: Path, fill, name: str = "a") -> Path:
     work.mkdir()
     ledger = Ledger(None, work, VERSION)
     fill(ledger)
-    path = ledger.finish({"portal_id": "1"})
+    path = ledger.finish()
     ledger.close()
     return path
 
@@ -69,7 +69,7 @@ def test_entries_stay_unless_written_again(tmp_path):
     assert second.unchanged("invoices", "i1", RECORD, second.digest({"a": "1"})) == "1"
     second.confirm("invoices", "i2", RECORD, "2", second.digest({"a": "changed"}))
     # i3 did not arrive in this sync: HubSpot still holds it as the ledger says
-    path = second.finish({})
+    path = second.finish()
     second.close()
     assert second.entries == 3
     (tmp_path / "third").mkdir()
@@ -85,7 +85,7 @@ def test_a_rejected_last_version_leaves_the_ledger(tmp_path):
     ledger = Ledger(None, work, VERSION)
     ledger.confirm("invoices", "i1", RECORD, "1", ledger.digest({"a": "1"}))
     ledger.forget("invoices", "i1", RECORD)
-    ledger.finish({})
+    ledger.finish()
     assert ledger.entries == 0
 
 
@@ -97,7 +97,7 @@ def test_a_dry_run_confirms_nothing_but_still_finds_unchanged(tmp_path):
     assert dry.unchanged("invoices", "i1", RECORD, dry.digest({"a": "1"})) == "1"
     dry.confirm("invoices", "i2", RECORD, "2", dry.digest({"a": "2"}))
     dry.witness("invoices", "2", "i2", {"a": "2"})
-    dry.finish({})
+    dry.finish()
     assert dry.entries == 0
 
 
@@ -143,7 +143,7 @@ def test_many_entries_all_reach_the_file(tmp_path):
     ledger = Ledger(None, work, VERSION)
     for i in range(10_000):
         ledger.confirm("invoices", f"i{i}", RECORD, str(i), i)
-    ledger.finish({})
+    ledger.finish()
     assert ledger.entries == 10_000
 
 
@@ -156,7 +156,7 @@ def test_the_sample_takes_every_record_alike(tmp_path):
         ledger = Ledger(None, work, VERSION, seed=seed)
         for i in range(1000):
             ledger.witness("invoices", str(i), f"i{i}", {"n": str(i)})
-        ledger.finish({})
+        ledger.finish()
         ledger.close()
         reopened_ledger = Ledger(ledger.path, tmp_path, VERSION)
         for witness in reopened_ledger.previous_witnesses():

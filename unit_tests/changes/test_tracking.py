@@ -60,7 +60,7 @@ def previous(tmp_path) -> Path:
     work.mkdir()
     ledger = Ledger(None, work, IDENTITY.model_version)
     ledger.confirm("invoices", "i1", RECORD, "1", ledger.digest({"a": "1"}))
-    return ledger.finish({})
+    return ledger.finish()
 
 
 def header(**changes) -> LedgerHeader:
