@@ -3,9 +3,7 @@ trusts: each through HubSpotClient against a real server on loopback."""
 
 from __future__ import annotations
 
-import datetime
 import http.server
-import ipaddress
 import os
 import shutil
 import socket
@@ -27,6 +25,7 @@ from destination_hubspot_lago.hubspot import (
     Pacer,
     PrivateAppAuth,
 )
+from tests.support.tls import self_signed
 
 TOKEN = "pat-na1-00000000-1111-2222-3333-444444444444"
 CA_VARIABLES = ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE")
@@ -150,42 +149,6 @@ def test_a_tls_handshake_cut_short_by_the_peer_is_retried():
 
 
 # -- the CA certificates the environment names ------------------------------------------
-
-
-def self_signed(directory: Path) -> tuple[Path, Path]:
-    """(certificate, private key) for 127.0.0.1, each a PEM file."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "TLS-inspecting proxy (test)")])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(days=1))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-            critical=False,
-        )
-        .sign(key, hashes.SHA256())
-    )
-    cert_file, key_file = directory / "proxy-ca.pem", directory / "proxy-key.pem"
-    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return cert_file, key_file
 
 
 @pytest.fixture
