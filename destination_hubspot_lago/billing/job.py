@@ -58,7 +58,6 @@ BILLING_ONLY_STREAMS = (PLANS, FEES, WALLETS)  # consumed for §6, written nowhe
 LINK_FROM, LINK_TO = "invoices", "subscriptions"
 LINK_KINDS = (LINK_FROM, LINK_TO)
 MAX_LOGGED_REFUSALS = 20
-LINK_LANES = 8  # link batches in flight at once; each one's fold answers the next
 
 
 class BillingValues(SyncPart):
@@ -84,6 +83,7 @@ class BillingValues(SyncPart):
         self._link_rows: Iterator[LinkRow] = iter(())
         self._customers: dict[str, tuple[str, str | None]] = {}  # written this sync
         self._open: set[str] = set()  # stream kinds this sync consumes
+        self._concurrency = 1  # link chains at once: the loop's (see start)
         self._plans_expected = True  # the plans stream may still come (see start)
         self._fees_expected = True  # the fees stream may still come: keep the links' ends
         # lago_id -> (plan code, status) of subscriptions mapped without their plan, which the
@@ -117,6 +117,7 @@ class BillingValues(SyncPart):
     def start(self, start: SyncStart) -> None:
         """The stream kinds this sync consumes; with a catalog, log the billing streams it lacks."""
         self._open = set(start.kinds)
+        self._concurrency = max(1, start.concurrency)
         if not start.from_catalog:
             return
         self._plans_expected = PLANS in self._open
@@ -254,7 +255,9 @@ class BillingValues(SyncPart):
             return []
         self._link_rows = self.links.rows()
         jobs = []
-        for _ in range(LINK_LANES):
+        # One chain per job the loop runs at once (each fold answers its chain's next batch):
+        # the associations lane, not the chains, sets the pace.
+        for _ in range(self._concurrency):
             job = self._next_link_job()
             if job is None:
                 break

@@ -50,7 +50,7 @@ logger = logging.getLogger("airbyte")
 BATCH_SIZE = 100
 FLUSH_INTERVAL_SECONDS = 300.0  # a state never waits longer than this for a flush
 PROGRESS_INTERVAL_SECONDS = 10.0
-WORKERS = 8
+WORKERS = 16
 
 
 class RecordsRejected(Exception):
@@ -92,6 +92,7 @@ class WritePipeline:
         self._flush_interval = flush_interval
         self._progress_interval = progress_interval
 
+        self._workers = workers
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="hubspot")
         self._max_in_flight = workers * 2  # bounds memory in flight
         self._in_flight: dict[Future[Any], Job] = {}
@@ -110,7 +111,11 @@ class WritePipeline:
         for configured in self.catalog.streams if self.catalog else []:
             stream = configured.stream
             self._sink((stream.namespace, stream.name))
-        start = SyncStart(frozenset(self._open_kinds()), from_catalog=self.catalog is not None)
+        start = SyncStart(
+            frozenset(self._open_kinds()),
+            from_catalog=self.catalog is not None,
+            concurrency=self._workers,
+        )
         for part in self.parts:
             part.start(start)
         outbox = self.outbox

@@ -36,6 +36,9 @@ from .jobs import NO_JOBS, Job, StreamKey
 class SyncStart:
     kinds: frozenset[str]  # the stream kinds this sync consumes (catalog, switched on)
     from_catalog: bool  # False: no configured catalog, the kinds are those seen so far
+    # Jobs the loop runs at once (its workers): a part whose post-sync jobs come one after
+    # another keeps this many of them going, so that its lane, not the loop, is the limit.
+    concurrency: int = 1
 
 
 @dataclass(frozen=True)

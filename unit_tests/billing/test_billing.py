@@ -536,3 +536,36 @@ def test_summary_lines_count_in_words_that_agree(count):
     records = "subscription, invoice or wallet" if one else "subscriptions, invoices or wallets"
     assert lines[3].startswith(f"{count} {records} sent more than once")
     assert lines[5].startswith(f"{count} customer{'' if one else 's'}: billing values")
+
+
+# -- the post-sync phase: as many link chains as the loop runs jobs -----------------------------
+
+
+def _billing_with_links(concurrency: int, pairs: int, batch_size: int) -> list[object]:
+    """The post-sync jobs of a sync that wrote ``pairs`` invoices and subscriptions, each pair
+    named by a fee: its link batches (the roll-ups need customers: there are none)."""
+    from destination_hubspot_lago.sync.parts import SyncEnd, SyncStart
+
+    kinds = frozenset({"invoices", "subscriptions", "fees"})
+    billing = BillingValues(None, BillingAggregator(S, FACTS()), batch_size)  # type: ignore[arg-type]
+    billing.start(SyncStart(kinds, from_catalog=True, concurrency=concurrency))
+    for n in range(pairs):
+        billing.record(
+            "fees",
+            {"lago_id": f"f{n}", "lago_invoice_id": f"i{n}", "lago_subscription_id": f"s{n}"},
+        )
+        billing.synced("invoices", f"i{n}", str(1000 + n))
+        billing.synced("subscriptions", f"s{n}", str(5000 + n))
+    streams = {(None, kind): kind for kind in kinds}
+    try:
+        return list(billing.finish(SyncEnd.of(streams, streams, streams)))
+    finally:
+        billing.close()
+
+
+def test_the_link_batches_run_in_as_many_chains_as_the_loop_runs_jobs():
+    """§9: the post-sync links go at their lane's rate, not at a fixed number of chains: one
+    chain per job the loop runs at once (each chain's fold answers its next batch)."""
+    assert len(_billing_with_links(concurrency=16, pairs=400, batch_size=10)) == 16
+    assert len(_billing_with_links(concurrency=5, pairs=400, batch_size=10)) == 5
+    assert len(_billing_with_links(concurrency=16, pairs=30, batch_size=10)) == 3  # all there is
