@@ -11,9 +11,15 @@ Rules the loop keeps:
   takes its first step's place); buffers hold at most ``batch_size`` records or 2 MB.
 * Ordering: a job holding a newer version of a record waits until the job holding its
   older one is folded, so the last version received is the last one written.
-* Checkpoints: on every STATE, drain every sink and fold every job, look up unknown
-  customers, make the pending associations, fold again — then echo the state. A failed
-  job stops the loop before the next state is echoed. Buffers also flush on a timer.
+* Checkpoints: a STATE does not stop the reading. On a STATE the loop drains every sink
+  and part (those jobs are the STATE's) and reads on; the STATE waits, in the order STATEs
+  came, until every job of the records before it is folded, then the customers still unknown
+  are looked up and the pending associations made (two more steps whose jobs are the
+  STATE's too) — and only then is it echoed. Each job carries its *epoch* (the STATEs read
+  before its records; a job a fold answers keeps its parent's), which is how a STATE knows
+  its jobs and a rejection the STATE it counts for. A failed job stops the reading; the STATEs
+  before its records are still echoed once their writes are in, then the sync fails. Buffers
+  also flush on a timer.
 """
 
 from __future__ import annotations
@@ -21,9 +27,10 @@ from __future__ import annotations
 import logging
 import queue
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
 from airbyte_protocol_dataclasses.models import (
@@ -57,6 +64,18 @@ class RecordsRejected(Exception):
     """Every record of a stream was rejected for one reason (a systemic fault, docs/product.md §7),
     or the input was unreadable; raised after every state was echoed. Plain rejections do
     not raise: they are counted, reported and stored."""
+
+
+@dataclass
+class _WaitingState:
+    """A STATE read and not echoed yet (see the module's text)."""
+
+    message: AirbyteMessage
+    state: AirbyteStateMessage
+    epoch: int  # the STATEs read before it: the jobs of its records have this epoch or less
+    count: int  # its records: of its stream, or of every stream for a global STATE
+    stream: StreamKey | None  # None: a global STATE (every stream)
+    step: int = 0  # 0: its records' jobs; 1: customers looked up; 2: associations made
 
 
 class WritePipeline:
@@ -95,10 +114,14 @@ class WritePipeline:
         self._workers = workers
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="hubspot")
         self._max_in_flight = workers * 2  # bounds memory in flight
-        self._in_flight: dict[Future[Any], Job] = {}
+        self._in_flight: dict[Future[Any], tuple[Job, int]] = {}  # -> (job, its epoch)
         self._finished: queue.SimpleQueue[Future[Any]] = queue.SimpleQueue()
-        self._ready: list[Job] = []  # answered by folds, submitted by the loop
+        self._ready: list[tuple[Job, int]] = []  # answered by folds, submitted by the loop
         self._key_jobs: dict[RecordKey, Future[Any]] = {}  # record -> the job writing it
+        self._epoch = 0  # STATEs read so far: the epoch of the records read now
+        self._open: Counter[int] = Counter()  # epoch -> its jobs not folded (in flight, ready)
+        self._states: deque[_WaitingState] = deque()  # read, not echoed, oldest first
+        self._failure: tuple[int, Exception] | None = None  # the earliest failed job's
 
         self._records_since_state: Counter[StreamKey] = Counter()
         self._stated: set[StreamKey] = set()  # streams a STATE covered (see completed_streams)
@@ -129,16 +152,19 @@ class WritePipeline:
                     self._records_since_state[key] += 1
                     sink = self._sinks[key] if key in self._sinks else self._sink(key)
                     if sink is not None:
+                        self.context.epoch = self._epoch
                         for job in sink.process_record(record.data):
                             self._submit(job)
                 elif message.type == Type.STATE and message.state is not None:
-                    self._checkpoint()
-                    self._attach_stats(message.state)
-                    yield from outbox.take()
-                    yield message
+                    self._state_read(message, message.state)
                 self._tick()
+                if self._states:
+                    yield from self._echo(self._advance())
                 if outbox:  # a worker refreshed the OAuth token: print its CONTROL now
                     yield from outbox.take()
+                if self._failure is not None:
+                    break  # read no more: echo what came before the failed job, then fail
+            yield from self._echo_every_state()
             self._checkpoint(final=True)
             self._post_sync()
             yield from outbox.take()
@@ -183,6 +209,72 @@ class WritePipeline:
 
     # -- checkpoints ----------------------------------------------------------------
 
+    def _state_read(self, message: AirbyteMessage, state: AirbyteStateMessage) -> None:
+        """Drain the buffers (their jobs are this STATE's), note the STATE, read on."""
+        self._flush()
+        if state.type == AirbyteStateType.STREAM and state.stream is not None:
+            descriptor = state.stream.stream_descriptor
+            key: StreamKey = (descriptor.namespace, descriptor.name)
+            count = self._records_since_state.pop(key, 0)
+            self._stated.add(key)
+            stream: StreamKey | None = key
+        else:
+            stream = None
+            count = sum(self._records_since_state.values())
+            self._stated.update(self._sinks)
+            self._records_since_state.clear()
+        self._states.append(_WaitingState(message, state, self._epoch, count, stream))
+        self._epoch += 1
+
+    def _busy(self, epoch: int) -> bool:
+        """Whether a job of ``epoch`` or an earlier one is not folded yet."""
+        return any(e <= epoch for e in self._open)
+
+    def _advance(self) -> list[_WaitingState]:
+        """Take the oldest STATEs a step further where their jobs are folded (never waits
+        for an answer); answer those whose last step is done, in order."""
+        done: list[_WaitingState] = []
+        while self._states:
+            head = self._states[0]
+            if self._busy(head.epoch) or self._failed_before(head):
+                break
+            if head.step == 0:  # its records' writes are folded
+                head.step = 1
+                self._submit_all(self.associations.lookup(False), head.epoch)
+            elif head.step == 1:  # the customers still unknown were looked up
+                head.step = 2
+                self._submit_all(self.associations.drain(), head.epoch)
+            else:  # the pending associations are made
+                done.append(self._states.popleft())
+        return done
+
+    def _failed_before(self, waiting: _WaitingState) -> bool:
+        """Whether a failed job held records that came before ``waiting``."""
+        return self._failure is not None and self._failure[0] <= waiting.epoch
+
+    def _echo(self, done: list[_WaitingState]) -> Iterator[AirbyteMessage]:
+        for waiting in done:
+            if waiting.stream is not None:
+                sink = self._sinks.get(waiting.stream)
+                rejected = sink.tally.take_since_state(waiting.epoch) if sink else 0
+            else:
+                sinks = self._open_sinks()
+                rejected = sum(sink.tally.take_since_state(waiting.epoch) for sink in sinks)
+            set_destination_stats(waiting.state, waiting.count, rejected)
+            yield from self.outbox.take()
+            yield waiting.message
+
+    def _echo_every_state(self) -> Iterator[AirbyteMessage]:
+        """The input is over (or a job failed): wait for every STATE's steps and echo it —
+        up to the first whose records a failed job held; then the failure is raised."""
+        while self._states and not self._failed_before(self._states[0]):
+            head = self._states[0]
+            yield from self._echo(self._advance())
+            if self._states and self._states[0] is head and self._busy(head.epoch):
+                self._wait_one()
+        if self._failure is not None:
+            raise self._failure[1]
+
     def _checkpoint(self, final: bool = False) -> None:
         """Return only when everything received so far is in HubSpot (or rejected)."""
         self._flush()
@@ -196,25 +288,11 @@ class WritePipeline:
 
     def _flush(self) -> None:
         self._last_flush = time.monotonic()
+        self.context.epoch = self._epoch
         for sink in self._open_sinks():
             self._submit_all(sink.drain())
         for part in self.parts:
             self._submit_all(part.drain())
-
-    def _attach_stats(self, state: AirbyteStateMessage) -> None:
-        if state.type == AirbyteStateType.STREAM and state.stream is not None:
-            descriptor = state.stream.stream_descriptor
-            stream = (descriptor.namespace, descriptor.name)
-            count = self._records_since_state.pop(stream, 0)
-            self._stated.add(stream)
-            sink = self._sinks.get(stream)
-            rejected = sink.tally.take_since_state() if sink is not None else 0
-        else:
-            count = sum(self._records_since_state.values())
-            self._stated.update(self._sinks)
-            self._records_since_state.clear()
-            rejected = sum(sink.tally.take_since_state() for sink in self._open_sinks())
-        set_destination_stats(state, count, rejected)
 
     @property
     def completed_streams(self) -> frozenset[StreamKey]:
@@ -247,31 +325,40 @@ class WritePipeline:
 
     # -- jobs -----------------------------------------------------------------------
 
-    def _submit_all(self, jobs: Sequence[Job]) -> None:
+    def _submit_all(self, jobs: Sequence[Job], epoch: int | None = None) -> None:
         for job in jobs:
-            self._submit(job)
+            self._submit(job, epoch)
 
     def _submit_ready(self) -> None:
         while self._ready:
             ready, self._ready = self._ready, []
-            self._submit_all(ready)
+            for job, epoch in ready:
+                self._close(epoch)
+                self._submit(job, epoch)
 
-    def _submit(self, job: Job) -> None:
+    def _submit(self, job: Job, epoch: int | None = None) -> None:
+        """Start ``job`` (of ``epoch``; None: of the records read now) once it may run."""
         # A record's newer version waits for the job carrying its older one: jobs
         # otherwise finish in any order.
         while any(key in self._key_jobs for key in job.keys):
             self._fold_next()
         while len(self._in_flight) >= self._max_in_flight:
             self._fold_next()
-        self._start(job)
+        self._start(job, self._epoch if epoch is None else epoch)
 
-    def _start(self, job: Job) -> None:
+    def _start(self, job: Job, epoch: int) -> None:
         future = self._executor.submit(job.work)
-        self._in_flight[future] = job
+        self._in_flight[future] = (job, epoch)
+        self._open[epoch] += 1
         for key in job.keys:
             self._key_jobs[key] = future
         # The only thing a worker thread does for the loop: hand the finished future back.
         future.add_done_callback(self._finished.put)
+
+    def _close(self, epoch: int) -> None:
+        self._open[epoch] -= 1
+        if not self._open[epoch]:
+            del self._open[epoch]
 
     def _fold_next(self) -> None:
         """Wait for the next job to finish and fold it (log progress while waiting)."""
@@ -293,24 +380,41 @@ class WritePipeline:
             self._fold(future)
 
     def _fold(self, future: Future[Any]) -> None:
-        job = self._in_flight.pop(future)
+        job, epoch = self._in_flight.pop(future)
+        self._close(epoch)
         for key in job.keys:
             if self._key_jobs.get(key) is future:
                 del self._key_jobs[key]
-        outcome = future.result()  # a worker's failure is raised here, on the loop thread
-        for answered in job.fold(outcome):
-            if answered.keys:
-                self._start(answered)  # the next step of the same records takes its place
+        outer, self.context.epoch = self.context.epoch, epoch
+        try:
+            answered = job.fold(future.result())  # a worker's failure is raised here
+        except Exception as error:
+            # Kept, not raised: the STATEs before this job's records may still be echoed.
+            if self._failure is None or epoch < self._failure[0]:
+                self._failure = (epoch, error)
+            return
+        finally:
+            self.context.epoch = outer
+        for next_job in answered:
+            if next_job.keys:
+                self._start(next_job, epoch)  # the next step of the same records: its place
             else:
-                self._ready.append(answered)
+                self._ready.append((next_job, epoch))
+                self._open[epoch] += 1
+
+    def _wait_one(self) -> None:
+        """Start what folds answered, and fold one job."""
+        self._submit_ready()
+        if self._in_flight:
+            self._fold_next()
+            if time.monotonic() - self._last_progress >= self._progress_interval:
+                self._log_progress()
 
     def _wait_all(self) -> None:
         while self._in_flight or self._ready:
-            self._submit_ready()
-            if self._in_flight:
-                self._fold_next()
-                if time.monotonic() - self._last_progress >= self._progress_interval:
-                    self._log_progress()
+            self._wait_one()
+            if self._failure is not None:
+                raise self._failure[1]
 
     # -- the end --------------------------------------------------------------------
 

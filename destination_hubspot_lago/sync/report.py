@@ -37,20 +37,26 @@ class Rejection:
 
 class StreamTally:
     """One stream's rejections (message loop thread only): how many since the last STATE
-    that covered the stream, and by reason code across the sync."""
+    that covered the stream, and by reason code across the sync.
+
+    A rejection is counted for the STATE its record came before (its *epoch*: how many STATEs
+    the loop had read when the record arrived), not for the next one echoed: the loop reads on
+    while a STATE waits for its writes (``sync/loop.py``)."""
 
     def __init__(self) -> None:
         self.records = 0  # records of the stream this sync tried to write (not skipped)
-        self.since_state = 0
+        self.since_state: Counter[int] = Counter()  # epoch -> rejections not reported yet
         self.by_reason: Counter[str] = Counter()
 
-    def rejected(self, reason_code: str) -> None:
-        self.since_state += 1
+    def rejected(self, reason_code: str, epoch: int = 0) -> None:
+        self.since_state[epoch] += 1
         self.by_reason[reason_code] += 1
 
-    def take_since_state(self) -> int:
-        count, self.since_state = self.since_state, 0
-        return count
+    def take_since_state(self, epoch: int | None = None) -> int:
+        """The rejections of records that came before the STATE ending ``epoch`` (None: all),
+        not reported for an earlier STATE; they are not reported again."""
+        taken = [e for e in self.since_state if epoch is None or e <= epoch]
+        return sum(self.since_state.pop(e) for e in taken)
 
     def systemic_reason(self) -> str | None:
         """The reason code when every record (at least SYSTEMIC_MIN_RECORDS) was rejected

@@ -58,6 +58,10 @@ class SinkContext:
     field_watch: FieldWatch = field(default_factory=FieldWatch)
     # docs/product.md §10: the previous sync's confirmed writes, when change tracking is on
     ledger: Ledger | None = None
+    # The epoch of the records being handled now (how many STATEs came before them): set by
+    # the loop before it hands a record to its sink and before it folds a job (to the job's),
+    # so that a rejection counts for the STATE after its record (``StreamTally``).
+    epoch: int = 0
 
 
 class Buffer:
@@ -121,7 +125,7 @@ class Sink:
         if self.ctx.ledger is not None:
             self.ctx.ledger.forget(obj, rejected.key, RECORD)
         self.report.reject(self.kind, obj, rejected.key, rejected.category, rejected.message)
-        self.tally.rejected(reason_code(rejected))
+        self.tally.rejected(reason_code(rejected), self.ctx.epoch)
         store = self.ctx.store
         if store is not None:
             store.add(

@@ -88,6 +88,7 @@ def test_a_sync_killed_at_a_random_point_then_rerun_ends_as_a_clean_run():
     with make_emulator() as clean:
         assert run_connector("write", private_app_config(clean.url), lines).returncode == 0
         expected = hubspot_state(clean)
+        upserts = sum(1 for r in clean.requests if r["path"].endswith("/batch/upsert"))
 
     rng = random.Random(20261126)
     with make_emulator(latency_seconds=0.2) as emu, tempfile.TemporaryDirectory() as tmp:
@@ -104,7 +105,15 @@ def test_a_sync_killed_at_a_random_point_then_rerun_ends_as_a_clean_run():
         assert proc.stdin is not None
         feeder = threading.Thread(target=_feed, args=(proc.stdin, lines), daemon=True)
         feeder.start()  # the pipe holds 64 KB: feeding must not wait for the connector
-        time.sleep(rng.uniform(3.5, 5.5))  # deployment takes ~3 s at this latency
+        # Killed once HubSpot answered a random number of the sync's record writes: not
+        # before the first, and while some are still to come.
+        kill_after = rng.randint(1, upserts - 2)
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            done = sum(1 for r in list(emu.requests) if r["path"].endswith("/batch/upsert"))
+            if done >= kill_after:
+                break
+            time.sleep(0.005)
         os.kill(proc.pid, signal.SIGKILL)
         out = proc.stdout.read().decode() if proc.stdout else ""
         proc.wait()
