@@ -1,9 +1,11 @@
 """The message loop: route records to their stream's sink, run jobs, fold outcomes, checkpoint.
 
-One thread — the one reading stdin — owns all sync state: the sinks' buffers, the
-customer claims, the Lago-customer -> HubSpot-id index and waiting associations, the
-report's counters. Worker threads run a job's ``work`` (HTTP only) and return its
-outcome; the finished future is handed back through a queue and the loop folds it.
+One thread — the loop's — owns all sync state: the sinks' buffers, the customer claims,
+the Lago-customer -> HubSpot-id index and waiting associations, the report's counters.
+Worker threads run a job's ``work`` (HTTP only) and return its outcome; the finished future
+is handed back through a queue and the loop folds it. The input is read by a thread of its
+own (``inbox.py``) that touches no sync state, so that a STATE is echoed while the source
+is quiet.
 
 Rules the loop keeps:
 
@@ -46,6 +48,7 @@ from ..airbyte.outgoing import Outbox
 from ..config import DestinationConfig
 from ..hubspot import HubSpotClient
 from ..records.streams import stream_kind
+from .inbox import Inbox
 from .jobs import Job, RecordKey, StreamKey
 from .parts import SyncEnd, SyncStart
 from .rejected_records import StorageProblem
@@ -57,6 +60,7 @@ logger = logging.getLogger("airbyte")
 BATCH_SIZE = 100
 FLUSH_INTERVAL_SECONDS = 300.0  # a state never waits longer than this for a flush
 PROGRESS_INTERVAL_SECONDS = 10.0
+QUIET_WAIT_SECONDS = 0.05  # how often a waiting STATE's loop looks for input meanwhile
 WORKERS = 16
 
 
@@ -142,28 +146,33 @@ class WritePipeline:
         for part in self.parts:
             part.start(start)
         outbox = self.outbox
+        inbox = Inbox(messages)  # read on a thread of its own: see _next_chunk
         try:
             yield from outbox.take()  # e.g. a rotated token from the preflight's refresh
-            for message in messages:
-                self._messages += 1
-                if message.type == Type.RECORD and message.record is not None:
-                    record = message.record
-                    key = (record.namespace, record.stream)
-                    self._records_since_state[key] += 1
-                    sink = self._sinks[key] if key in self._sinks else self._sink(key)
-                    if sink is not None:
-                        self.context.epoch = self._epoch
-                        for job in sink.process_record(record.data):
-                            self._submit(job)
-                elif message.type == Type.STATE and message.state is not None:
-                    self._state_read(message, message.state)
-                self._tick()
-                if self._states:
+            while self._failure is None and (chunk := self._next_chunk(inbox)) != []:
+                if chunk is None:  # no input yet, and a STATE waits: it may be done now
                     yield from self._echo(self._advance())
-                if outbox:  # a worker refreshed the OAuth token: print its CONTROL now
-                    yield from outbox.take()
-                if self._failure is not None:
-                    break  # read no more: echo what came before the failed job, then fail
+                    continue
+                for message in chunk:
+                    self._messages += 1
+                    if message.type == Type.RECORD and message.record is not None:
+                        record = message.record
+                        key = (record.namespace, record.stream)
+                        self._records_since_state[key] += 1
+                        sink = self._sinks[key] if key in self._sinks else self._sink(key)
+                        if sink is not None:
+                            self.context.epoch = self._epoch
+                            for job in sink.process_record(record.data):
+                                self._submit(job)
+                    elif message.type == Type.STATE and message.state is not None:
+                        self._state_read(message, message.state)
+                    self._tick()
+                    if self._states:
+                        yield from self._echo(self._advance())
+                    if outbox:  # a worker refreshed the OAuth token: print its CONTROL now
+                        yield from outbox.take()
+                    if self._failure is not None:
+                        break  # read no more: echo what came before the failed job, then fail
             yield from self._echo_every_state()
             self._checkpoint(final=True)
             self._post_sync()
@@ -172,12 +181,30 @@ class WritePipeline:
             self._keep_rejections()  # the sync stops; what was rejected before is kept
             raise
         finally:
+            inbox.close()
             self._executor.shutdown(wait=True, cancel_futures=True)
             for part in self.parts:
                 part.close()  # temporary files, also after a failure
         for part in self.parts:
             self.report.summary_lines.extend(part.summary())
         self._finish()
+
+    def _next_chunk(self, inbox: Inbox) -> list[AirbyteMessage] | None:
+        """The next messages; [] once the input is over. While a STATE waits for its writes
+        and no input has come, fold what finished meanwhile and answer None (so that the
+        STATE is echoed without waiting for the source's next message)."""
+        if not self._states:
+            chunk = inbox.take()
+        elif (chunk := inbox.take(timeout=0)) is None:
+            finished: Future[Any] | None
+            try:
+                finished = self._finished.get(timeout=QUIET_WAIT_SECONDS)
+            except queue.Empty:
+                finished = None
+            if finished is not None:
+                self._fold(finished)
+            self._tick()
+        return chunk
 
     def _sink(self, stream: StreamKey) -> Sink | None:
         """The stream's sink, opened on first sight; None (logged once) for a skipped one."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sys
 import threading
+import time
 
 from destination_hubspot_lago import connector
 from destination_hubspot_lago.airbyte.incoming import parse_catalog, parse_lines, to_json
@@ -50,14 +51,20 @@ def test_a_token_rotated_by_a_worker_is_yielded_by_the_loop(monkeypatch):
         rotate_refresh_tokens=True, access_token_ttl_seconds=1, latency_seconds=0.3
     ) as emu:
         config = oauth_config(emu.url)
-        lines = []
-        for batch in range(6):
-            lines += [record("customers", customer(batch * 100 + i)) for i in range(100)]
-            lines.append(stream_state("customers", batch))
+
+        def lines():
+            # A quiet source after the first STATE, longer than an access token lives: the
+            # STATE is echoed meanwhile, and the next batches' workers refresh the token.
+            for batch in range(6):
+                yield from [record("customers", customer(batch * 100 + i)) for i in range(100)]
+                yield stream_state("customers", batch)
+                if batch == 0:
+                    time.sleep(1.5)
+
         watched = ThreadWatchingStdout(sys.stdout)
         monkeypatch.setattr(sys, "stdout", watched)
         out = list(
-            connector.write(config, parse_catalog(catalog(["customers"])), parse_lines(lines))
+            connector.write(config, parse_catalog(catalog(["customers"])), parse_lines(lines()))
         )
         kinds = [to_json(m)["type"] for m in out]
         controls = [to_json(m)["control"] for m in out if to_json(m)["type"] == "CONTROL"]

@@ -5,6 +5,7 @@ are in HubSpot. In-process, over real HTTP against the emulator (nothing mocked)
 from __future__ import annotations
 
 import json
+import threading
 import time
 
 import pytest
@@ -90,3 +91,26 @@ def test_a_failed_write_after_a_state_still_lets_that_state_be_echoed():
         assert [c["properties"]["lago_customer_id"] for c in emu.store.objects("companies")] == [
             "c1"
         ]
+
+
+def test_a_state_is_echoed_while_the_source_is_quiet():
+    """The input is read on a thread of its own: a STATE whose writes are in is echoed without
+    waiting for the source's next message (a slow page, the next stream's first request)."""
+    with make_emulator(latency_seconds=0.05) as emu:
+        p, _ = pipeline(emu)
+        echoed_one, source_went_on = threading.Event(), threading.Event()
+
+        def source():
+            yield record("customers", customer(1))
+            yield stream_state("customers", 1)
+            echoed_one.wait(timeout=5)  # quiet until the STATE above was echoed (or 5 s)
+            source_went_on.set()
+            yield record("customers", customer(2))
+            yield stream_state("customers", 2)
+
+        states = []
+        for message in p.run(parse_lines(source())):
+            state_id = json.loads(json.dumps(to_json(message)))["state"]["id"]
+            states.append((state_id, source_went_on.is_set()))
+            echoed_one.set()
+        assert states == [(1, False), (2, True)]  # the first while the source was quiet

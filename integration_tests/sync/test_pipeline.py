@@ -426,21 +426,24 @@ def test_a_dry_run_on_a_fresh_portal_plans_every_write_and_makes_none(emu):
     assert p.report.rejections == [] and p.report.missing_associations == []
 
 
-def test_no_more_jobs_are_in_flight_than_twice_the_workers(emu):
+def test_no_more_jobs_are_in_flight_than_twice_the_workers(emu, monkeypatch):
+    # The input is read one message ahead of the loop at most (sync/inbox.py reads ahead).
+    monkeypatch.setattr("destination_hubspot_lago.sync.inbox.MAX_AHEAD", 1)
     p, _ = pipeline(emu, tuning={"batch_size": 1, "workers": 2})  # at most 4 jobs in flight
     emu.latency_seconds = 0.5  # every answer takes this long from now on
     written_when_asked = []
 
     def lines():
-        for i in range(6):
-            # Asked for record i once records 0..i-1 are in jobs: the fifth job needed a
-            # free place, so an earlier job had to come back first.
+        for i in range(7):
+            # Asked for record i once the loop took record i-1, so records 0..i-2 are in
+            # jobs: the fifth job (record 4) needed a free place, so an earlier job had to
+            # come back first.
             written_when_asked.append(len(emu.store.objects("companies")))
             yield record("customers", customer(i))
         yield stream_state("customers", 1)
 
     assert len(run_all(p, lines())) == 1
-    assert written_when_asked[5] >= 1
+    assert written_when_asked[6] >= 1
 
 
 def test_a_stream_is_complete_when_a_state_covered_its_last_record(emu):
