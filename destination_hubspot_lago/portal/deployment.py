@@ -98,7 +98,9 @@ def deploy_model(
     The record-scope probes of a Service Key (reads of the custom objects — the standard ones
     were read by the preflight — and writes of every object unless this is a dry run) run
     beside the deployment's own reads when every custom object exists already (every sync
-    but the first), after the deployment otherwise: one round trip instead of two."""
+    but the first), and as soon as the missing ones are created otherwise (beside their
+    properties and associations); after the deployment only in a dry run that would create
+    them."""
     try:
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="probes") as side:
             early: list[Future[None]] = []
@@ -139,15 +141,73 @@ def _deploy(
         deployment.object_type_ids[standard.key] = standard.object_type_id
 
     schemas = _list_schemas(client)
-    found = {spec.key: _find_schema(schemas, spec) for spec in model.custom}
+    found: dict[str, Any] = {spec.key: _find_schema(schemas, spec) for spec in model.custom}
     missing = [spec for spec in model.custom if found[spec.key] is None]
     _check_capacity(portal, missing)
+    reads = _Reads(client)
     if not missing:
         every_object_exists({key: str(schema["objectTypeId"]) for key, schema in found.items()})
-    reads = _Reads(client)
     reads.prefetch(_expected_reads(client, schemas, model))
+    standard_writes = [
+        write
+        for standard in model.standard
+        if (
+            write := _property_writes(
+                reads,
+                deployment,
+                standard,
+                standard.object_type_id,
+                standard.properties,
+                standard.group_name,
+            )
+        )
+        is not None
+    ]
+    # The standard objects' properties need nothing the custom objects make: their writes go
+    # beside the custom objects' properties and associations (a round trip each saved on a
+    # first sync) — once every custom object exists, so that a portal refusing to create one
+    # (a missing scope, a full portal) is left as it was.
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="deploy") as side:
+        started: list[Future[None]] = []
+
+        def start_standard_writes() -> None:
+            if not started:
+                started.extend(side.submit(write) for write in standard_writes)
+
+        def created(type_ids: Mapping[str, str]) -> None:  # every custom object exists now
+            every_object_exists(type_ids)
+            start_standard_writes()
+
+        if not missing:
+            start_standard_writes()
+        _deploy_custom(client, reads, deployment, model, schemas, found, missing, created)
+        start_standard_writes()  # (a dry run plans them and writes nothing)
+        for written in started:
+            written.result()
+    return deployment
+
+
+def _deploy_custom(
+    client: HubSpotClient,
+    reads: _Reads,
+    deployment: Deployment,
+    model: HubSpotModel,
+    schemas: list[dict[str, Any]],
+    found: Mapping[str, Any],
+    missing: Sequence[CustomObjectSpec],
+    created_them: Callable[[Mapping[str, str]], None],
+) -> None:
+    """The custom objects: created where missing (then ``created_them`` is told every custom
+    object's type id), their properties and associations."""
+    dry_run = deployment.dry_run
     created = {} if dry_run else _create_schemas(client, missing)
     if created:  # the new objects' properties and their standard pairs' labels, at once
+        created_them(
+            {
+                spec.key: str((found[spec.key] or created[spec.key])["objectTypeId"])
+                for spec in model.custom
+            }
+        )
         reads.prefetch(_expected_reads(client, [*schemas, *created.values()], model))
 
     deployed: dict[str, Mapping[str, Any]] = {}
@@ -171,17 +231,6 @@ def _deploy(
         if spec.key in deployed:
             _ensure_associations(reads, deployment, spec, deployed[spec.key], deployed)
 
-    for standard in model.standard:
-        _ensure_properties(
-            reads,
-            deployment,
-            standard,
-            standard.object_type_id,
-            standard.properties,
-            standard.group_name,
-        )
-    return deployment
-
 
 class _Reads:
     """GETs of the deployment, fetched concurrently up front (each costs a round trip)."""
@@ -199,6 +248,12 @@ class _Reads:
             fetched = {path: pool.submit(self.client.get, path) for path in paths}
             wait(fetched.values())
         self._futures.update(fetched)
+
+    def refetch(self, paths: Iterable[str]) -> None:
+        """GET ``paths`` again, concurrently (what a write just changed)."""
+        for path in paths:
+            self._futures.pop(path, None)
+        self.prefetch(paths)
 
     def get(self, path: str, fresh: bool = False) -> Any:
         future = None if fresh else self._futures.get(path)
@@ -364,19 +419,22 @@ def _ensure_associations(
             )
             deployment.created_associations.append(pair)
         path = client.paths.association_labels(own_id, other_id)
-        type_id = _association_type_id(reads, path, fresh=not linked)
+        back = client.paths.association_labels(other_id, own_id)
+        both = other_key not in ASSOCIATED_OBJECT_NAMES  # custom <-> custom: both directions
+        if not linked:  # just made: its labels read again, both directions at once
+            reads.refetch([path, back] if both else [path])
+        type_id = _association_type_id(reads, path)
         if type_id is not None:
             deployment.association_type_ids[(spec.key, other_key)] = type_id
-        if other_key not in ASSOCIATED_OBJECT_NAMES:  # custom <-> custom: both directions
-            back = client.paths.association_labels(other_id, own_id)
-            back_id = _association_type_id(reads, back, fresh=not linked)
+        if both:
+            back_id = _association_type_id(reads, back)
             if back_id is not None:
                 deployment.association_type_ids[(other_key, spec.key)] = back_id
 
 
-def _association_type_id(reads: _Reads, labels_path: str, fresh: bool) -> int | None:
+def _association_type_id(reads: _Reads, labels_path: str) -> int | None:
     """The unlabeled (default) association type of a pair's labels, if any."""
-    answer = reads.get(labels_path, fresh=fresh)
+    answer = reads.get(labels_path)
     labels = list((answer or {}).get("results") or [])
     unlabeled = [lbl for lbl in labels if not lbl.get("label")]
     chosen = (unlabeled or labels or [None])[0]
@@ -394,11 +452,28 @@ def _ensure_properties(
     specs: Iterable[PropertySpec],
     group_name: str | None,
 ) -> None:
+    write = _property_writes(reads, deployment, owner, type_id, specs, group_name)
+    if write is not None:
+        write()
+
+
+def _property_writes(
+    reads: _Reads,
+    deployment: Deployment,
+    owner: CustomObjectSpec | StandardObjectSpec,
+    type_id: str,
+    specs: Iterable[PropertySpec],
+    group_name: str | None,
+) -> Callable[[], None] | None:
+    """Compare ``owner``'s properties in HubSpot with ``specs`` and note in ``deployment``
+    what is to change (on the calling thread); answer the writes that change it (HTTP only,
+    for any thread; a refusal is a :class:`ModelConflict`), or None when nothing is to write."""
     client = reads.client
     answer = reads.get(client.paths.properties(type_id))
     existing = {p["name"]: p for p in (answer or {}).get("results") or [] if "name" in p}
     conflicts: list[str] = []
     to_create: list[PropertySpec] = []
+    patches: list[tuple[str, list[dict[str, Any]]]] = []  # (property, its options as wanted)
     for spec in specs:
         current = existing.get(spec.name)
         if current is None:
@@ -411,9 +486,7 @@ def _ensure_properties(
         missing_options = _missing_options(spec, current)
         if missing_options:
             deployment.updated_properties.setdefault(owner.label, []).append(spec.name)
-            if not deployment.dry_run:
-                options = list(current.get("options") or []) + missing_options
-                client.patch(client.paths.properties(type_id, spec.name), {"options": options})
+            patches.append((spec.name, list(current.get("options") or []) + missing_options))
     if conflicts:
         raise ModelConflict(
             "HubSpot already has properties this connector cannot use: "
@@ -421,23 +494,31 @@ def _ensure_properties(
             + ". HubSpot cannot change a property's type or uniqueness: rename or delete "
             "those properties in HubSpot (Settings > Properties), then run check again."
         )
-    if not to_create:
-        return
-    deployment.created_properties.setdefault(owner.label, []).extend(s.name for s in to_create)
-    if deployment.dry_run:
-        return
+    if to_create:
+        names = [s.name for s in to_create]
+        deployment.created_properties.setdefault(owner.label, []).extend(names)
+    if deployment.dry_run or not (patches or to_create):
+        return None
     group = group_name or _group_of(existing.get(owner.id_property)) or _default_group(owner)
     inputs = [spec.create_body(group) for spec in to_create]
-    answer = client.post(client.paths.properties(type_id, "batch/create"), {"inputs": inputs})
-    errors = [e for e in (answer or {}).get("errors") or [] if not _already_exists(e)]
-    if errors:
-        first = errors[0]
-        raise ModelConflict(
-            f"HubSpot refused to create properties on {owner.label}: "
-            f"{first.get('category', '')} {first.get('message', '')}. Check the portal's "
-            "custom property limit and the user's permissions, then run check again."
-        )
-    logger.info("Added %d properties to %s", len(to_create), owner.label)
+
+    def write() -> None:
+        for name, options in patches:
+            client.patch(client.paths.properties(type_id, name), {"options": options})
+        if not inputs:
+            return
+        answer = client.post(client.paths.properties(type_id, "batch/create"), {"inputs": inputs})
+        errors = [e for e in (answer or {}).get("errors") or [] if not _already_exists(e)]
+        if errors:
+            first = errors[0]
+            raise ModelConflict(
+                f"HubSpot refused to create properties on {owner.label}: "
+                f"{first.get('category', '')} {first.get('message', '')}. Check the portal's "
+                "custom property limit and the user's permissions, then run check again."
+            )
+        logger.info("Added %d properties to %s", len(inputs), owner.label)
+
+    return write
 
 
 def _incompatibility(spec: PropertySpec, current: Mapping[str, Any], id_property: str) -> str:
