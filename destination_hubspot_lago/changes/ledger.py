@@ -101,6 +101,9 @@ class LedgerFileProblem(Exception):
     """The previous ledger file is not a ledger (the sync then rewrites everything)."""
 
 
+_LOOKUP = "SELECT target, digest, raw, assoc FROM entries WHERE key = ?"
+
+
 class Previous(NamedTuple):
     """An entry of the previous ledger."""
 
@@ -108,6 +111,9 @@ class Previous(NamedTuple):
     digest: int
     raw: int | None = None  # RECORD: the Lago record's digest (``Ledger.raw_digest``)
     assoc: int | None = None  # RECORD: its association's (``Ledger.association_digest``)
+
+
+_tuple_new = tuple.__new__
 
 
 @dataclass(frozen=True)
@@ -201,12 +207,11 @@ class Ledger:
         key = entry_key(obj, lago_id, facet)
         if key in self._distrusted:
             return None
-        row = self._cursor.execute(
-            "SELECT target, digest, raw, assoc FROM entries WHERE key = ?", (key,)
-        ).fetchone()
+        row = self._cursor.execute(_LOOKUP, (key,)).fetchone()
         if row is None or row[0] is None:
             return None
-        return Previous(str(row[0]), row[1], row[2], row[3])
+        # target is a TEXT column: a str; the row as the tuple it is, without a Python call
+        return _tuple_new(Previous, row)
 
     def unchanged(
         self, obj: str, lago_id: str, facet: int, digest: int, target: str | None = None
