@@ -102,6 +102,7 @@ class LedgerFileProblem(Exception):
 
 
 _LOOKUP = "SELECT target, digest, raw, assoc FROM entries WHERE key = ?"
+_LOOKUPS: dict[int, str] = {}  # previous_of's query by the number of keys
 
 
 class Previous(NamedTuple):
@@ -212,6 +213,35 @@ class Ledger:
             return None
         # target is a TEXT column: a str; the row as the tuple it is, without a Python call
         return _tuple_new(Previous, row)
+
+    def previous_of(
+        self, obj: str, lago_ids: Iterable[str], facet: int = RECORD
+    ) -> dict[str, Previous]:
+        """``previous`` of many records in one query: Lago id -> the previous sync's entry,
+        for those that have one. (Of two Lago ids whose keys collide, one is left out: it
+        looks changed, which costs a write, never a record.)"""
+        if self._old is None:
+            return {}
+        distrusted = self._distrusted
+        ids_of: dict[int, str] = {}
+        for lago_id in lago_ids:
+            key = entry_key(obj, lago_id, facet)
+            if key not in distrusted:
+                ids_of[key] = lago_id
+        keys = list(ids_of)
+        if not keys:
+            return {}
+        query = _LOOKUPS.get(len(keys))
+        if query is None:
+            marks = ", ".join("?" * len(keys))
+            query = _LOOKUPS[len(keys)] = (
+                f"SELECT key, target, digest, raw, assoc FROM entries WHERE key IN ({marks})"
+            )
+        found: dict[str, Previous] = {}
+        for key, *entry in self._cursor.execute(query, keys):
+            if entry[0] is not None:
+                found[ids_of[key]] = _tuple_new(Previous, entry)
+        return found
 
     def unchanged(
         self, obj: str, lago_id: str, facet: int, digest: int, target: str | None = None

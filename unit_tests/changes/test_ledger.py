@@ -84,6 +84,32 @@ def test_a_digest_of_a_long_value_is_its_sha256_fed_in_chunks(tmp_path):
         assert ledger.digest(value) == expected, size
 
 
+def test_many_entries_in_one_query_are_those_of_one_each(tmp_path):
+    """previous_of: the entries previous gives one by one (none for a record without one, a
+    forgotten one or one the drift guard distrusts), whatever the number asked at once."""
+
+    def fill(ledger):
+        for n in range(300):
+            ledger.confirm("invoices", f"i{n}", RECORD, str(n), n, n + 1)
+        ledger.confirm("subscriptions", "i7", RECORD, "x", 1)  # same Lago id, other object
+        ledger.forget("invoices", "i3", RECORD)
+
+    ledger = reopened(tmp_path, saved(tmp_path, fill))
+    ledger.distrust([("invoices", "i4", RECORD)])
+    asked = [f"i{n}" for n in range(0, 320, 1)] + ["i2", "nobody"]
+    one_each = {i: ledger.previous("invoices", i) for i in asked}
+    expected = {i: p for i, p in one_each.items() if p is not None}
+    assert len(expected) == 298 and "i3" not in expected and "i4" not in expected
+    assert expected["i7"] == ("7", 7, 8, None)
+    for size in (1, 2, 128, len(asked)):
+        got = {}
+        for start in range(0, len(asked), size):
+            got.update(ledger.previous_of("invoices", asked[start : start + size]))
+        assert got == expected, size
+    assert ledger.previous_of("invoices", []) == {}
+    assert Ledger(None, tmp_path, VERSION).previous_of("invoices", asked) == {}
+
+
 def test_entries_stay_unless_written_again(tmp_path):
     def fill(ledger):
         ledger.confirm("invoices", "i1", RECORD, "1", ledger.digest({"a": "1"}))
