@@ -101,22 +101,21 @@ class Sink:
         for part in self.ctx.parts:  # §6's aggregates and §8's observations see every record
             part.record(self.kind, data)
         self.ctx.field_watch.observe(self.kind, data)
-        return self._buffered(data, self.buffer)
-
-    def _buffered(
-        self, data: Mapping[str, Any], buffer: Callable[[Mapping[str, Any]], Sequence[Job]]
-    ) -> Sequence[Job]:
-        """``buffer(data)``, a record the mapping skips or cannot map counted as such."""
         try:
-            return buffer(data)
-        except Skipped:
+            return self.buffer(data)
+        except (Skipped, InvalidRecord) as problem:
+            self._unmapped(data, problem)
+        return NO_JOBS
+
+    def _unmapped(self, data: Mapping[str, Any], problem: Skipped | InvalidRecord) -> None:
+        """A record the mapping skips (the status rules) or cannot map (rejected)."""
+        if isinstance(problem, Skipped):
             self.report.skipped[self.kind] += 1
             self._not_synced(str(data.get("lago_id")))
             self.tally.records -= 1
-        except InvalidRecord as invalid:
+        else:
             lago_id = str(data.get("lago_id") or "?")
-            self.reject(self.invalid_object, Rejected(lago_id, "INVALID_RECORD", str(invalid)))
-        return NO_JOBS
+            self.reject(self.invalid_object, Rejected(lago_id, "INVALID_RECORD", str(problem)))
 
     def reject(
         self, obj: str, rejected: Rejected, properties: Mapping[str, Any] | None = None
@@ -314,7 +313,10 @@ class RecordSink(Sink):
         found = self.ctx.ledger.previous_of(self.kind, filter(None, map(_lago_id, waiting)))
         jobs: list[Job] = []
         for data in waiting:
-            jobs.extend(self._buffered(data, lambda d: self._buffer_one(d, found)))
+            try:
+                jobs.extend(self._buffer_one(data, found))
+            except (Skipped, InvalidRecord) as problem:
+                self._unmapped(data, problem)
         return jobs
 
     def _buffer_one(
