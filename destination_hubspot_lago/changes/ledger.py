@@ -10,7 +10,8 @@ changes every digest). Nothing else: the ledger holds no record contents, so no 
 the few *witnesses* the drift guard reads back (``witness`` table, ≤ 100 per object).
 
 :class:`Ledger` is owned by the message loop. It reads the previous file (a lookup per
-record, on disk: a ledger of a million entries is not a million Python objects) and builds
+record, or one query for many with :meth:`Ledger.previous_of`; on disk: a ledger of a million
+entries is not a million Python objects) and builds
 the new one in a private copy of it, in batched writes — so an unchanged record costs a
 lookup and nothing else:
 
