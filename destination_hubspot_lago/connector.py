@@ -32,6 +32,7 @@ from .billing.aggregator import BillingAggregator
 from .billing.facts import DiskFacts
 from .billing.job import BillingValues
 from .changes import tracking as change_tracking
+from .changes.ledger import DIGESTS as LEDGER_DIGESTS
 from .changes.store import LedgerStorageProblem, open_ledger_store
 from .config import ConfigError, DestinationConfig
 from .hubspot import Failure, HubSpotClient, HubSpotError, OAuthAuth, Pacer
@@ -282,9 +283,11 @@ def mapping_settings(config: DestinationConfig) -> MappingSettings:
 
 
 def model_version() -> str:
-    """What a ledger's digests were made with (docs/product.md §10): the connector's version
-    and the model it deploys. A new one makes the next sync a full rewrite."""
-    return f"{__version__}+{hashlib.blake2b(repr(MODEL).encode(), digest_size=6).hexdigest()}"
+    """What a ledger's digests were made with (docs/product.md §10): the connector's version,
+    the model it deploys and how the ledger hashes. A new one makes the next sync a full
+    rewrite."""
+    made_with = f"{MODEL!r}\x1f{LEDGER_DIGESTS}".encode()
+    return f"{__version__}+{hashlib.blake2b(made_with, digest_size=6).hexdigest()}"
 
 
 def begin_tracking(

@@ -15,6 +15,7 @@ import json
 import logging
 import sys
 import traceback
+from typing import BinaryIO
 
 from . import connector
 from .airbyte import command_line
@@ -56,7 +57,7 @@ def main(args: list[str]) -> int:
         catalog = command_line.read_catalog(parsed.catalog)
         logger.info("Begin writing to the destination...")
         bad_lines: list[int] = []
-        messages = parse_lines(sys.stdin.buffer, bad_lines)
+        messages = parse_lines(stdin_lines(), bad_lines)
         for message in connector.write(config, catalog, messages, bad_lines):
             emit(to_json(message))
         logger.info("Writing complete.")
@@ -67,6 +68,19 @@ def main(args: list[str]) -> int:
         return fail(error.message, error.internal_message, error.failure_type)
     except Exception as exc:
         return bug(exc)
+
+
+STDIN_BUFFER = 1 << 20  # bytes read from stdin at a time at most
+
+
+def stdin_lines() -> BinaryIO:
+    """stdin's bytes, read up to 1 MB at a time: an input line is a few KB, and stdin's own
+    8 KB buffer costs about 1 µs of CPU per line more (a read per few lines). A read answers
+    what the pipe holds, so a STATE is seen as soon as it arrives, as before."""
+    try:
+        return open(sys.stdin.fileno(), "rb", buffering=STDIN_BUFFER, closefd=False)
+    except (AttributeError, OSError, ValueError):  # not a file (a test's replacement)
+        return sys.stdin.buffer
 
 
 def fail(

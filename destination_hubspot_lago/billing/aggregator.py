@@ -267,6 +267,7 @@ FACT_SHAPES: dict[str, type[SubscriptionFact] | type[InvoiceFact] | type[WalletF
     WALLETS: WalletFact,
 }
 FACT_WIDTH = max(len(shape._fields) for shape in FACT_SHAPES.values())
+_tuple_new = tuple.__new__
 
 
 INVOICE_PROPERTIES = (
@@ -460,7 +461,12 @@ class BillingAggregator:
         for stream, values in self._facts.items():
             # A store may hand back plain (padded) values: the fact again, by its stream's shape.
             shape = FACT_SHAPES[stream]
-            fact = values if type(values) is shape else shape._make(values[: len(shape._fields)])
+            if type(values) is shape:
+                fact = values
+            elif len(values) == len(shape._fields):  # as it was put: no Python-level _make
+                fact = _tuple_new(shape, values)
+            else:
+                fact = shape._make(values[: len(shape._fields)])
             if fact.adds == NOTHING:
                 continue
             if fact.customer is None:

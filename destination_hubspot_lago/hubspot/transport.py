@@ -20,6 +20,7 @@ its own handle, and with it its own kept-alive connection; nothing is shared bet
 from __future__ import annotations
 
 import os
+import sys
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -30,7 +31,6 @@ from urllib.parse import urlencode, urlsplit
 import certifi
 import orjson
 import pycurl
-import requests
 
 from .._version import __version__
 from ..airbyte.secrets import filter_secrets
@@ -330,9 +330,22 @@ def _not_verified_hint(ca: CaCertificates) -> str:
 _PROXY_SCHEMES = frozenset({"http", "https", "socks4", "socks4a", "socks5", "socks5h"})
 
 
+def _may_name_a_proxy() -> bool:
+    """False when requests would certainly find no proxy: outside macOS and Windows (whose
+    system settings urllib also reads), urllib's getproxies, which requests asks, reads only
+    the non-empty variables whose names end in ``_proxy`` (any case)."""
+    if sys.platform == "darwin" or os.name == "nt":
+        return True
+    return any(value and name[-6:].lower() == "_proxy" for name, value in os.environ.items())
+
+
 def proxy_settings(base_url: str) -> Proxy | None:
     """The proxy from the environment (HTTPS_PROXY, HTTP_PROXY, ALL_PROXY, NO_PROXY) for
     ``base_url``, with requests' own rules: scheme optional (http), credentials in the URL."""
+    if not _may_name_a_proxy():
+        return None
+    import requests  # here: its import costs some 50 ms of CPU, for a few helpers
+
     proxies = requests.utils.get_environ_proxies(base_url)
     proxy = proxies.get(urlsplit(base_url).scheme) or proxies.get("all")
     if not proxy:

@@ -47,6 +47,7 @@ class Associations:
         self._pending: dict[tuple[str, str], list[tuple[str | None, str | None, str]]] = (
             defaultdict(list)
         )
+        self._full = False  # a pending list reached batch_size since the last batches were made
 
     # -- folded outcomes ------------------------------------------------------------
 
@@ -81,18 +82,25 @@ class Associations:
             if digest == previous:  # §10: made by an earlier sync, between the same two ends
                 self.report.unchanged_associations += 1
                 return
-        self._pending[(obj, customer_obj)].append((hubspot_id, customer_hubspot_id, lago_id))
+        pairs = self._pending[(obj, customer_obj)]
+        pairs.append((hubspot_id, customer_hubspot_id, lago_id))
+        if len(pairs) >= self.batch_size:
+            self._full = True
 
     # -- jobs -----------------------------------------------------------------------
 
     def full_batches(self) -> Sequence[Job]:
-        """Association batches of a full size: sent as soon as they are."""
+        """Association batches of a full size: sent as soon as they are. Called after every
+        record: nothing to look at unless a list filled up since the last call."""
+        if not self._full:
+            return NO_JOBS
         return self._batches(only_full=True)
 
     def drain(self) -> Sequence[Job]:
         return self._batches(only_full=False)
 
     def _batches(self, only_full: bool) -> Sequence[Job]:
+        self._full = False  # every list is shorter than a batch once this is done
         jobs: list[Job] = []
         for (obj, customer_obj), pairs in self._pending.items():
             while len(pairs) >= self.batch_size or (pairs and not only_full):

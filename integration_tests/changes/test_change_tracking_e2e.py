@@ -143,6 +143,31 @@ def test_only_what_changed_is_written(ledger_dir):
         assert hubspot_state(emu) == full_rewrite(lines(changed))
 
 
+def test_invoices_looked_up_many_at_a_time_come_out_as_one_at_a_time(ledger_dir):
+    """Invoices wait for their ledger entries LOOKUP_BATCH at a time (sync/sinks.py). In one
+    such batch: an invoice sent twice (the second version changed), one the mapping rejects
+    and one it skips; the last batch is not full (the STATE buffers it). Each comes out as
+    if looked up alone, and the STATE after them counts them."""
+    from destination_hubspot_lago.sync.sinks import LOOKUP_BATCH
+
+    assert 5 * N_CUSTOMERS % LOOKUP_BATCH  # the last batch waits for the STATE
+    bad = {"i9": {"issuing_date": "not a date"}, "i10": {"status": "draft"}}
+    with make_emulator() as emu:
+        sync(emu, ledger_dir, lines())
+        second = lines(bad)
+        again = record("invoices", {**invoice(20), "payment_status": "failed"})
+        second.insert(second.index(record("invoices", invoice(30))), again)
+        run = sync(emu, ledger_dir, second)
+        upserts = [i for i in written_inputs(emu) if i["path"].endswith("/batch/upsert")]
+        assert [i["id"] for i in upserts] == ["i20"]
+        assert upserts[0]["properties"]["lago_invoice_payment_status"] == "failed"
+        assert "i9" in run.stdout  # rejected, reported
+        assert "unchanged since the last sync (not written): 798 records" in summary(run)
+        stats = [s["destinationStats"] for s in run.states]
+        assert [s["recordCount"] for s in stats] == [100.0, 200.0, 501.0]
+        assert stats[2].get("rejectedRecordCount") == 1.0
+
+
 def test_a_failed_sync_leaves_the_previous_ledger_and_the_next_sends_the_rest(ledger_dir):
     changed = {f"i{i}": {"payment_status": "failed"} for i in range(0, 500, 5)}
     with make_emulator() as emu:

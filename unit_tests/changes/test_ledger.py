@@ -59,6 +59,57 @@ def test_the_model_version_is_in_every_digest(tmp_path):
     assert ledger.digest({"x": "1", "y": "2"}) == ledger.digest({"y": "2", "x": "1"})
 
 
+def test_how_digests_are_made_is_in_the_model_version(monkeypatch):
+    """A ledger whose keys and digests were made another way (before SHA-256) is not
+    trusted: its model version differs, so the next sync is a full rewrite."""
+    from destination_hubspot_lago import connector
+
+    now = connector.model_version()
+    monkeypatch.setattr(connector, "LEDGER_DIGESTS", "blake2b-64")
+    assert connector.model_version() != now
+
+
+def test_a_digest_of_a_long_value_is_its_sha256_fed_in_chunks(tmp_path):
+    """Values from under one chunk to several chunks long: the same digest as hashing them
+    in one go (64 bits of SHA-256), the chunking only keeps the GIL."""
+    import hashlib
+
+    import orjson
+
+    ledger = Ledger(None, tmp_path, "1")
+    for size in (10, 1999, 2000, 2001, 4000, 10_000):
+        value = {"x": "a" * size}
+        whole = b"1" + orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+        expected = int.from_bytes(hashlib.sha256(whole).digest()[:8], "big", signed=True)
+        assert ledger.digest(value) == expected, size
+
+
+def test_many_entries_in_one_query_are_those_of_one_each(tmp_path):
+    """previous_of: the entries previous gives one by one (none for a record without one, a
+    forgotten one or one the drift guard distrusts), whatever the number asked at once."""
+
+    def fill(ledger):
+        for n in range(300):
+            ledger.confirm("invoices", f"i{n}", RECORD, str(n), n, n + 1)
+        ledger.confirm("subscriptions", "i7", RECORD, "x", 1)  # same Lago id, other object
+        ledger.forget("invoices", "i3", RECORD)
+
+    ledger = reopened(tmp_path, saved(tmp_path, fill))
+    ledger.distrust([("invoices", "i4", RECORD)])
+    asked = [f"i{n}" for n in range(0, 320, 1)] + ["i2", "nobody"]
+    one_each = {i: ledger.previous("invoices", i) for i in asked}
+    expected = {i: p for i, p in one_each.items() if p is not None}
+    assert len(expected) == 298 and "i3" not in expected and "i4" not in expected
+    assert expected["i7"] == ("7", 7, 8, None)
+    for size in (1, 2, 128, len(asked)):
+        got = {}
+        for start in range(0, len(asked), size):
+            got.update(ledger.previous_of("invoices", asked[start : start + size]))
+        assert got == expected, size
+    assert ledger.previous_of("invoices", []) == {}
+    assert Ledger(None, tmp_path, VERSION).previous_of("invoices", asked) == {}
+
+
 def test_entries_stay_unless_written_again(tmp_path):
     def fill(ledger):
         ledger.confirm("invoices", "i1", RECORD, "1", ledger.digest({"a": "1"}))

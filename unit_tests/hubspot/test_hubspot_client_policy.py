@@ -222,6 +222,31 @@ def test_a_proxy_from_the_environment_is_used_unless_no_proxy_says_otherwise(mon
     assert proxy_settings("https://api.hubapi.com") is None
 
 
+NO_PROXY_NO_REQUESTS = """
+import os, sys
+from destination_hubspot_lago.hubspot import transport
+for name in [n for n in os.environ if n.lower().endswith("_proxy")]:
+    del os.environ[name]
+os.environ["HTTPS_PROXY"] = ""  # empty: no proxy, for urllib and requests alike
+assert transport.proxy_settings("https://api.hubapi.com") is None
+print("requests" in sys.modules)
+os.environ["https_proxy"] = "http://proxy.internal:3128"
+print(transport.proxy_settings("https://api.hubapi.com").url, "requests" in sys.modules)
+"""
+
+
+def test_without_a_proxy_variable_there_is_no_proxy_and_requests_is_not_imported():
+    """requests is imported (some 50 ms of CPU) only when a *_proxy variable is set."""
+    import subprocess
+    import sys
+
+    run = subprocess.run(
+        [sys.executable, "-c", NO_PROXY_NO_REQUESTS], capture_output=True, text=True, timeout=60
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.split() == ["False", "http://proxy.internal:3128", "True"]
+
+
 def test_proxy_credentials_are_kept_apart_and_a_missing_scheme_is_added(monkeypatch):
     from destination_hubspot_lago.hubspot.transport import proxy_settings
 

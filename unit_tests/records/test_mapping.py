@@ -253,6 +253,12 @@ def test_only_active_and_terminated_subscriptions_are_synced(status, synced):
             map_subscription({**SUB, "status": status}, S)
 
 
+def test_an_iso_8601_shape_the_standard_library_does_not_read_is_read_too():
+    """An ordinal date (day 66 of 2024): pendulum's, imported only when it is needed."""
+    properties = map_subscription({**SUB, "started_at": "2024-066"}, S).properties
+    assert properties["lago_subscription_started_at"] == "2024-03-06"
+
+
 @pytest.mark.parametrize("bad", ["2024-13-45", "yesterday", 1700000000, True])
 def test_impossible_or_mistyped_dates_reject_the_record(bad):
     with pytest.raises(InvalidRecord, match="started_at"):
