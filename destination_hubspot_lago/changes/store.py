@@ -66,6 +66,10 @@ class LedgerHeader:
     written_at: str  # ISO-8601 UTC, e.g. "2026-12-06T22:00:00Z"
     entries: int
     name: str = ""  # the ledger object's/file's name in the store (set by save)
+    # When the sync that started this ledger from nothing (a full rewrite) ran: each later
+    # sync's ledger carries it on, and full_rewrite_every_days counts from it. "": a pointer
+    # written before this field (its written_at stands in).
+    rewritten_at: str = ""
 
 
 class LedgerStore(Protocol):
@@ -185,6 +189,9 @@ def _parse_pointer(raw: bytes, where: str) -> tuple[LedgerHeader, int, str]:
         raise LedgerStorageProblem(unreadable)
     if not LEDGER_NAME.match(body["name"]) or body["bytes"] < 0 or body["entries"] < 0:
         raise LedgerStorageProblem(unreadable)
+    rewritten_at = body.get("rewritten_at", "")
+    if not isinstance(rewritten_at, str):
+        raise LedgerStorageProblem(unreadable)
     header = LedgerHeader(
         portal_id=body["portal_id"],
         connection_code=body["connection_code"],
@@ -193,6 +200,7 @@ def _parse_pointer(raw: bytes, where: str) -> tuple[LedgerHeader, int, str]:
         written_at=body["written_at"],
         entries=body["entries"],
         name=body["name"],
+        rewritten_at=rewritten_at,
     )
     return header, body["bytes"], body["sha256"]
 

@@ -52,6 +52,9 @@ class Tracking:
     line: str  # what this sync does with the ledger, for the summary
     settings: MappingSettings  # what this sync maps with (the raw digests are made with it)
     dry_run: bool = False
+    # When this ledger's full rewrite ran (carried on from the ledger trusted); None: this
+    # sync is the full rewrite.
+    rewritten_at: str | None = None
 
     @property
     def scope(self) -> str:
@@ -72,6 +75,7 @@ class Tracking:
                 generation_id=identity.generation_id,
                 written_at=written_at,
                 entries=self.ledger.entries,
+                rewritten_at=self.rewritten_at or written_at,
             )
             self.store.save(self.scope, header, path)
         except Exception as problem:  # noqa: BLE001 - the store's, the disk's, SQLite's: a warning
@@ -141,13 +145,17 @@ def begin(
         )
         line = f"change tracking: full rewrite, because {why}"
         logger.info("Change tracking: this sync writes every record, because %s.", why)
-    else:
+    rewritten_at = None
+    if why is None:
         assert header is not None
+        rewritten_at = header.rewritten_at or header.written_at
         line = (
             f"change tracking: records as the sync of {header.written_at} left them "
             f"({header.entries} ledger entries) are not written again"
         )
-    return Tracking(ledger, store, identity, workdir, line, settings, dry_run=dry_run)
+    return Tracking(
+        ledger, store, identity, workdir, line, settings, dry_run=dry_run, rewritten_at=rewritten_at
+    )
 
 
 def _distrust(
@@ -166,7 +174,9 @@ def _distrust(
     if current is not None and (previous is None or current > previous):
         return "the connection was refreshed in Airbyte (its generation_id rose)"
     try:
-        written = datetime.strptime(header.written_at, TIME_FORMAT).replace(tzinfo=UTC)
+        datetime.strptime(header.written_at, TIME_FORMAT)
+        rewritten = header.rewritten_at or header.written_at  # older pointers: written_at
+        written = datetime.strptime(rewritten, TIME_FORMAT).replace(tzinfo=UTC)
     except ValueError:
         return "the ledger's date is unreadable"
     age_days = (now - written).total_seconds() / 86400

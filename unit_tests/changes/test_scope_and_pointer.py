@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 
 import pytest
 
@@ -82,6 +83,11 @@ def test_the_pointer_round_trips_the_header_size_and_digest():
     none = LedgerHeader("9", "", "1", None, "2026-12-06T22:00:00Z", 0, HEADER.name)
     assert _parse_pointer(_pointer_bytes(none, 0, "0" * 64), "here")[0] == none
     assert LEDGER_NAME.match(HEADER.name)
+    dated = replace(HEADER, rewritten_at="2026-12-01T00:00:00Z")
+    assert _parse_pointer(_pointer_bytes(dated, 1, "f" * 64), "here")[0] == dated
+    older = json.loads(_pointer_bytes(HEADER, 1, "f" * 64))
+    del older["rewritten_at"]  # a pointer from before the field reads as ""
+    assert _parse_pointer(json.dumps(older).encode(), "here")[0].rewritten_at == ""
 
 
 def _changed(**change):
@@ -108,6 +114,7 @@ def _changed(**change):
         _changed(name="../../etc/passwd"),
         _changed(name="ledger-x.sqlite"),
         _changed(bytes=None),
+        _changed(rewritten_at=5),
     ],
 )
 def test_a_pointer_we_did_not_write_is_unreadable_naming_the_field(raw):

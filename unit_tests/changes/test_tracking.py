@@ -128,3 +128,34 @@ def test_a_dry_run_never_saves(previous):
     live.save(NOW)
     assert [h.portal_id for h in store.saved] == ["62515"]
     assert store.saved[0].generation_id == 3 and store.saved[0].written_at == "2026-12-06T12:00:00Z"
+
+
+def test_full_rewrite_every_days_counts_from_the_full_rewrite_not_from_the_last_save(previous):
+    # Saved yesterday by an incremental sync; the full rewrite it descends from is 8 days old.
+    old = header(written_at="2026-12-05T12:00:00Z", rewritten_at="2026-11-28T12:00:00Z")
+    run = begun(MemoryStore(old, previous))
+    assert "8.0 days old" in run.line and "full rewrite" in run.line
+    run.close()
+    recent = header(written_at="2026-12-05T12:00:00Z", rewritten_at="2026-12-01T12:00:00Z")
+    run = begun(MemoryStore(recent, previous))
+    assert "full rewrite" not in run.line
+    run.close()
+
+
+def test_a_save_carries_the_full_rewrite_date_on_and_a_full_rewrite_sets_it(previous):
+    store = MemoryStore(header(rewritten_at="2026-12-01T12:00:00Z"), previous)
+    trusted = begun(store)
+    trusted.save(NOW)
+    trusted.close()
+    assert store.saved[-1].written_at == "2026-12-06T12:00:00Z"
+    assert store.saved[-1].rewritten_at == "2026-12-01T12:00:00Z"  # carried on
+    store.header = header(portal_id="1")  # distrusted: this sync is a full rewrite
+    rewrite = begun(store)
+    rewrite.save(NOW)
+    rewrite.close()
+    assert store.saved[-1].rewritten_at == "2026-12-06T12:00:00Z"
+    store.header = header(rewritten_at="")  # a pointer from before the field: written_at
+    carried = begun(store)
+    carried.save(NOW)
+    carried.close()
+    assert store.saved[-1].rewritten_at == "2026-12-05T12:00:00Z"
