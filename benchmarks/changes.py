@@ -41,6 +41,7 @@ from benchmarks.run import (  # noqa: E402
     CORE_STREAMS,
     SIZES,
     TOKEN,
+    connector_env,
     free_port,
     machine,
     parse_summary,
@@ -147,7 +148,7 @@ def run_write(
             stdout=stdout,
             stderr=subprocess.DEVNULL,
             cwd=ROOT,
-            env={**os.environ, "PYTHONPATH": str(ROOT)},
+            env=connector_env(ROOT),
         )
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.monotonic() - started

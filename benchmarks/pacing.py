@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -45,6 +44,7 @@ from benchmarks.run import (  # noqa: E402
     SIZES,
     TOKEN,
     baseline_code,
+    connector_env,
     count_input,
     free_port,
     machine,
@@ -101,7 +101,7 @@ def _start(code_dir: Path, config: Path, catalog_path: Path, stdin: Path, out: A
         stdout=out,
         stderr=subprocess.DEVNULL,
         cwd=code_dir,
-        env={**os.environ, "PYTHONPATH": str(code_dir)},
+        env=connector_env(code_dir),
     )
 
 

@@ -89,6 +89,13 @@ class Result:
     invoice_links: int = 0  # invoice <-> subscription associations
 
 
+def connector_env(code_dir: Path) -> dict[str, str]:
+    """The environment a connector runs in here: ``code_dir``'s package first, and its bytecode
+    cached as an installed package's is (pip compiles it; this shell may say not to)."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    return {**env, "PYTHONPATH": str(code_dir)}
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -264,7 +271,7 @@ def run_size(
         )
         catalog_path = workdir / "catalog.json"
         catalog_path.write_text(json.dumps(catalog(INPUTS[streams])))
-        env = {**os.environ, "PYTHONPATH": str(code_dir)}
+        env = connector_env(code_dir)
         if name == "fixed":
             # The fixed cost of a sync on a portal that has the model already (every sync but
             # the first): deploy it with a check, then time an empty write.
