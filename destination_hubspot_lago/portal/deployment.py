@@ -225,7 +225,9 @@ def _deploy_custom(
         type_id = str(schema["objectTypeId"])
         deployment.object_type_ids[spec.key] = type_id
         deployed[spec.key] = schema
-        _ensure_properties(reads, deployment, spec, type_id, spec.properties, None)
+        write = _property_writes(reads, deployment, spec, type_id, spec.properties, None)
+        if write is not None:
+            write()
     # After every object exists: an association may join two custom objects.
     for spec in model.custom:
         if spec.key in deployed:
@@ -442,19 +444,6 @@ def _association_type_id(reads: _Reads, labels_path: str) -> int | None:
 
 
 # -- properties -----------------------------------------------------------------------
-
-
-def _ensure_properties(
-    reads: _Reads,
-    deployment: Deployment,
-    owner: CustomObjectSpec | StandardObjectSpec,
-    type_id: str,
-    specs: Iterable[PropertySpec],
-    group_name: str | None,
-) -> None:
-    write = _property_writes(reads, deployment, owner, type_id, specs, group_name)
-    if write is not None:
-        write()
 
 
 def _property_writes(

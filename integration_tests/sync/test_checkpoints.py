@@ -16,6 +16,12 @@ from tests.support.pipeline import customer, invoice, pipeline
 
 COMPANY_UPSERT = r"/objects/[^/]+/0-2/batch/upsert$"
 CUSTOM_UPSERT = r"/objects/[^/]+/2-\d+/batch/upsert$"
+CUSTOMER_THEN_INVOICE = (
+    record("customers", customer(1)),
+    stream_state("customers", 1),
+    record("invoices", invoice(1, "c1")),
+    stream_state("invoices", 2),
+)
 
 
 def echoed(p, lines):
@@ -28,12 +34,7 @@ def test_the_records_after_a_state_are_written_while_it_waits_for_its_own():
     with make_emulator(latency_seconds=0.3) as emu:
         p, deployment = pipeline(emu)
         invoices = deployment.object_type_ids["invoices"]
-        lines = [
-            record("customers", customer(1)),
-            stream_state("customers", 1),
-            record("invoices", invoice(1, "c1")),
-            stream_state("invoices", 2),
-        ]
+        lines = list(CUSTOMER_THEN_INVOICE)
         emu.clear_log()
         out = echoed(p, lines)
         assert [m["state"]["id"] for _, m in out] == [1, 2]
@@ -51,10 +52,7 @@ def test_a_rejection_counts_for_the_state_after_its_record_not_the_next_one_echo
     with make_emulator(latency_seconds=0.3) as emu:
         p, _ = pipeline(emu)
         lines = [
-            record("customers", customer(1)),
-            stream_state("customers", 1),
-            record("invoices", invoice(1, "c1")),
-            stream_state("invoices", 2),
+            *CUSTOMER_THEN_INVOICE,
             # Read while the STATE above waits for invoice i1's write, and rejected at once.
             record("invoices", invoice(2, "c1", lago_id=None)),
             stream_state("invoices", 3),
@@ -71,12 +69,7 @@ def test_a_rejection_counts_for_the_state_after_its_record_not_the_next_one_echo
 def test_a_failed_write_after_a_state_still_lets_that_state_be_echoed():
     with make_emulator(latency_seconds=0.05) as emu:
         p, _ = pipeline(emu)
-        lines = [
-            record("customers", customer(1)),
-            stream_state("customers", 1),
-            record("invoices", invoice(1, "c1")),
-            stream_state("invoices", 2),
-        ]
+        lines = list(CUSTOMER_THEN_INVOICE)
         # The customer's write is slow; the invoice's, after the customers' STATE, fails the
         # sync while that STATE still waits for it.
         emu.inject_fault("timeout", "POST", COMPANY_UPSERT, delay=1.5)
