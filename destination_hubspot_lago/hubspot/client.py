@@ -125,10 +125,13 @@ class HubSpotClient:
         prepared = self.transport.prepare(request, token)
         lane = lane_of(request.path)
         sent = 0.0
-        if request.authenticated:
-            sent = self.pacer.acquire(lane)  # last thing before sending: HubSpot counts arrivals
         try:
-            answer = self.transport.send(prepared, request.operation)
+            if request.authenticated:
+                with self.pacer.in_flight(lane) as paced:
+                    sent = paced.acquire()  # last thing before sending: HubSpot counts arrivals
+                    answer = self.transport.send(prepared, request.operation)
+            else:
+                answer = self.transport.send(prepared, request.operation)
         except ConnectionFailed:
             self.stats.count_call(0)
             raise

@@ -8,7 +8,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 from destination_hubspot_lago.hubspot import HubSpotClient, HubSpotError, Pacer, PrivateAppAuth
-from destination_hubspot_lago.hubspot.pacing import Lane
+from destination_hubspot_lago.hubspot.pacing import BURST_IN_FLIGHT, Lane
 from tests.support.harness import PRIVATE_APP_TOKEN, make_emulator
 
 BURST_PATH = "/account-info/2026-09/details"
@@ -79,3 +79,28 @@ def test_a_separate_window_for_associations_is_followed_from_its_headers():
         limit, interval = c.pacer.lane(Lane.ASSOCIATIONS).budget
         assert limit <= int(10 * 0.97) and interval == 2_000
         assert c.pacer.budget == (97, 2_000)  # the burst lane kept its own window
+
+
+def most_at_once(requests) -> int:
+    """The largest number of ``requests`` the emulator was answering at the same moment."""
+    edges = sorted([(r["started"], 1) for r in requests] + [(r["finished"], -1) for r in requests])
+    now = most = 0
+    for _, step in edges:
+        now += step
+        most = max(most, now)
+    return most
+
+
+def test_a_clients_threads_have_at_most_burst_in_flight_burst_calls_at_once():
+    """However many threads a sync runs, the burst lane's calls in flight are capped (their
+    window allows far fewer a second than they could send); association batches are not."""
+    with make_emulator(latency_seconds=0.2, associations_lane="exempt") as emu:
+        c = client(emu)
+        with ThreadPoolExecutor(max_workers=2 * BURST_IN_FLIGHT) as pool:
+            list(pool.map(lambda _: c.get("/crm/objects/2026-09/0-2", {"limit": "1"}), range(48)))
+            reads = [r for r in emu.requests if r["path"] == "/crm/objects/2026-09/0-2"]
+            assert most_at_once(reads) == BURST_IN_FLIGHT
+            emu.requests.clear()
+            list(pool.map(lambda _: associations_read(c), range(48)))
+        associations = [r for r in emu.requests if "/associations/" in r["path"]]
+        assert most_at_once(associations) > BURST_IN_FLIGHT

@@ -3,6 +3,7 @@ budget per lane, HubSpot's count followed, a 429 pausing its own lane only."""
 
 from __future__ import annotations
 
+import threading
 import time
 
 import pytest
@@ -10,6 +11,7 @@ import pytest
 from destination_hubspot_lago.hubspot.api import Api, lane_of
 from destination_hubspot_lago.hubspot.pacing import (
     ASSOCIATIONS_GROWTH,
+    BURST_IN_FLIGHT,
     HEADROOM,
     Lane,
     LanePacer,
@@ -158,3 +160,42 @@ def test_association_answers_naming_the_burst_window_make_both_lanes_one():
     q.observe(headers(190, remaining=189), Lane.BURST, q.acquire())
     q.observe(headers(100, remaining=99), Lane.ASSOCIATIONS, q.acquire(Lane.ASSOCIATIONS))
     assert not q.associations_share_the_burst_window
+
+
+def test_at_most_burst_in_flight_burst_calls_are_in_flight_and_associations_are_not_capped():
+    """§9: the burst lane's calls in flight are capped for every thread of a sync (more only
+    widens the overshoot of syncs sharing a key); the associations lane's are not."""
+    p = Pacer()
+    held, let_go = threading.Barrier(BURST_IN_FLIGHT + 1), threading.Event()
+    entered = []
+
+    def call(lane):
+        with p.in_flight(lane):
+            entered.append(lane)
+            if lane is Lane.BURST and len(entered) <= BURST_IN_FLIGHT:
+                held.wait(5)
+            let_go.wait(5)
+
+    threads = [threading.Thread(target=call, args=(Lane.BURST,)) for _ in range(BURST_IN_FLIGHT)]
+    for t in threads:
+        t.start()
+    held.wait(5)  # BURST_IN_FLIGHT callers are in flight ...
+    extra = threading.Thread(target=call, args=(Lane.BURST,))
+    extra.start()
+    extra.join(0.3)
+    assert entered.count(Lane.BURST) == BURST_IN_FLIGHT  # ... and one more waits for a place
+    others = threading.Barrier(2 * BURST_IN_FLIGHT + 1)
+
+    def association():
+        with p.in_flight(Lane.ASSOCIATIONS):
+            others.wait(5)  # all of them in flight at once, beside the burst lane's
+            let_go.wait(5)
+
+    more = [threading.Thread(target=association) for _ in range(2 * BURST_IN_FLIGHT)]
+    for t in more:
+        t.start()
+    others.wait(5)  # raises BrokenBarrierError if the associations lane were capped
+    let_go.set()
+    for t in [*threads, extra, *more]:
+        t.join(5)
+    assert entered.count(Lane.BURST) == BURST_IN_FLIGHT + 1  # the one waiting got its place
