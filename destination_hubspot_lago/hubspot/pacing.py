@@ -28,11 +28,10 @@ their sizes and pauses.
 from __future__ import annotations
 
 import bisect
-import contextlib
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from enum import StrEnum
 
 from pyrate_limiter import InMemoryBucket, Limiter, Rate
@@ -287,16 +286,10 @@ class LanePacer:
             return 0.0
         return (blocking.timestamp + rate.interval) / 1000 - time.time()
 
-    @contextlib.contextmanager
-    def in_flight(self) -> Iterator[LanePacer]:
+    def in_flight(self) -> _InFlight:
         """One of the lane's places for a call in flight, from before its wait for the window
         to its answer (waits for one when all are taken)."""
-        slots = self._slots
-        if slots is None:
-            yield self
-            return
-        with slots:
-            yield self
+        return _InFlight(self, self._slots)
 
     def try_acquire(self) -> float | None:
         """One more call if it fits right now (not paused, room in the window), else None;
@@ -336,6 +329,27 @@ class LanePacer:
             else:
                 self._share = max(MIN_SHARE, self._share * PENALTY)
         self._resize()
+
+
+class _InFlight:
+    """A place for one call in flight; a class, not a generator: an exception raised inside
+    passes through untouched (``contextlib.contextmanager`` sets ``__traceback__`` on it, which
+    a frozen dataclass exception refuses)."""
+
+    __slots__ = ("_pacer", "_slots")
+
+    def __init__(self, pacer: LanePacer, slots: threading.BoundedSemaphore | None) -> None:
+        self._pacer = pacer
+        self._slots = slots
+
+    def __enter__(self) -> LanePacer:
+        if self._slots is not None:
+            self._slots.acquire()
+        return self._pacer
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._slots is not None:
+            self._slots.release()
 
 
 class Pacer:
@@ -402,7 +416,7 @@ class Pacer:
     def acquire(self, lane: Lane = Lane.BURST) -> float:
         return self.lane(lane).acquire()
 
-    def in_flight(self, lane: Lane = Lane.BURST) -> contextlib.AbstractContextManager[LanePacer]:
+    def in_flight(self, lane: Lane = Lane.BURST) -> _InFlight:
         """A place for one call of ``lane`` in flight (see :meth:`LanePacer.in_flight`): the
         caller waits for the window in it (``acquire``), sends, and leaves with its answer."""
         return self.lane(lane).in_flight()

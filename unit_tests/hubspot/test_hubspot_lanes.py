@@ -199,3 +199,18 @@ def test_at_most_burst_in_flight_burst_calls_are_in_flight_and_associations_are_
     for t in [*threads, extra, *more]:
         t.join(5)
     assert entered.count(Lane.BURST) == BURST_IN_FLIGHT + 1  # the one waiting got its place
+
+
+def test_an_error_raised_in_a_place_in_flight_reaches_the_caller_as_itself_and_frees_the_place():
+    """HubSpot's errors are frozen dataclasses: leaving a place in flight must neither touch
+    them (a generator-based context manager sets ``__traceback__``, which they refuse) nor
+    keep the place."""
+    from destination_hubspot_lago.hubspot.errors import ConnectionFailed
+
+    p = Pacer()
+    refused = ConnectionFailed(0, "Could not reach HubSpot: check api_base_url")
+    for _ in range(BURST_IN_FLIGHT + 1):  # one more than there are places: each was freed
+        with pytest.raises(ConnectionFailed) as caught:
+            with p.in_flight(Lane.BURST):
+                raise refused
+        assert caught.value is refused
