@@ -7,24 +7,11 @@ lane's places in flight (``BURST_IN_FLIGHT``)."""
 
 from __future__ import annotations
 
-from tests.support.harness import make_emulator, record, stream_state
+from tests.support.harness import make_emulator, most_at_once, record, stream_state
 from tests.support.pipeline import customer, invoice, pipeline, run_all, subscription
 
 WORKERS = 12  # more than the 8 chains the post-sync phase once had
 PAIRS = 48
-
-
-def most_at_once(requests) -> int:
-    """The largest number of ``requests`` the emulator was answering at the same moment."""
-    edges = sorted(
-        [(r["started"], 1) for r in requests] + [(r["finished"], -1) for r in requests],
-        key=lambda edge: (edge[0], edge[1]),  # an answer sent before the next call arrives
-    )
-    now = most = 0
-    for _, step in edges:
-        now += step
-        most = max(most, now)
-    return most
 
 
 def test_the_links_keep_every_worker_of_the_loop_busy():

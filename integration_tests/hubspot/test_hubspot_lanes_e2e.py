@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from destination_hubspot_lago.hubspot import HubSpotClient, HubSpotError, Pacer, PrivateAppAuth
 from destination_hubspot_lago.hubspot.pacing import BURST_IN_FLIGHT, Lane
-from tests.support.harness import PRIVATE_APP_TOKEN, make_emulator
+from tests.support.harness import PRIVATE_APP_TOKEN, make_emulator, most_at_once
 
 BURST_PATH = "/account-info/2026-09/details"
 ASSOCIATIONS_PATH = "/crm/associations/2026-09/0-2/0-1/batch/read"
@@ -79,16 +79,6 @@ def test_a_separate_window_for_associations_is_followed_from_its_headers():
         limit, interval = c.pacer.lane(Lane.ASSOCIATIONS).budget
         assert limit <= int(10 * 0.97) and interval == 2_000
         assert c.pacer.budget == (97, 2_000)  # the burst lane kept its own window
-
-
-def most_at_once(requests) -> int:
-    """The largest number of ``requests`` the emulator was answering at the same moment."""
-    edges = sorted([(r["started"], 1) for r in requests] + [(r["finished"], -1) for r in requests])
-    now = most = 0
-    for _, step in edges:
-        now += step
-        most = max(most, now)
-    return most
 
 
 def test_a_clients_threads_have_at_most_burst_in_flight_burst_calls_at_once():

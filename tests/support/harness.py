@@ -186,3 +186,15 @@ def make_emulator(**kwargs: Any) -> Any:
     }
     options.update(kwargs)
     return HubSpotEmulator(**options)
+
+
+def most_at_once(requests: Iterable[Mapping[str, Any]]) -> int:
+    """The largest number of the emulator's logged ``requests`` it was answering at the same
+    moment (an answer sent before the next call arrives counts once)."""
+    requests = list(requests)
+    edges = sorted([(r["started"], 1) for r in requests] + [(r["finished"], -1) for r in requests])
+    now = most = 0
+    for _, step in edges:
+        now += step
+        most = max(most, now)
+    return most

@@ -210,7 +210,6 @@ def test_an_error_raised_in_a_place_in_flight_reaches_the_caller_as_itself_and_f
     p = Pacer()
     refused = ConnectionFailed(0, "Could not reach HubSpot: check api_base_url")
     for _ in range(BURST_IN_FLIGHT + 1):  # one more than there are places: each was freed
-        with pytest.raises(ConnectionFailed) as caught:
-            with p.in_flight(Lane.BURST):
-                raise refused
+        with pytest.raises(ConnectionFailed) as caught, p.in_flight(Lane.BURST):
+            raise refused
         assert caught.value is refused
