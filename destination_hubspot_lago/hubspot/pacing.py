@@ -28,6 +28,7 @@ their sizes and pauses.
 from __future__ import annotations
 
 import bisect
+import math
 import threading
 import time
 from collections import deque
@@ -57,8 +58,13 @@ MAX_NAP_SECONDS = 0.25
 # Burst-lane calls in flight at once, for every thread of a sync. At 100-300 ms an answer 8
 # carry 27-80 calls a second, more than any burst window allows (25 a second at most), so more
 # only widens the overshoot when other syncs on the same key read the same Remaining and send
-# at the same moment. The associations lane has no such cap: its window may be far larger.
+# at the same moment. Slower answers get more places (up to BURST_IN_FLIGHT_MOST): as many as
+# the lane's budget a second times the answer time, with PLACES_HEADROOM to spare. The
+# associations lane has no such cap: its window may be far larger.
 BURST_IN_FLIGHT = 8
+BURST_IN_FLIGHT_MOST = 16
+PLACES_HEADROOM = 1.25
+ANSWER_TIME_WEIGHT = 0.2  # of each answer in the lane's running answer time
 
 
 class Lane(StrEnum):
@@ -97,7 +103,10 @@ class LanePacer:
     ) -> None:
         self.lane = lane
         # callers between taking a slot and their answer, at most (None: no cap)
-        self._slots = threading.BoundedSemaphore(in_flight) if in_flight else None
+        self._places = (
+            _Places(in_flight, max(in_flight, BURST_IN_FLIGHT_MOST)) if in_flight else None
+        )
+        self._answer_seconds = 0.0  # running mean of the time an answer takes (0: none yet)
         # The adaptive lane starts at this lane's rate (the burst lane's), until HubSpot names
         # a window of its own in its answers.
         self._start_from = start_from
@@ -176,6 +185,8 @@ class LanePacer:
         value). Answers without rate-limit headers (search, errors) teach nothing but time."""
         now = time.monotonic()
         changed = self._grow_or_recover(now)
+        if sent_at is not None and self._places is not None:
+            self._fit_places(now - sent_at)
         read = _headers(headers)
         if read is not None:
             hubspot_max, interval, remaining = read
@@ -197,6 +208,24 @@ class LanePacer:
                 changed |= self._forget_others(now)
         if changed:
             self._resize()
+
+    def _fit_places(self, answer_seconds: float) -> None:
+        """As many places in flight as the budget a second times the answer time needs."""
+        assert self._places is not None
+        with self._lock:
+            mean = self._answer_seconds
+            mean = (
+                answer_seconds if not mean else mean + ANSWER_TIME_WEIGHT * (answer_seconds - mean)
+            )
+            self._answer_seconds = mean
+        limit, interval_ms = self.budget
+        if interval_ms > 0:
+            self._places.fit(limit / (interval_ms / 1000) * mean * PLACES_HEADROOM)
+
+    @property
+    def places(self) -> int | None:
+        """Calls of this lane that may be in flight at once now (None: no cap)."""
+        return None if self._places is None else self._places.limit
 
     def _read_others(self, now: float, sent_at: float, used: int) -> bool:
         """``used``: the window's calls HubSpot counted, ours included (lock held)."""
@@ -289,7 +318,7 @@ class LanePacer:
     def in_flight(self) -> _InFlight:
         """One of the lane's places for a call in flight, from before its wait for the window
         to its answer (waits for one when all are taken)."""
-        return _InFlight(self, self._slots)
+        return _InFlight(self, self._places)
 
     def try_acquire(self) -> float | None:
         """One more call if it fits right now (not paused, room in the window), else None;
@@ -331,25 +360,55 @@ class LanePacer:
         self._resize()
 
 
+class _Places:
+    """Places for calls in flight: ``fewest`` at first, more while answers are slow enough
+    that fewer cannot fill the window (``fit``), ``most`` at most."""
+
+    def __init__(self, fewest: int, most: int) -> None:
+        self.fewest, self.most = fewest, most
+        self.limit = fewest
+        self._taken = 0
+        self._freed = threading.Condition(threading.Lock())
+
+    def take(self) -> None:
+        with self._freed:
+            while self._taken >= self.limit:
+                self._freed.wait()
+            self._taken += 1
+
+    def give_back(self) -> None:
+        with self._freed:
+            self._taken -= 1
+            self._freed.notify()
+
+    def fit(self, needed: float) -> None:
+        limit = min(self.most, max(self.fewest, math.ceil(needed)))
+        if limit != self.limit:
+            with self._freed:
+                grew, self.limit = limit > self.limit, limit
+                if grew:
+                    self._freed.notify_all()
+
+
 class _InFlight:
     """A place for one call in flight; a class, not a generator: an exception raised inside
     passes through untouched (``contextlib.contextmanager`` sets ``__traceback__`` on it, which
     a frozen dataclass exception refuses)."""
 
-    __slots__ = ("_pacer", "_slots")
+    __slots__ = ("_pacer", "_places")
 
-    def __init__(self, pacer: LanePacer, slots: threading.BoundedSemaphore | None) -> None:
+    def __init__(self, pacer: LanePacer, places: _Places | None) -> None:
         self._pacer = pacer
-        self._slots = slots
+        self._places = places
 
     def __enter__(self) -> LanePacer:
-        if self._slots is not None:
-            self._slots.acquire()
+        if self._places is not None:
+            self._places.take()
         return self._pacer
 
     def __exit__(self, *exc_info: object) -> None:
-        if self._slots is not None:
-            self._slots.release()
+        if self._places is not None:
+            self._places.give_back()
 
 
 class Pacer:

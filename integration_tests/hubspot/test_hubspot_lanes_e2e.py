@@ -8,7 +8,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 from destination_hubspot_lago.hubspot import HubSpotClient, HubSpotError, Pacer, PrivateAppAuth
-from destination_hubspot_lago.hubspot.pacing import BURST_IN_FLIGHT, Lane
+from destination_hubspot_lago.hubspot.pacing import BURST_IN_FLIGHT, BURST_IN_FLIGHT_MOST, Lane
 from tests.support.harness import PRIVATE_APP_TOKEN, make_emulator, most_at_once
 
 BURST_PATH = "/account-info/2026-09/details"
@@ -94,3 +94,16 @@ def test_a_clients_threads_have_at_most_burst_in_flight_burst_calls_at_once():
             list(pool.map(lambda _: associations_read(c), range(48)))
         associations = [r for r in emu.requests if "/associations/" in r["path"]]
         assert most_at_once(associations) > BURST_IN_FLIGHT
+
+
+def test_slow_answers_give_a_clients_threads_more_burst_calls_in_flight():
+    """At 0.8 s an answer, 8 calls in flight would fill under half of a 190-per-10-s window:
+    the lane gives more places (up to BURST_IN_FLIGHT_MOST), so its budget, not the cap, is
+    the limit."""
+    with make_emulator(latency_seconds=0.8) as emu:
+        c = client(emu)
+        with ThreadPoolExecutor(max_workers=2 * BURST_IN_FLIGHT_MOST) as pool:
+            list(pool.map(lambda _: c.get("/crm/objects/2026-09/0-2", {"limit": "1"}), range(64)))
+        reads = [r for r in emu.requests if r["path"] == "/crm/objects/2026-09/0-2"]
+        assert BURST_IN_FLIGHT < most_at_once(reads) <= BURST_IN_FLIGHT_MOST
+        assert not [r for r in emu.requests if r["status"] == 429]

@@ -12,6 +12,7 @@ from destination_hubspot_lago.hubspot.api import Api, lane_of
 from destination_hubspot_lago.hubspot.pacing import (
     ASSOCIATIONS_GROWTH,
     BURST_IN_FLIGHT,
+    BURST_IN_FLIGHT_MOST,
     HEADROOM,
     Lane,
     LanePacer,
@@ -213,3 +214,35 @@ def test_an_error_raised_in_a_place_in_flight_reaches_the_caller_as_itself_and_f
         with pytest.raises(ConnectionFailed) as caught, p.in_flight(Lane.BURST):
             raise refused
         assert caught.value is refused
+
+
+def test_slow_answers_get_the_burst_lane_more_places_in_flight_and_fast_ones_give_them_back():
+    """§9: 8 places fill a burst window only while answers are fast; when an answer takes as
+    long as real batch upserts may (0.8 s), the lane allows as many calls in flight as its
+    budget a second times that (with headroom), up to BURST_IN_FLIGHT_MOST."""
+    p = Pacer()
+    burst = p.lane(Lane.BURST)
+    p.observe(headers(), Lane.BURST, time.monotonic() - 0.1)
+    assert burst.places == BURST_IN_FLIGHT  # 18 a second x 0.1 s: 8 are plenty
+    for _ in range(30):
+        p.observe(headers(), Lane.BURST, time.monotonic() - 0.8)
+    places = burst.places
+    assert places is not None and BURST_IN_FLIGHT < places <= BURST_IN_FLIGHT_MOST
+    assert p.lane(Lane.ASSOCIATIONS).places is None  # never capped
+    everyone_in, let_go = threading.Barrier(places + 1), threading.Event()
+
+    def call():
+        with p.in_flight(Lane.BURST):
+            everyone_in.wait(5)
+            let_go.wait(5)
+
+    threads = [threading.Thread(target=call) for _ in range(places)]
+    for t in threads:
+        t.start()
+    everyone_in.wait(5)  # raises BrokenBarrierError if fewer places were given
+    let_go.set()
+    for t in threads:
+        t.join(5)
+    for _ in range(60):
+        p.observe(headers(), Lane.BURST, time.monotonic() - 0.05)
+    assert burst.places == BURST_IN_FLIGHT
