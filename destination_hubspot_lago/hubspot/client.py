@@ -127,7 +127,8 @@ class HubSpotClient:
         sent = 0.0
         try:
             if request.authenticated:
-                with self.pacer.in_flight(lane) as paced:
+                paced = self.pacer.lane(lane)  # one window for the place and the slot
+                with paced.in_flight():
                     sent = paced.acquire()  # last thing before sending: HubSpot counts arrivals
                     answer = self.transport.send(prepared, request.operation)
             else:

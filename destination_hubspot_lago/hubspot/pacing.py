@@ -28,6 +28,7 @@ their sizes and pauses.
 from __future__ import annotations
 
 import bisect
+import contextlib
 import math
 import threading
 import time
@@ -99,13 +100,11 @@ class LanePacer:
         cap_per_10_seconds: int | None = None,
         adaptive: bool = False,
         start_from: LanePacer | None = None,
-        in_flight: int | None = None,
+        places: tuple[int, int] | None = None,
     ) -> None:
         self.lane = lane
-        # callers between taking a slot and their answer, at most (None: no cap)
-        self._places = (
-            _Places(in_flight, max(in_flight, BURST_IN_FLIGHT_MOST)) if in_flight else None
-        )
+        # callers between taking a slot and their answer: (fewest, most) places (None: no cap)
+        self._places = _Places(*places) if places else None
         self._answer_seconds = 0.0  # running mean of the time an answer takes (0: none yet)
         # The adaptive lane starts at this lane's rate (the burst lane's), until HubSpot names
         # a window of its own in its answers.
@@ -315,10 +314,10 @@ class LanePacer:
             return 0.0
         return (blocking.timestamp + rate.interval) / 1000 - time.time()
 
-    def in_flight(self) -> _InFlight:
+    def in_flight(self) -> contextlib.AbstractContextManager[None]:
         """One of the lane's places for a call in flight, from before its wait for the window
         to its answer (waits for one when all are taken)."""
-        return _InFlight(self, self._places)
+        return self._places if self._places is not None else contextlib.nullcontext()
 
     def try_acquire(self) -> float | None:
         """One more call if it fits right now (not paused, room in the window), else None;
@@ -362,7 +361,10 @@ class LanePacer:
 
 class _Places:
     """Places for calls in flight: ``fewest`` at first, more while answers are slow enough
-    that fewer cannot fill the window (``fit``), ``most`` at most."""
+    that fewer cannot fill the window (``fit``), ``most`` at most. A place is held in a
+    ``with`` block; a class, not a generator: an exception raised inside passes through
+    untouched (``contextlib.contextmanager`` sets ``__traceback__`` on it, which a frozen
+    dataclass exception refuses)."""
 
     def __init__(self, fewest: int, most: int) -> None:
         self.fewest, self.most = fewest, most
@@ -370,13 +372,13 @@ class _Places:
         self._taken = 0
         self._freed = threading.Condition(threading.Lock())
 
-    def take(self) -> None:
+    def __enter__(self) -> None:
         with self._freed:
             while self._taken >= self.limit:
                 self._freed.wait()
             self._taken += 1
 
-    def give_back(self) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         with self._freed:
             self._taken -= 1
             self._freed.notify()
@@ -390,27 +392,6 @@ class _Places:
                     self._freed.notify_all()
 
 
-class _InFlight:
-    """A place for one call in flight; a class, not a generator: an exception raised inside
-    passes through untouched (``contextlib.contextmanager`` sets ``__traceback__`` on it, which
-    a frozen dataclass exception refuses)."""
-
-    __slots__ = ("_pacer", "_places")
-
-    def __init__(self, pacer: LanePacer, places: _Places | None) -> None:
-        self._pacer = pacer
-        self._places = places
-
-    def __enter__(self) -> LanePacer:
-        if self._places is not None:
-            self._places.take()
-        return self._pacer
-
-    def __exit__(self, *exc_info: object) -> None:
-        if self._places is not None:
-            self._places.give_back()
-
-
 class Pacer:
     """The sync's lanes (see the module's text). Thread-safe."""
 
@@ -421,7 +402,7 @@ class Pacer:
                 DEFAULT_MAX,
                 DEFAULT_INTERVAL_MS,
                 cap_per_10_seconds=cap_per_10_seconds,
-                in_flight=BURST_IN_FLIGHT,
+                places=(BURST_IN_FLIGHT, BURST_IN_FLIGHT_MOST),
             ),
             Lane.SEARCH: LanePacer(Lane.SEARCH, SEARCH_PER_SECOND, 1_000),
         }
@@ -475,7 +456,7 @@ class Pacer:
     def acquire(self, lane: Lane = Lane.BURST) -> float:
         return self.lane(lane).acquire()
 
-    def in_flight(self, lane: Lane = Lane.BURST) -> _InFlight:
+    def in_flight(self, lane: Lane = Lane.BURST) -> contextlib.AbstractContextManager[None]:
         """A place for one call of ``lane`` in flight (see :meth:`LanePacer.in_flight`): the
         caller waits for the window in it (``acquire``), sends, and leaves with its answer."""
         return self.lane(lane).in_flight()
