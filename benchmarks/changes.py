@@ -127,9 +127,21 @@ def pad_ledger(ledger_dir: Path, entries: int) -> None:
     pointer.write_text(json.dumps(header, indent=1, sort_keys=True) + "\n")
 
 
+def stamped(input_path: Path, workdir: Path) -> Path:
+    """A copy of ``input_path`` whose records were emitted now, as a source's are each sync:
+    the lines of two syncs differ in ``emitted_at`` even where their records do not."""
+    now = b'"emitted_at": %d}' % int(time.time() * 1000)
+    target = workdir / "stamped.jsonl"
+    with input_path.open("rb") as source, target.open("wb") as out:
+        for line in source:
+            out.write(line.replace(b'"emitted_at": 0}', now))
+    return target
+
+
 def run_write(
     port: int, workdir: Path, input_path: Path, ledger_dir: Path | None, records: int
 ) -> tuple[dict[str, int], float, float, float, str]:
+    input_path = stamped(input_path, workdir)
     config = {
         "credentials": {"credentials_title": "Private App Credentials", "access_token": TOKEN},
         "api_base_url": f"http://127.0.0.1:{port}",

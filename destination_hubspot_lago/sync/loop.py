@@ -43,7 +43,7 @@ from airbyte_protocol_dataclasses.models import (
     Type,
 )
 
-from ..airbyte.incoming import set_destination_stats
+from ..airbyte.incoming import record_digest, set_destination_stats
 from ..airbyte.outgoing import Outbox
 from ..config import DestinationConfig
 from ..hubspot import HubSpotClient
@@ -162,7 +162,8 @@ class WritePipeline:
                         sink = self._sinks[key] if key in self._sinks else self._sink(key)
                         if sink is not None:
                             self.context.epoch = self._epoch
-                            for job in sink.process_record(record.data):
+                            line = record_digest(record)
+                            for job in sink.process_record(record.data, line):
                                 self._submit(job)
                     elif message.type == Type.STATE and message.state is not None:
                         self._state_read(message, message.state)

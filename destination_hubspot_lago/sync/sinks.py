@@ -94,8 +94,9 @@ class Sink:
         self.report = ctx.report
         self.tally = StreamTally()  # this stream's rejections, per state and by reason
 
-    def process_record(self, data: Any) -> Sequence[Job]:
-        """Map and buffer one record; answer the jobs of buffers it filled."""
+    def process_record(self, data: Any, line: int | None = None) -> Sequence[Job]:
+        """Map and buffer one record; answer the jobs of buffers it filled. ``line``: the
+        digest of the input line it came in, when it came in one of its own (§10)."""
         self.report.received[self.kind] += 1
         self.tally.records += 1
         if type(data) is not dict and not isinstance(data, Mapping):  # dict: no ABC check
@@ -106,7 +107,7 @@ class Sink:
             part.record(self.kind, data)
         self.ctx.field_watch.observe(self.kind, data)
         try:
-            return self.buffer(data)
+            return self.buffer(data, line)
         except (Skipped, InvalidRecord) as problem:
             self._unmapped(data, problem)
         return NO_JOBS
@@ -151,7 +152,7 @@ class Sink:
         """Whether this sync writes the stream at all (a ``sync_*`` switch)."""
         return True
 
-    def buffer(self, data: Mapping[str, Any]) -> Sequence[Job]:
+    def buffer(self, data: Mapping[str, Any], line: int | None) -> Sequence[Job]:
         raise NotImplementedError
 
     def drain(self) -> Sequence[Job]:
@@ -178,7 +179,7 @@ class CustomerSink(Sink):
         self._buffers: dict[tuple[str, bool], Buffer] = {}
         self._digests: dict[str, int] = {}  # Lago id -> digest of the buffered version (§10)
 
-    def buffer(self, data: Mapping[str, Any]) -> Sequence[Job]:
+    def buffer(self, data: Mapping[str, Any], line: int | None) -> Sequence[Job]:
         customer = map_customer(data, self.ctx.settings)
         linked = bool(customer.hubspot_id)
         if linked:
@@ -290,8 +291,9 @@ class RecordSink(Sink):
         # buffered, for the ledger once HubSpot confirms it
         self._pending: dict[str, tuple[int, int | None, int | None]] = {}
         # §10, a stream that maps alone: records received, waiting for their ledger entries
-        # (looked up LOOKUP_BATCH at a time, then buffered in the order they came)
-        self._waiting: list[Mapping[str, Any]] = []
+        # (looked up LOOKUP_BATCH at a time, then buffered in the order they came), each with
+        # the digest of its input line
+        self._waiting: list[tuple[Mapping[str, Any], int | None]] = []
 
     # A stream whose records map from themselves and the settings alone (invoices; not
     # subscriptions, which take their plan from other records): §10 compares the Lago record
@@ -301,11 +303,11 @@ class RecordSink(Sink):
     # maps alone allows.) ``drain`` buffers whatever waits, so a checkpoint covers it.
     maps_alone = False
 
-    def buffer(self, data: Mapping[str, Any]) -> Sequence[Job]:
+    def buffer(self, data: Mapping[str, Any], line: int | None) -> Sequence[Job]:
         ledger = self.ctx.ledger
         if not self.maps_alone or ledger is None or not ledger.has_previous:
-            return self._buffer_one(data, None)
-        self._waiting.append(data)
+            return self._buffer_one(data, None, line)
+        self._waiting.append((data, line))
         if len(self._waiting) < LOOKUP_BATCH:
             return NO_JOBS
         return self._look_up()
@@ -314,26 +316,28 @@ class RecordSink(Sink):
         """The waiting records' ledger entries in one query, then each record buffered."""
         waiting, self._waiting = self._waiting, []
         assert self.ctx.ledger is not None
-        found = self.ctx.ledger.previous_of(self.kind, filter(None, map(_lago_id, waiting)))
+        lago_ids = filter(None, [_lago_id(data) for data, _ in waiting])
+        found = self.ctx.ledger.previous_of(self.kind, lago_ids)
         jobs: list[Job] = []
-        for data in waiting:
+        for data, line in waiting:
             try:
-                jobs.extend(self._buffer_one(data, found))
+                jobs.extend(self._buffer_one(data, found, line))
             except (Skipped, InvalidRecord) as problem:
                 self._unmapped(data, problem)
         return jobs
 
     def _buffer_one(
-        self, data: Mapping[str, Any], found: Mapping[str, Previous] | None
+        self, data: Mapping[str, Any], found: Mapping[str, Previous] | None, line: int | None
     ) -> Sequence[Job]:
-        """``found``: the ledger entries looked up already (by Lago id), or None: look up."""
+        """``found``: the ledger entries looked up already (by Lago id), or None: look up;
+        ``line``: the digest of the record's input line (None: serialise ``data``)."""
         ledger = self.ctx.ledger
         previous, raw = None, None
         lago_id = _lago_id(data) if ledger is not None else None
         if ledger is not None and lago_id and lago_id not in self._buffer.items:
             previous = ledger.previous(self.kind, lago_id) if found is None else found.get(lago_id)
             if self.maps_alone:
-                raw = ledger.raw_digest(data)
+                raw = ledger.raw_digest(data, line)
                 if previous is not None and previous.raw == raw:
                     customer_id = self.customer_of(data)
                     return self._unchanged(
@@ -474,7 +478,7 @@ class BillingOnlySink(Sink):
     hands every record to the sync's parts, the billing part among them), written nowhere
     themselves."""
 
-    def buffer(self, data: Mapping[str, Any]) -> Sequence[Job]:
+    def buffer(self, data: Mapping[str, Any], line: int | None) -> Sequence[Job]:
         return NO_JOBS
 
 

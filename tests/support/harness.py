@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -67,8 +68,10 @@ def catalog(streams: Iterable[str] = STREAMS, generation_id: int | None = None) 
 
 
 def record(stream: str, data: Mapping[str, Any]) -> str:
+    """A RECORD line as a source prints it: emitted now (two syncs' lines differ in it)."""
+    emitted_at = time.time_ns() // 1_000_000
     return json.dumps(
-        {"type": "RECORD", "record": {"stream": stream, "data": data, "emitted_at": 0}}
+        {"type": "RECORD", "record": {"stream": stream, "data": data, "emitted_at": emitted_at}}
     )
 
 

@@ -60,28 +60,29 @@ def test_the_model_version_is_in_every_digest(tmp_path):
 
 
 def test_how_digests_are_made_is_in_the_model_version(monkeypatch):
-    """A ledger whose keys and digests were made another way (before SHA-256) is not
+    """A ledger whose keys and digests were made another way (SHA-256, before XXH3) is not
     trusted: its model version differs, so the next sync is a full rewrite."""
     from destination_hubspot_lago import connector
 
     now = connector.model_version()
-    monkeypatch.setattr(connector, "LEDGER_DIGESTS", "blake2b-64")
+    monkeypatch.setattr(connector, "LEDGER_DIGESTS", "sha256-64")
     assert connector.model_version() != now
 
 
-def test_a_digest_of_a_long_value_is_its_sha256_fed_in_chunks(tmp_path):
-    """Values from under one chunk to several chunks long: the same digest as hashing them
-    in one go (64 bits of SHA-256), the chunking only keeps the GIL."""
-    import hashlib
-
+def test_a_digest_is_64_bits_of_xxh3_of_the_model_version_and_the_sorted_json(tmp_path):
+    """The ledger's format (``DIGESTS``): what a digest is made of, short and long values
+    alike, as a signed 64-bit integer (SQLite's INTEGER). Made another way, the digests of a
+    stored ledger would all differ without its model version saying so."""
     import orjson
+    import xxhash
 
     ledger = Ledger(None, tmp_path, "1")
     for size in (10, 1999, 2000, 2001, 4000, 10_000):
-        value = {"x": "a" * size}
+        value = {"x": "a" * size, "a": size}
         whole = b"1" + orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
-        expected = int.from_bytes(hashlib.sha256(whole).digest()[:8], "big", signed=True)
+        expected = xxhash.xxh3_64_intdigest(whole) - (1 << 63)
         assert ledger.digest(value) == expected, size
+        assert -(1 << 63) <= expected < (1 << 63)
 
 
 def test_many_entries_in_one_query_are_those_of_one_each(tmp_path):
