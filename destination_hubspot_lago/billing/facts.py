@@ -7,15 +7,20 @@ them here, in a private temporary SQLite database (``tempdb.TempDB``, like
 ``billing/links.py``). Nothing secret is in it: Lago ids, amounts, dates and currency codes.
 
 A fact is a short tuple of numbers, strings, booleans and None; its key is bytes (a UUID's 16)
-or text. Each fact is one row: its stream and key as one unique blob, and the fact itself in
-``marshal``'s encoding (it comes back as it was put: a plain tuple of the same values). Two
-columns bound per fact instead of eleven, one index: about 3 µs of CPU per fact less than a
-column per value, and still more than a dict in memory (the index of random UUIDs outgrows
-the page cache) — but memory stays flat.
+or text. Facts are appended FLUSH_ROWS at a time, one ``marshal`` blob per row of the file (a
+fact comes back as it was put: a plain tuple of the same values): a row per fact, with a
+unique index to replace an earlier version, cost some 4 µs of CPU per fact, most of a
+steady-state sync's billing work.
 
-Owned by the message loop. Facts are buffered and upserted in batches (a later version
-replaces the fact and keeps its place); :meth:`DiskFacts.items` is the one query, after the
-last record, streamed in order.
+Replacing happens when the facts are read back, once. A bitmap of the keys put so far (2 MB,
+by their hash) tells a key never put before from one that may have been: those *suspects*
+(the repeated keys, and a few whose hash met another's) are kept in memory, and
+:meth:`DiskFacts.items` reads the file twice — first the suspects' last versions, then every
+fact in order, a suspect's last version in its first one's place. A source that repeats more
+than SUSPECTS_MOST records has them replaced by SQLite instead: every fact in a table of its
+own, grouped by key (slower, memory as flat).
+
+Owned by the message loop.
 """
 
 from __future__ import annotations
@@ -26,27 +31,39 @@ from typing import Any
 
 from ..sync.tempdb import TempDB
 
-FLUSH_ROWS = 5000  # facts buffered before one executemany
+FLUSH_ROWS = 2000  # facts per row of the file (one marshal blob)
+SEEN_BITS = 1 << 24  # the bitmap of the keys put so far: 2 MB
+SUSPECTS_MOST = 20_000  # keys possibly put twice, held in memory at most
 WHAT = "the billing values"
 
 # place: the stream's name, a separator, then b"b" and a bytes key or b"s" and a text key's
-# UTF-8 (so a bytes key and a text key never meet); fact: marshal.dumps((stream, values)).
+# UTF-8 (so a bytes key and a text key never meet); a batch: marshal.dumps of a list of
+# (place, stream, values).
 _SCHEMA = """
 PRAGMA journal_mode = OFF;
-CREATE TABLE facts (place BLOB NOT NULL UNIQUE, fact BLOB NOT NULL);
+CREATE TABLE facts (batch BLOB NOT NULL);
 """
-_PUT = (
-    "INSERT INTO facts (place, fact) VALUES (?, ?) "
-    "ON CONFLICT (place) DO UPDATE SET fact = excluded.fact"
-)
 _MARSHAL_VERSION = 4
+# A source that repeats many records: every fact (in order: seq) in a table, the last version
+# of each place in the place of its first.
+_EACH = """
+DROP TABLE IF EXISTS each_fact;
+CREATE TABLE each_fact (seq INTEGER PRIMARY KEY, place BLOB NOT NULL, fact BLOB NOT NULL);
+"""
+_LAST_VERSIONS = """
+SELECT f.fact FROM each_fact f JOIN (
+    SELECT min(seq) AS first, max(seq) AS last FROM each_fact GROUP BY place
+) g ON f.seq = g.last ORDER BY g.first
+"""
 
 
 class DiskFacts:
     def __init__(self) -> None:
         self._db = TempDB(_SCHEMA, WHAT)
-        self._buffer: list[tuple[bytes, bytes]] = []
+        self._buffer: list[tuple[bytes, str, tuple[Any, ...]]] = []
         self._prefixes: dict[str, tuple[bytes, bytes]] = {}  # stream -> its places' prefixes
+        self._seen: bytearray | None = None  # SEEN_BITS bits, made at the first put
+        self._suspects: set[bytes] | None = set()  # None: too many (SQLite replaces them)
         self._puts = 0
         self._stored = 0  # distinct facts, counted when they are read back
 
@@ -62,8 +79,17 @@ class DiskFacts:
             place = prefixes[0] + key
         else:
             place = prefixes[1] + key.encode("utf-8", "surrogatepass")
+        seen = self._seen
+        if seen is None:
+            seen = self._seen = bytearray(SEEN_BITS // 8)
+        bit = hash(place) & (SEEN_BITS - 1)
+        mask = 1 << (bit & 7)
+        if seen[bit >> 3] & mask:
+            self._suspect(place)
+        else:
+            seen[bit >> 3] |= mask
         # a fact is a NamedTuple: marshal takes plain tuples only
-        self._buffer.append((place, marshal.dumps((stream, tuple(fact)), _MARSHAL_VERSION)))
+        self._buffer.append((place, stream, tuple(fact)))
         if len(self._buffer) >= FLUSH_ROWS:
             self._flush()
 
@@ -73,10 +99,22 @@ class DiskFacts:
             return
         self._flush()
         self._stored = 0
-        loads = marshal.loads
-        for (fact,) in self._db.rows("SELECT fact FROM facts ORDER BY rowid"):
+        if self._suspects is None:
+            yield from self._replaced_by_sqlite()
+            return
+        suspects = self._suspects
+        last: dict[bytes, tuple[str, tuple[Any, ...]]] = {}
+        if suspects:
+            for place, stream, values in self._all():
+                if place in suspects:
+                    last[place] = (stream, values)
+        for place, stream, values in self._all():
+            if place in suspects:
+                if place not in last:
+                    continue  # an earlier version, its last one given already
+                stream, values = last.pop(place)
             self._stored += 1
-            yield loads(fact)
+            yield stream, values
 
     @property
     def repeated(self) -> int:
@@ -86,9 +124,38 @@ class DiskFacts:
     def close(self) -> None:
         """Drop the database (idempotent; the temporary file goes with the connection)."""
         self._buffer.clear()
+        self._seen = None
+        self._suspects = set()
         self._db.close()
+
+    def _suspect(self, place: bytes) -> None:
+        suspects = self._suspects
+        if suspects is not None:
+            suspects.add(place)
+            if len(suspects) > SUSPECTS_MOST:
+                self._suspects = None
 
     def _flush(self) -> None:
         if self._buffer:
-            self._db.insert(_PUT, self._buffer)
-            self._buffer.clear()
+            self._db.insert(
+                "INSERT INTO facts (batch) VALUES (?)",
+                [(marshal.dumps(self._buffer, _MARSHAL_VERSION),)],
+            )
+            self._buffer = []
+
+    def _all(self) -> Iterator[tuple[bytes, str, tuple[Any, ...]]]:
+        loads = marshal.loads
+        for (batch,) in self._db.rows("SELECT batch FROM facts ORDER BY rowid", batch=1):
+            yield from loads(batch)
+
+    def _replaced_by_sqlite(self) -> Iterator[tuple[str, Sequence[Any]]]:
+        dumps, version = marshal.dumps, _MARSHAL_VERSION
+        self._db.script(_EACH)
+        self._db.insert(
+            "INSERT INTO each_fact (place, fact) VALUES (?, ?)",
+            ((place, dumps((stream, values), version)) for place, stream, values in self._all()),
+        )
+        loads = marshal.loads
+        for (fact,) in self._db.rows(_LAST_VERSIONS):
+            self._stored += 1
+            yield loads(fact)

@@ -36,6 +36,13 @@ class TempDB:
         except sqlite3.Error as exc:
             raise self._problem(exc) from None
 
+    def script(self, sql: str) -> None:
+        """Statements without parameters (a table made when it is needed)."""
+        try:
+            self._connection().executescript(sql)
+        except sqlite3.Error as exc:
+            raise self._problem(exc) from None
+
     def rows(self, sql: str, batch: int = 1000) -> Iterator[Any]:
         """The query's rows, fetched ``batch`` at a time; they stop once the database is
         closed (a sync that failed while they were being read)."""

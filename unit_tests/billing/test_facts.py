@@ -1,5 +1,7 @@
 """The billing aggregator's facts on disk (billing/facts.py): last version wins, in the order
-records first came, and memory that does not grow with the records."""
+records first came, and memory that does not grow with the records — whichever way the
+earlier versions are found: the bitmap's suspects, a bitmap so small that every key is one
+(most of them never repeated), or SQLite for a source that repeats too many."""
 
 from __future__ import annotations
 
@@ -9,12 +11,23 @@ from datetime import date
 
 import pytest
 
+from destination_hubspot_lago.billing import facts as facts_module
 from destination_hubspot_lago.billing.aggregator import BILLING_STREAMS, BillingAggregator
 from destination_hubspot_lago.billing.facts import FLUSH_ROWS, DiskFacts
 from destination_hubspot_lago.records.base import MappingSettings
 
 
-def test_a_later_version_replaces_the_fact_and_keeps_its_place():
+@pytest.fixture(params=["bitmap", "every key a suspect", "replaced by SQLite"])
+def way(request, monkeypatch):
+    if request.param == "every key a suspect":
+        monkeypatch.setattr(facts_module, "SEEN_BITS", 8)
+        monkeypatch.setattr(facts_module, "SUSPECTS_MOST", 10**9)
+    elif request.param == "replaced by SQLite":
+        monkeypatch.setattr(facts_module, "SUSPECTS_MOST", 0)
+    return request.param
+
+
+def test_a_later_version_replaces_the_fact_and_keeps_its_place(way):
     facts = DiskFacts()
     facts.put("invoices", "a", ("c1", 1, "first"))
     facts.put("invoices", "b", ("c1", 1))
@@ -33,7 +46,7 @@ def test_a_later_version_replaces_the_fact_and_keeps_its_place():
         facts.put("invoices", "c", ("c1", 0))
 
 
-def test_facts_beyond_one_batch_come_back_complete_and_in_order():
+def test_facts_beyond_one_batch_come_back_complete_and_in_order(way):
     facts = DiskFacts()
     count = FLUSH_ROWS * 2 + 7
     for n in range(count):
@@ -44,6 +57,23 @@ def test_facts_beyond_one_batch_come_back_complete_and_in_order():
     assert [abs(f[1]) for f in got] == list(range(count))
     assert all(f[1] == -n for n, f in enumerate(got) if n % 3 == 0 and n)
     assert facts.repeated == len(range(0, count, 3))
+    assert [fact for _, fact in facts.items()] == got  # read again: the same
+
+
+def test_keys_that_only_look_repeated_come_back_once_each(way):
+    """Without a repeat, every fact once, as put, whatever the bitmap suspects."""
+    facts = DiskFacts()
+    count = FLUSH_ROWS + 11
+    for n in range(count):
+        facts.put("invoices", uuid.UUID(int=n).bytes, (f"c{n}", n))
+        facts.put("wallets", f"w{n}", (f"c{n}", -n))
+    got = list(facts.items())
+    expected = [("invoices", (f"c{n}", n)) for n in range(count)]
+    expected += [("wallets", (f"c{n}", -n)) for n in range(count)]
+    assert sorted(got) == sorted(expected) and len(got) == 2 * count
+    invoices = [fact for stream, fact in got if stream == "invoices"]
+    assert invoices == [fact for _, fact in expected[:count]]  # in order
+    assert facts.repeated == 0
 
 
 def test_memory_stays_flat_with_the_number_of_records():
