@@ -62,7 +62,7 @@ class DiskFacts:
         self._db = TempDB(_SCHEMA, WHAT)
         self._buffer: list[tuple[bytes, str, tuple[Any, ...]]] = []
         self._prefixes: dict[str, tuple[bytes, bytes]] = {}  # stream -> its places' prefixes
-        self._seen: bytearray | None = None  # SEEN_BITS bits, made at the first put
+        self._seen = bytearray(SEEN_BITS // 8)  # one bit per hash of a key put
         self._suspects: set[bytes] | None = set()  # None: too many (SQLite replaces them)
         self._puts = 0
         self._stored = 0  # distinct facts, counted when they are read back
@@ -80,8 +80,6 @@ class DiskFacts:
         else:
             place = prefixes[1] + key.encode("utf-8", "surrogatepass")
         seen = self._seen
-        if seen is None:
-            seen = self._seen = bytearray(SEEN_BITS // 8)
         bit = hash(place) & (SEEN_BITS - 1)
         mask = 1 << (bit & 7)
         if seen[bit >> 3] & mask:
@@ -124,7 +122,7 @@ class DiskFacts:
     def close(self) -> None:
         """Drop the database (idempotent; the temporary file goes with the connection)."""
         self._buffer.clear()
-        self._seen = None
+        self._seen = bytearray()
         self._suspects = set()
         self._db.close()
 

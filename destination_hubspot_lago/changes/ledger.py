@@ -90,7 +90,7 @@ def _int64(data: bytes, seed: int = 0) -> int:
 
 
 def entry_key(obj: str, lago_id: str, facet: int) -> int:
-    return _xxh3(f"{obj}\x1f{lago_id}\x1f{facet}".encode()) - _SIGNED
+    return _int64(f"{obj}\x1f{lago_id}\x1f{facet}".encode())
 
 
 class LedgerFileProblem(Exception):
