@@ -182,16 +182,27 @@ class Ledger:
         model version."""
         return _int64(self.model_version + orjson.dumps(value, option=orjson.OPT_SORT_KEYS))
 
-    def raw_digest(self, data: Mapping[str, Any], line: int | None = None) -> int:
+    def raw_digest(
+        self,
+        data: Mapping[str, Any],
+        line: int | None = None,
+        extra: Mapping[str, str] | None = None,
+    ) -> int:
         """Of a Lago record as received, with what the mapping takes besides it: equal raw
         digests map to equal properties. ``line``: the digest of the input line it came in
         (``airbyte.incoming.record_digest``), which holds the record already: then ``data``
-        is not serialised again."""
+        is not serialised again. ``extra``: what the record maps with from other records (a
+        subscription's plan values), if anything."""
         if line is not None:
-            return _int64(self._salt, line)
-        # Keys in the order received: the same source sends the same order, and another order
-        # only costs a mapping (then the properties' digest decides).
-        return _int64(orjson.dumps(data), self._salt_seed)
+            digest = _int64(self._salt, line)
+        else:
+            # Keys in the order received: the same source sends the same order, and another
+            # order only costs a mapping (then the properties' digest decides).
+            digest = _int64(orjson.dumps(data), self._salt_seed)
+        if extra:
+            # seeded by the record's digest (made unsigned again); the extra's keys sorted
+            return _int64(orjson.dumps(extra, option=orjson.OPT_SORT_KEYS), digest + (1 << 63))
+        return digest
 
     @staticmethod
     def association_digest(record_id: str, customer_obj: str, customer_id: str | None) -> int:

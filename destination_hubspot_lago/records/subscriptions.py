@@ -20,12 +20,17 @@ DATE_FIELDS = {
 }
 
 
+def subscription_customer_id(subscription: Mapping[str, Any]) -> str | None:
+    """The Lago customer a subscription belongs to."""
+    return v.text(subscription.get("lago_customer_id"))
+
+
 def map_subscription(subscription: Mapping[str, Any], settings: MappingSettings) -> RecordUpsert:
     """The subscription's own properties; its plan values (docs/product.md §6) are the billing
     part's (``billing/plans.py``), added by the subscription sink."""
     lago_id, status = synced_identity(subscription, "subscription", SYNCED_STATUSES)
     try:
-        customer_id = v.text(subscription.get("lago_customer_id"))
+        customer_id = subscription_customer_id(subscription)
         properties: dict[str, str | None] = {
             "lago_subscription_id": lago_id,
             "lago_external_subscription_id": v.text(subscription.get("external_id")),

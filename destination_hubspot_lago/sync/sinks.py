@@ -26,7 +26,7 @@ from ..records.base import CustomerUpsert, InvalidRecord, MappingSettings, Recor
 from ..records.customers import map_customer
 from ..records.invoices import invoice_customer_id, map_invoice
 from ..records.streams import KINDS
-from ..records.subscriptions import map_subscription
+from ..records.subscriptions import map_subscription, subscription_customer_id
 from .associations import Associations
 from .customer_writes import CustomerClaims, CustomerResult, CustomerWrites, Holders
 from .input_checks import FieldWatch
@@ -292,22 +292,29 @@ class RecordSink(Sink):
         self._pending: dict[str, tuple[int, int | None, int | None]] = {}
         # §10, a stream that maps alone: records received, waiting for their ledger entries
         # (looked up LOOKUP_BATCH at a time, then buffered in the order they came), each with
-        # the digest of its input line
-        self._waiting: list[tuple[Mapping[str, Any], int | None]] = []
+        # the digest of its input line and what ``arrival`` took
+        self._waiting: list[tuple[Mapping[str, Any], int | None, Any]] = []
 
-    # A stream whose records map from themselves and the settings alone (invoices; not
-    # subscriptions, which take their plan from other records): §10 compares the Lago record
-    # as received first, and maps only one that changed. Such a record may also wait a little
-    # for its ledger entry: one query for LOOKUP_BATCH records costs about half as much per
-    # record as one each. (A record that waits is mapped later, which only a stream that
-    # maps alone allows.) ``drain`` buffers whatever waits, so a checkpoint covers it.
+    # A stream whose records map from themselves, the settings and what ``arrival`` takes
+    # from other records when they come (invoices: nothing; subscriptions: their plan values
+    # from the plans so far): §10 compares the Lago record as received, with that, first, and
+    # maps only one that changed. Such a record may also wait a little for its ledger entry:
+    # one query for LOOKUP_BATCH records costs about half as much per record as one each. (A
+    # record that waits is mapped later, which only a stream that maps alone allows: what
+    # other records give it was taken when it came.) ``drain`` buffers whatever waits, so a
+    # checkpoint covers it.
     maps_alone = False
+
+    def arrival(self, data: Mapping[str, Any]) -> Mapping[str, str] | None:
+        """What the record maps with from other records, taken as it comes (None: nothing)."""
+        return None
 
     def buffer(self, data: Mapping[str, Any], line: int | None) -> Sequence[Job]:
         ledger = self.ctx.ledger
+        extra = self.arrival(data)
         if not self.maps_alone or ledger is None or not ledger.has_previous:
-            return self._buffer_one(data, None, line)
-        self._waiting.append((data, line))
+            return self._buffer_one(data, None, line, extra)
+        self._waiting.append((data, line, extra))
         if len(self._waiting) < LOOKUP_BATCH:
             return NO_JOBS
         return self._look_up()
@@ -316,34 +323,39 @@ class RecordSink(Sink):
         """The waiting records' ledger entries in one query, then each record buffered."""
         waiting, self._waiting = self._waiting, []
         assert self.ctx.ledger is not None
-        lago_ids = filter(None, [_lago_id(data) for data, _ in waiting])
+        lago_ids = filter(None, [_lago_id(data) for data, _, _ in waiting])
         found = self.ctx.ledger.previous_of(self.kind, lago_ids)
         jobs: list[Job] = []
-        for data, line in waiting:
+        for data, line, extra in waiting:
             try:
-                jobs.extend(self._buffer_one(data, found, line))
+                jobs.extend(self._buffer_one(data, found, line, extra))
             except (Skipped, InvalidRecord) as problem:
                 self._unmapped(data, problem)
         return jobs
 
     def _buffer_one(
-        self, data: Mapping[str, Any], found: Mapping[str, Previous] | None, line: int | None
+        self,
+        data: Mapping[str, Any],
+        found: Mapping[str, Previous] | None,
+        line: int | None,
+        extra: Mapping[str, str] | None,
     ) -> Sequence[Job]:
         """``found``: the ledger entries looked up already (by Lago id), or None: look up;
-        ``line``: the digest of the record's input line (None: serialise ``data``)."""
+        ``line``: the digest of the record's input line (None: serialise ``data``);
+        ``extra``: what ``arrival`` took."""
         ledger = self.ctx.ledger
         previous, raw = None, None
         lago_id = _lago_id(data) if ledger is not None else None
         if ledger is not None and lago_id and lago_id not in self._buffer.items:
             previous = ledger.previous(self.kind, lago_id) if found is None else found.get(lago_id)
             if self.maps_alone:
-                raw = ledger.raw_digest(data, line)
+                raw = ledger.raw_digest(data, line, extra)
                 if previous is not None and previous.raw == raw:
                     customer_id = self.customer_of(data)
                     return self._unchanged(
-                        lago_id, customer_id, previous, lambda: self.map(data).properties
+                        lago_id, customer_id, previous, lambda: self.map(data, extra).properties
                     )
-        record = self.map(data)
+        record = self.map(data, extra)
         if ledger is not None:
             digest = ledger.digest(record.properties)
             if previous is not None and previous.digest == digest:
@@ -381,7 +393,8 @@ class RecordSink(Sink):
         """The Lago customer id a record names (for a stream that ``maps_alone``)."""
         raise NotImplementedError
 
-    def map(self, data: Mapping[str, Any]) -> RecordUpsert:
+    def map(self, data: Mapping[str, Any], extra: Mapping[str, str] | None) -> RecordUpsert:
+        """The record as sent; ``extra``: what ``arrival`` took when it came."""
         return type(self).mapper(data, self.ctx.settings)
 
     def drain(self) -> Sequence[Job]:
@@ -431,16 +444,22 @@ class SubscriptionSink(RecordSink):
     def enabled(cls, config: DestinationConfig) -> bool:
         return config.sync_subscriptions
 
-    def map(self, data: Mapping[str, Any]) -> RecordUpsert:
-        # With the plan values when the plan is known by now (nested, or from the plans stream
-        # so far); a plan that comes later is written by the billing part (billing/deferred.py).
-        record = map_subscription(data, self.ctx.settings)
+    maps_alone = True  # its plan values are taken as it comes
+
+    def arrival(self, data: Mapping[str, Any]) -> Mapping[str, str] | None:
+        # The plan values when the plan is known by now (nested, or from the plans stream so
+        # far); a plan that comes later is written by the billing part (billing/deferred.py).
         plan_values = self.ctx.plan_values
-        if plan_values is not None:
-            values = plan_values(data)
-            if values:
-                record = replace(record, properties={**record.properties, **values})
+        return (plan_values(data) or None) if plan_values is not None else None
+
+    def map(self, data: Mapping[str, Any], extra: Mapping[str, str] | None) -> RecordUpsert:
+        record = map_subscription(data, self.ctx.settings)
+        if extra:
+            record = replace(record, properties={**record.properties, **extra})
         return record
+
+    def customer_of(self, data: Mapping[str, Any]) -> str | None:
+        return subscription_customer_id(data)
 
 
 class InvoiceSink(RecordSink):

@@ -1,6 +1,7 @@
 """docs/product.md §10: an unchanged Lago record is compared as received, with what its mapping
 takes besides it — the day among them: an invoice that fell overdue overnight is written again
-although Lago sent the very same record."""
+although Lago sent the very same record; and a subscription whose plan changed in the plans
+stream is written again with its new plan values."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from destination_hubspot_lago.config import DestinationConfig
 from destination_hubspot_lago.connector import build_pipeline, mapping_settings, prepare
 from destination_hubspot_lago.hubspot.batches import BatchWriter
 from tests.support.harness import private_app_config, record, stream_state
-from tests.support.pipeline import customer, invoice, lago_ids
+from tests.support.pipeline import customer, invoice, lago_ids, subscription
 
 DUE = "2026-12-10"
 LINES = [
@@ -27,7 +28,7 @@ LINES = [
 ]
 
 
-def sync_on(emu, ledger_dir, day: date):
+def sync_on(emu, ledger_dir, day: date, lines=LINES):
     config = DestinationConfig.parse(private_app_config(emu.url))
     client, deployment = prepare(config)
     identity = change_tracking.SyncIdentity(str(deployment.portal_id), "", "v1", None)
@@ -38,7 +39,7 @@ def sync_on(emu, ledger_dir, day: date):
     try:
         pipeline = build_pipeline(config, client, deployment, tracking=tracking)
         emu.requests.clear()
-        out = [json.loads(json.dumps(to_json(m))) for m in pipeline.run(parse_lines(LINES))]
+        out = [json.loads(json.dumps(to_json(m))) for m in pipeline.run(parse_lines(lines))]
         tracking.save()
     finally:
         tracking.close()
@@ -73,3 +74,43 @@ def test_a_record_that_maps_differently_on_a_new_day_is_written_again(emulator, 
 def _invoices(emu):
     schemas = {s["name"]: s["objectTypeId"] for s in emu.store.schemas()}
     return lago_ids(emu, schemas["LagoInvoices"], "lago_invoice_id").items()
+
+
+def _plan_lines(amount_cents: int) -> list[str]:
+    plan = {
+        "lago_id": "p1",
+        "code": "pro",
+        "name": "Pro",
+        "interval": "monthly",
+        "amount_cents": amount_cents,
+        "amount_currency": "EUR",
+    }
+    return [
+        record("customers", customer(1)),
+        stream_state("customers", 1),
+        record("plans", plan),
+        stream_state("plans", 1),
+        record("subscriptions", subscription(1, "c1")),  # plan_code "pro", no nested plan
+        stream_state("subscriptions", 1),
+    ]
+
+
+def test_a_subscription_whose_plan_changed_is_written_again(emulator, tmp_path):
+    emu = emulator
+    ledger_dir = tmp_path / "ledger"
+    day = date(2026, 12, 9)
+    sync_on(emu, ledger_dir, day, _plan_lines(1000))
+    assert _mrr(emu) == {"s1": "10.00"}
+    sync_on(emu, ledger_dir, day, _plan_lines(1000))
+    assert upserted(emu) == []
+    sync_on(emu, ledger_dir, day, _plan_lines(2000))  # the very same subscription record
+    assert upserted(emu) == ["s1"]
+    assert _mrr(emu) == {"s1": "20.00"}
+    sync_on(emu, ledger_dir, day, _plan_lines(2000))
+    assert upserted(emu) == []
+
+
+def _mrr(emu):
+    schemas = {s["name"]: s["objectTypeId"] for s in emu.store.schemas()}
+    found = lago_ids(emu, schemas["LagoSubscriptions"], "lago_subscription_id")
+    return {k: r["properties"].get("lago_subscription_mrr") for k, r in found.items()}
