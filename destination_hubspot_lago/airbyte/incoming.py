@@ -119,6 +119,7 @@ def parse_lines(
 # The record's emitted_at in its line: a key, then an integer (not one a fraction or an
 # exponent follows).
 _EMITTED_AT = re.compile(rb'"emitted_at"\s*:\s*(-?[0-9]+)(?![0-9.eE])')
+_AFTER_DIGITS = frozenset(b"%c" % c for c in b"0123456789.eE")  # the value goes on
 _xxh3 = xxhash.xxh3_64_intdigest
 
 
@@ -137,10 +138,22 @@ def _line_digest(line: bytes, emitted_at: Any) -> int | None:
     if type(emitted_at) is not int:
         return None
     at = line.rfind(b'"emitted_at"')
-    found = _EMITTED_AT.match(line, at) if at >= 0 else None
-    if found is None or int(found[1]) != emitted_at:
+    if at < 0:
         return None
-    start, end = found.span(1)
+    # What a source writes (Python's json, the CDK's orjson): the key, a colon, perhaps one
+    # space, then the value as its digits. The same bytes the pattern below would find.
+    digits = b"%d" % emitted_at
+    start = at + 13 + (line[at + 13 : at + 14] == b" ")
+    end = start + len(digits)
+    if (
+        line[at + 12 : at + 13] != b":"
+        or not line.startswith(digits, start)
+        or line[end : end + 1] in _AFTER_DIGITS
+    ):
+        found = _EMITTED_AT.match(line, at)
+        if found is None or int(found[1]) != emitted_at:
+            return None
+        start, end = found.span(1)
     view = memoryview(line)
     return _xxh3(view[end:], _xxh3(view[:start]))
 

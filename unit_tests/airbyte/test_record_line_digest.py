@@ -54,6 +54,7 @@ def test_a_data_key_named_emitted_at_never_hides_a_change():
     is in the digest."""
     # the data's value differs from the record's: no digest, the record is serialised
     assert digest(line({**INVOICE, "emitted_at": 5}, 9, first=True)) is None
+    assert digest(line({**INVOICE, "emitted_at": 95}, 9, first=True)) is None  # begins alike
     # the same value: masked, and the record's own value (and the rest) still count
     same = digest(line({**INVOICE, "emitted_at": 9}, 9, first=True))
     assert same is not None
@@ -73,3 +74,26 @@ def test_a_line_it_cannot_be_sure_of_has_no_digest():
     # a value written with an exponent is not masked by its digits alone
     exponent = line(INVOICE, 17).replace(b'"emitted_at": 17', b'"emitted_at": 17e0')
     assert digest(exponent) is None
+
+
+def test_every_spelling_of_the_key_and_value_masks_the_value_alone():
+    """Sources write ``"emitted_at": 17`` or ``"emitted_at":17`` (read directly), or space it
+    otherwise (found by the pattern): each way, only the value's digits are masked."""
+    spellings = [
+        b'"emitted_at": %d',
+        b'"emitted_at":%d',
+        b'"emitted_at" : %d',
+        b'"emitted_at":\t %d',
+        b'"emitted_at":  %d',
+    ]
+    seen = set()
+    for spelling in spellings:
+        for first in (False, True):
+            base = line(INVOICE, 17, first=first).replace(b'"emitted_at": 17', spelling % 17)
+            again = line(INVOICE, 17, first=first).replace(b'"emitted_at": 17', spelling % 99999)
+            one = digest(base)
+            assert one is not None and digest(again) == one, (spelling, first)
+            seen.add(one)
+    assert len(seen) == 2 * len(spellings)  # another spelling is another line
+    negative = line(INVOICE, -5)
+    assert digest(negative) is not None and digest(negative) == digest(line(INVOICE, -12))
