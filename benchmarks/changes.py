@@ -16,7 +16,10 @@ benchmarks/run.py) and one ledger directory, in this order:
    CPU must not grow with the ledger.
 
 Reported: API calls, records written, wall time, CPU time per record and peak RSS of the
-connector process. Writes benchmarks/changes.json and benchmarks/CHANGES.md. Nothing here
+connector process, and before each step this machine's speed: the CPU time one invoice line of
+the input takes to parse (``orjson.loads``, best of three over 5,000 lines). A shared machine's
+speed drifts (by 40 % within an hour, seen here): compare CPU figures of steps or runs taken at
+the same speed. Writes benchmarks/changes.json and benchmarks/CHANGES.md. Nothing here
 asserts anything: these are figures to read, not tests.
 """
 
@@ -33,6 +36,8 @@ import tempfile
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
+
+import orjson
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -65,6 +70,25 @@ class Step:
     cpu_us_per_record: float
     peak_rss_mb: float
     ledger_entries: int
+    parse_us_per_invoice: float  # this machine's speed just before the step (see the text)
+
+
+def machine_speed(input_path: Path, lines: int = 5_000) -> float:
+    """CPU µs to parse one invoice line of ``input_path``, best of three (a speed reading)."""
+    sample: list[bytes] = []
+    with input_path.open("rb") as source:
+        for line in source:
+            if b'"stream": "invoices"' in line:
+                sample.append(line)
+                if len(sample) == lines:
+                    break
+    best = float("inf")
+    for _ in range(3):
+        started = time.process_time()
+        for line in sample:
+            orjson.loads(line)
+        best = min(best, time.process_time() - started)
+    return round(best / max(len(sample), 1) * 1e6, 2)
 
 
 def changed_copy(source: Path, target: Path, share: float, seed: int = 7) -> int:
@@ -210,6 +234,7 @@ def run_size(size: str, latency: float, rate_limit: int, pad: int | None) -> lis
                 if name.endswith("-entry ledger"):
                     pad_ledger(ledger_dir, pad or 0)
                 entries_before = ledger_entries(ledger_dir) if ledger else 0
+                speed = machine_speed(base)
                 figures, wall, cpu, rss, out = run_write(port, workdir, input_path, ledger, records)
                 written = sum(
                     figures.get(o, 0)
@@ -226,6 +251,7 @@ def run_size(size: str, latency: float, rate_limit: int, pad: int | None) -> lis
                     cpu_us_per_record=round(cpu, 1),
                     peak_rss_mb=round(rss, 1),
                     ledger_entries=entries_before,
+                    parse_us_per_invoice=speed,
                 )
                 print(step, flush=True)
                 steps.append(step)
@@ -246,17 +272,18 @@ def report(steps: list[Step], latency: float, rate_limit: int) -> str:
         "in a local directory. Steps in order, on one portal: the first sync (no ledger yet), "
         "the same input again, 1 % of the records changed, that input with change tracking "
         "off (what every sync costs without a ledger), and with `--ledger-entries` the "
-        "unchanged input against a ledger padded to that many entries.",
+        "unchanged input against a ledger padded to that many entries. The last column is the "
+        "machine's speed just before the step: CPU µs to parse one invoice line of the input.",
         "",
         "| size | step | records | ledger entries before | written | unchanged | API calls | "
-        "wall s | CPU µs/record | peak RSS MB |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "wall s | CPU µs/record | peak RSS MB | speed: µs/invoice parse |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for s in steps:
         lines.append(
             f"| {s.size} | {s.step} | {s.records} | {s.ledger_entries} | {s.written} | "
             f"{s.unchanged} | {s.api_calls} | {s.wall_seconds} | {s.cpu_us_per_record} | "
-            f"{s.peak_rss_mb} |"
+            f"{s.peak_rss_mb} | {s.parse_us_per_invoice} |"
         )
     return "\n".join(lines) + "\n"
 
