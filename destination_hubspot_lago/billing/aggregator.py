@@ -268,6 +268,7 @@ FACT_SHAPES: dict[str, type[SubscriptionFact] | type[InvoiceFact] | type[WalletF
 }
 FACT_WIDTH = max(len(shape._fields) for shape in FACT_SHAPES.values())
 _tuple_new = tuple.__new__
+_fromhex = bytes.fromhex
 
 
 INVOICE_PROPERTIES = (
@@ -706,6 +707,15 @@ class BillingAggregator:
         if lago_id is None:
             self._anonymous += 1
             return f"#{self._anonymous}"
+        if len(lago_id) == 36 and lago_id[8] == lago_id[13] == lago_id[18] == lago_id[23] == "-":
+            # The canonical form, nearly every id: its 32 hex digits as bytes, in C (the same
+            # 16 bytes as _id_key's integer, in a fifth of the time). Anything else: below.
+            try:
+                packed = _fromhex(lago_id.replace("-", ""))
+            except ValueError:
+                packed = b""
+            if len(packed) == 16:
+                return packed
         key = _id_key(lago_id)
         return key.to_bytes(16, "big") if type(key) is int else f"={key}"
 
