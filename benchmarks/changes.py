@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/changes.py                    # medium: 130k records
     .venv/bin/python benchmarks/changes.py --sizes tiny --ledger-entries 1000000
+    .venv/bin/python benchmarks/changes.py --baseline main~3 --rounds 4   # side by side
 
 On one emulator (its own process, HubSpot-like latency, the 190-per-10-s burst budget, as in
 benchmarks/run.py) and one ledger directory, in this order:
@@ -20,7 +21,14 @@ connector process, and before each step this machine's speed: the CPU time one i
 of the input takes to parse (``orjson.loads``, 500 lines at a time, best of three over
 20,000). A shared machine's speed drifts (by 40 % within an hour, seen here): compare CPU
 figures of steps or runs taken at the same speed. Writes benchmarks/changes.json and
-benchmarks/CHANGES.md. Nothing here
+benchmarks/CHANGES.md.
+
+With ``--baseline REV`` it measures instead the unchanged step of the code at git revision REV
+and of the current code side by side: each with its own emulator and ledger, a first sync and
+one unchanged sync each, then ``--rounds`` unchanged syncs of one and the other in turn, so
+that both meet the machine at the same speed. It prints each round's CPU µs per record and
+the ratio current / baseline, and writes ``changes_side_by_side.json`` (not CHANGES.md). A
+change worth a few percent shows there long before it shows in two separate runs. Nothing here
 asserts anything: these are figures to read, not tests.
 """
 
@@ -37,6 +45,7 @@ import tempfile
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import orjson
 
@@ -47,6 +56,7 @@ from benchmarks.run import (  # noqa: E402
     CORE_STREAMS,
     SIZES,
     TOKEN,
+    baseline_code,
     connector_env,
     free_port,
     machine,
@@ -167,8 +177,14 @@ def stamped(input_path: Path, workdir: Path) -> Path:
 
 
 def run_write(
-    port: int, workdir: Path, input_path: Path, ledger_dir: Path | None, records: int
+    port: int,
+    workdir: Path,
+    input_path: Path,
+    ledger_dir: Path | None,
+    records: int,
+    code: Path = ROOT,
 ) -> tuple[dict[str, int], float, float, float, str]:
+    """One ``write`` of ``input_path`` (stamped now) by the connector in ``code``."""
     input_path = stamped(input_path, workdir)
     config = {
         "credentials": {"credentials_title": "Private App Credentials", "access_token": TOKEN},
@@ -187,8 +203,8 @@ def run_write(
             stdin=stdin,
             stdout=stdout,
             stderr=subprocess.DEVNULL,
-            cwd=ROOT,
-            env=connector_env(ROOT),
+            cwd=code,
+            env=connector_env(code),
         )
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.monotonic() - started
@@ -265,6 +281,61 @@ def run_size(size: str, latency: float, rate_limit: int, pad: int | None) -> lis
     return steps
 
 
+def side_by_side(
+    size: str, latency: float, rate_limit: int, baseline: str, rounds: int
+) -> dict[str, Any]:
+    """The unchanged step of ``baseline`` and of the current code in turn (see the text)."""
+    customers, subs, invoices = SIZES[size]
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        revision, baseline_dir = baseline_code(baseline, root / "baseline")
+        base = root / "input.jsonl"
+        write_input(base, customers, subs, invoices, billing=False)
+        records = sum(1 for line in base.open() if line.startswith('{"type": "RECORD"'))
+        sides = {revision: baseline_dir, "current": ROOT}
+        emulators: list[subprocess.Popen[bytes]] = []
+        figures: dict[str, list[float]] = {name: [] for name in sides}
+        try:
+            places: dict[str, tuple[int, Path]] = {}
+            for name, code in sides.items():
+                port = free_port()
+                emulators.append(start_emulator(port, latency, rate_limit))
+                workdir = root / f"work-{len(places)}"
+                workdir.mkdir()
+                places[name] = (port, workdir)
+                for step in ("first", "unchanged (warm-up)"):
+                    _, _, cpu, _, _ = run_write(
+                        port, workdir, base, workdir / "ledger", records, code
+                    )
+                    print(f"{name}: {step}: {cpu:.1f} µs/record", flush=True)
+            for number in range(1, rounds + 1):
+                for name, code in sides.items():
+                    port, workdir = places[name]
+                    _, _, cpu, _, _ = run_write(
+                        port, workdir, base, workdir / "ledger", records, code
+                    )
+                    figures[name].append(round(cpu, 1))
+                ours, theirs = figures["current"][-1], figures[revision][-1]
+                print(
+                    f"round {number}: {revision} {theirs} µs/record, current {ours} "
+                    f"({ours / theirs:.2f})",
+                    flush=True,
+                )
+        finally:
+            for emulator in emulators:
+                emulator.terminate()
+                emulator.wait()
+    ratios = [c / b for c, b in zip(figures["current"], figures[revision], strict=True)]
+    return {
+        "size": size,
+        "records": records,
+        "baseline": revision,
+        "baseline_cpu_us_per_record": figures[revision],
+        "current_cpu_us_per_record": figures["current"],
+        "ratio_mean": round(sum(ratios) / len(ratios), 3),
+    }
+
+
 def report(steps: list[Step], latency: float, rate_limit: int) -> str:
     lines = [
         "# Change-only syncs benchmark",
@@ -301,7 +372,22 @@ def main() -> int:
     parser.add_argument("--rate-limit", type=int, default=190)
     parser.add_argument("--ledger-entries", type=int, default=None)
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks")
+    parser.add_argument("--baseline", help="a git revision: its unchanged step side by side")
+    parser.add_argument("--rounds", type=int, default=4, help="with --baseline")
     args = parser.parse_args()
+    if args.baseline:
+        results = [
+            side_by_side(size, args.latency, args.rate_limit, args.baseline, args.rounds)
+            for size in args.sizes
+        ]
+        args.out.mkdir(parents=True, exist_ok=True)
+        (args.out / "changes_side_by_side.json").write_text(json.dumps(results, indent=1) + "\n")
+        for result in results:
+            print(
+                f"{result['size']}: current / {result['baseline']} = {result['ratio_mean']} "
+                f"(mean of {len(result['current_cpu_us_per_record'])} rounds)"
+            )
+        return 0
     steps: list[Step] = []
     for size in args.sizes:
         steps += run_size(size, args.latency, args.rate_limit, args.ledger_entries)
