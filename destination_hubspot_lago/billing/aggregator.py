@@ -707,17 +707,8 @@ class BillingAggregator:
         if lago_id is None:
             self._anonymous += 1
             return f"#{self._anonymous}"
-        if len(lago_id) == 36 and lago_id[8] == lago_id[13] == lago_id[18] == lago_id[23] == "-":
-            # The canonical form, nearly every id: its 32 hex digits as bytes, in C (the same
-            # 16 bytes as _id_key's integer, in a fifth of the time). Anything else: below.
-            try:
-                packed = _fromhex(lago_id.replace("-", ""))
-            except ValueError:
-                packed = b""
-            if len(packed) == 16:
-                return packed
         key = _id_key(lago_id)
-        return key.to_bytes(16, "big") if type(key) is int else f"={key}"
+        return key if isinstance(key, bytes) else f"={key}"
 
 
 # -- invoice <-> subscription links ------------------------------------------------------------
@@ -756,19 +747,20 @@ def _start(record: Mapping[str, Any]) -> str:
     return "9999"  # unknown start sorts last
 
 
-def _id_key(lago_id: str) -> int | str:
-    """A UUID as its 128-bit integer (16 bytes instead of a 36-character string), anything
-    else as itself. The canonical 8-4-4-4-12 form is read directly (several times faster
-    than ``uuid.UUID``, which the sync would call for every record)."""
+def _id_key(lago_id: str) -> bytes | str:
+    """A UUID as its 16 bytes (instead of a 36-character string), anything else as itself.
+    The canonical 8-4-4-4-12 form, nearly every id, is read by ``bytes.fromhex`` (in C, some
+    ten times faster than ``uuid.UUID``, which the sync would call for every record); what
+    does not come out of it as exactly 16 bytes is left to ``uuid.UUID``."""
     if len(lago_id) == 36 and lago_id[8] == lago_id[13] == lago_id[18] == lago_id[23] == "-":
-        digits = lago_id.replace("-", "")
-        if len(digits) == 32 and digits.isascii() and digits.isalnum():
-            try:
-                return int(digits, 16)
-            except ValueError:
-                pass  # not hexadecimal
+        try:
+            packed = _fromhex(lago_id.replace("-", ""))
+        except ValueError:
+            packed = b""  # not hexadecimal
+        if len(packed) == 16:
+            return packed
     try:
-        return uuid.UUID(lago_id).int
+        return uuid.UUID(lago_id).bytes
     except ValueError:
         return lago_id
 

@@ -201,7 +201,7 @@ class Ledger:
             digest = _int64(orjson.dumps(data), self._salt_seed)
         if extra:
             # seeded by the record's digest (made unsigned again); the extra's keys sorted
-            return _int64(orjson.dumps(extra, option=orjson.OPT_SORT_KEYS), digest + (1 << 63))
+            return _int64(orjson.dumps(extra, option=orjson.OPT_SORT_KEYS), digest + _SIGNED)
         return digest
 
     @staticmethod
