@@ -84,10 +84,8 @@ class Step:
     parse_us_per_invoice: float  # this machine's speed just before the step (see the text)
 
 
-def machine_speed(input_path: Path, lines: int = 20_000) -> float:
-    """CPU µs to parse one invoice line of ``input_path`` (a speed reading): ``lines`` of them
-    parsed 500 at a time, each 500 kept until the next (as the connector's reader hands them
-    over), best of three."""
+def invoice_lines(input_path: Path, lines: int = 20_000) -> list[bytes]:
+    """The first ``lines`` invoice lines of ``input_path``: what ``machine_speed`` parses."""
     sample: list[bytes] = []
     with input_path.open("rb") as source:
         for line in source:
@@ -95,6 +93,12 @@ def machine_speed(input_path: Path, lines: int = 20_000) -> float:
                 sample.append(line)
                 if len(sample) == lines:
                     break
+    return sample
+
+
+def machine_speed(sample: list[bytes]) -> float:
+    """CPU µs to parse one of ``sample``'s lines (a speed reading): parsed 500 at a time, each
+    500 kept until the next (as the connector's reader hands them over), best of three."""
     best = float("inf")
     for _ in range(3):
         started = time.process_time()
@@ -226,15 +230,21 @@ def unchanged_of(out: str) -> int:
     return 0
 
 
-def run_size(size: str, latency: float, rate_limit: int, pad: int | None) -> list[Step]:
+def base_input(size: str, path: Path) -> int:
+    """The benchmark's input of ``size`` written to ``path``; its number of records."""
     customers, subs, invoices = SIZES[size]
+    write_input(path, customers, subs, invoices, billing=False)
+    return sum(1 for line in path.open() if line.startswith('{"type": "RECORD"'))
+
+
+def run_size(size: str, latency: float, rate_limit: int, pad: int | None) -> list[Step]:
     steps: list[Step] = []
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         base, changed = workdir / "input.jsonl", workdir / "changed.jsonl"
-        write_input(base, customers, subs, invoices, billing=False)
+        records = base_input(size, base)
         changed_copy(base, changed, CHANGED_SHARE)
-        records = sum(1 for line in base.open() if line.startswith('{"type": "RECORD"'))
+        sample = invoice_lines(base)
         ledger_dir = workdir / "ledger"
         port = free_port()
         emulator = start_emulator(port, latency, rate_limit)
@@ -254,7 +264,7 @@ def run_size(size: str, latency: float, rate_limit: int, pad: int | None) -> lis
                 if name.endswith("-entry ledger"):
                     pad_ledger(ledger_dir, pad or 0)
                 entries_before = ledger_entries(ledger_dir) if ledger else 0
-                speed = machine_speed(base)
+                speed = machine_speed(sample)
                 figures, wall, cpu, rss, out = run_write(port, workdir, input_path, ledger, records)
                 written = sum(
                     figures.get(o, 0)
@@ -285,13 +295,11 @@ def side_by_side(
     size: str, latency: float, rate_limit: int, baseline: str, rounds: int
 ) -> dict[str, Any]:
     """The unchanged step of ``baseline`` and of the current code in turn (see the text)."""
-    customers, subs, invoices = SIZES[size]
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         revision, baseline_dir = baseline_code(baseline, root / "baseline")
         base = root / "input.jsonl"
-        write_input(base, customers, subs, invoices, billing=False)
-        records = sum(1 for line in base.open() if line.startswith('{"type": "RECORD"'))
+        records = base_input(size, base)
         sides = {revision: baseline_dir, "current": ROOT}
         emulators: list[subprocess.Popen[bytes]] = []
         figures: dict[str, list[float]] = {name: [] for name in sides}
