@@ -293,7 +293,7 @@ class RecordSink(Sink):
         # §10, a stream that maps alone: records received, waiting for their ledger entries
         # (looked up LOOKUP_BATCH at a time, then buffered in the order they came), each with
         # the digest of its input line and what ``arrival`` took
-        self._waiting: list[tuple[Mapping[str, Any], int | None, Any]] = []
+        self._waiting: list[tuple[Mapping[str, Any], int | None, Mapping[str, str] | None]] = []
 
     # A stream whose records map from themselves, the settings and what ``arrival`` takes
     # from other records when they come (invoices: nothing; subscriptions: their plan values
