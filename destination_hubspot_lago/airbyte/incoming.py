@@ -21,11 +21,11 @@ from __future__ import annotations
 import dataclasses
 import enum
 import logging
-import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import msgspec
 import orjson
 import xxhash
 from airbyte_protocol_dataclasses.models import (
@@ -47,7 +47,6 @@ from airbyte_protocol_dataclasses.models import (
 logger = logging.getLogger("airbyte")
 
 _RAW = "_raw_json"
-_LINE_DIGEST = "_line_digest"
 _TYPES = {kind.value: kind for kind in Type}
 _STATE_TYPES = {kind.value: kind for kind in AirbyteStateType}
 _LOGGED_TYPE_CHARS = 100  # an unknown type is named in the log, cut to this length
@@ -77,7 +76,8 @@ class UnknownMessageType(Exception):
 def parse_lines(
     lines: Iterable[str | bytes], bad_lines: list[int] | None = None
 ) -> Iterator[AirbyteMessage]:
-    """Parse stdin lines; STATE messages remember their raw JSON.
+    """Parse stdin lines; STATE messages remember their raw JSON, RECORDs keep their data as
+    the JSON text it came in (:class:`RecordData`).
 
     Unparseable lines are logged by number only (their content may hold customer data)
     and appended to ``bad_lines`` so the caller can fail the sync at the end. A message of
@@ -86,12 +86,9 @@ def parse_lines(
     unknown: set[str] = set()
     for number, line in enumerate(lines, start=1):
         try:
-            raw = orjson.loads(line)
-            message = parse_message(raw)
-            if message.record is not None and isinstance(line, bytes):
-                digest = _line_digest(line, raw["record"].get("emitted_at"))
-                if digest is not None:
-                    setattr(message.record, _LINE_DIGEST, digest)
+            message = _light_record(line, number)
+            if message is None:  # not a RECORD line of the usual shape: read in full
+                message = parse_message(orjson.loads(line))
         except UnknownMessageType as skipped:
             if skipped.kind not in unknown:
                 unknown.add(skipped.kind)
@@ -105,63 +102,149 @@ def parse_lines(
         except Exception as exc:  # orjson and the shape checks raise several types
             if not line.strip():  # a blank line: neither a message nor a mistake
                 continue
-            logger.error(
-                "Input line %d is not a valid Airbyte message (%s); it was skipped.",
-                number,
-                type(exc).__name__,
-            )
-            if bad_lines is not None:
-                bad_lines.append(number)
+            unreadable_line(number, exc, bad_lines)
             continue
         yield message
 
 
-# The record's emitted_at in its line: a key, then an integer (not one a fraction or an
-# exponent follows).
-_EMITTED_AT = re.compile(rb'"emitted_at"\s*:\s*(-?[0-9]+)(?![0-9.eE])')
-_AFTER_DIGITS = frozenset(b"%c" % c for c in b"0123456789.eE")  # the value goes on
+def unreadable_line(number: int, error: Exception, bad_lines: list[int] | None) -> None:
+    """Input line ``number`` is not a message: logged by its number only (its content may hold
+    customer data), and counted in ``bad_lines`` (the sync fails at the end)."""
+    logger.error(
+        "Input line %d is not a valid Airbyte message (%s); it was skipped.",
+        number,
+        type(error).__name__,
+    )
+    if bad_lines is not None:
+        bad_lines.append(number)
+
+
+class RecordData(Mapping[str, Any]):
+    """A RECORD's ``data`` as the JSON text it came in, read when it is first used.
+
+    Most of a sync's input is records it compares and does not send (docs/product.md §10):
+    of an unchanged invoice, the billing roll-ups and the ledger read a dozen fields, and
+    reading all of it (an invoice's line holds its whole customer, half of its 2.4 KB) cost
+    more than everything else its sync does with it. So the reader keeps the data's text;
+    :meth:`view` reads the fields a caller declares (a ``msgspec`` decoder of a struct: the
+    rest is skipped, not built), and any other use reads it all, once (``orjson``, as a line
+    was read before). Used as a mapping it is the record's data, whole: a field nobody
+    declared is never missing, only read later.
+
+    ``digest``: of the text (XXH3's 64 bits), which is the record as it came down to the
+    order of its keys, without the ``emitted_at`` every sync changes; equal digests hold equal
+    records. ``number``: its input line's (text orjson refuses makes it an unreadable line,
+    ``unreadable_line``, as it was when lines were read whole). Owned by the thread that took
+    the message.
+    """
+
+    __slots__ = ("text", "number", "digest", "_whole", "_views")
+
+    def __init__(self, text: msgspec.Raw, number: int = 0) -> None:
+        self.text = text
+        self.number = number
+        self.digest: int = _xxh3(text)
+        self._whole: dict[str, Any] | None = None
+        self._views: dict[Any, Any] = {}
+
+    def whole(self) -> dict[str, Any]:
+        """All of it, as a dict (read once). Raises ``ValueError`` for text orjson refuses
+        (which the quicker first reading let pass: an invalid character in a skipped field)."""
+        whole = self._whole
+        if whole is None:
+            whole = self._whole = orjson.loads(memoryview(self.text))
+        return whole
+
+    def view(self, decoder: msgspec.json.Decoder[Any]) -> Any:
+        """The fields ``decoder``'s struct declares (read once per decoder). Raises
+        ``msgspec.ValidationError`` when one does not have the declared shape."""
+        view = self._views.get(decoder)
+        if view is None:
+            view = self._views[decoder] = decoder.decode(self.text)
+        return view
+
+    def __getitem__(self, key: str) -> Any:
+        return self.whole()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.whole())
+
+    def __len__(self) -> int:
+        return len(self.whole())
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.whole().get(key, default)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.whole()
+
+    def __repr__(self) -> str:
+        try:
+            return f"RecordData({self.whole()!r})"
+        except ValueError:
+            return f"RecordData(<line {self.number}: {len(self.text)} bytes orjson refuses>)"
+
+
+def as_dict(data: Mapping[str, Any]) -> Mapping[str, Any]:
+    """``data`` itself, or a :class:`RecordData`'s whole dict."""
+    return data.whole() if type(data) is RecordData else data
+
+
+# A RECORD line, its data kept as text: what parse_lines reads first.
+class _Body(msgspec.Struct):
+    stream: Any = None
+    data: msgspec.Raw = msgspec.Raw()  # empty: no data
+    namespace: Any = None
+    emitted_at: Any = None
+
+
+class _Envelope(msgspec.Struct):
+    type: Any = None
+    record: _Body | None = None
+
+
+_ENVELOPE = msgspec.json.Decoder(_Envelope)
+_OBJECT = ord("{")
 _xxh3 = xxhash.xxh3_64_intdigest
 
 
-def _line_digest(line: bytes, emitted_at: Any) -> int | None:
-    """A 64-bit digest of a RECORD's line as it came but for its ``emitted_at`` (which every
-    sync changes): two lines with the same digest hold the same record, down to the order of
-    its keys. None when the line's last ``emitted_at`` is not the record's integer one.
-
-    Computed here, on the reader thread, for docs/product.md §10: a record whose line reads as
-    the last sync's is not serialised again to be compared (``record_digest``). The part
-    before the value seeds the hash of the part after it, so the value's place is in the
-    digest too. Whichever ``"emitted_at"`` key the search found (one in the data, in a rare
-    record), its value equals the record's, so equal digests still mean equal lines but for
-    the record's ``emitted_at``.
-    """
-    if type(emitted_at) is not int:
+def _light_record(line: str | bytes, number: int) -> AirbyteMessage | None:
+    """A RECORD line whose data is an object, read with its data kept as text; None for any
+    other line (read in full, as before, by the caller). A line that is not UTF-8 is refused
+    here as orjson refuses it (a skipped field's bytes are not checked by the first reading)."""
+    try:
+        envelope = _ENVELOPE.decode(line)
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        return None  # let orjson and parse_message say what is wrong
+    body = envelope.record
+    if envelope.type != "RECORD" or body is None:
         return None
-    at = line.rfind(b'"emitted_at"')
-    if at < 0:
+    text = body.data
+    if not len(text) or memoryview(text)[0] != _OBJECT:
         return None
-    # What a source writes (Python's json, the CDK's orjson): the key, a colon, perhaps one
-    # space, then the value as its digits. The same bytes the pattern below would find.
-    digits = b"%d" % emitted_at
-    start = at + 13 + (line[at + 13 : at + 14] == b" ")
-    end = start + len(digits)
-    if (
-        line[at + 12 : at + 13] != b":"
-        or not line.startswith(digits, start)
-        or line[end : end + 1] in _AFTER_DIGITS
-    ):
-        found = _EMITTED_AT.match(line, at)
-        if found is None or int(found[1]) != emitted_at:
-            return None
-        start, end = found.span(1)
-    view = memoryview(line)
-    return _xxh3(view[end:], _xxh3(view[:start]))
+    if not isinstance(body.stream, str):
+        return None
+    namespace = body.namespace
+    if namespace is not None and not isinstance(namespace, str):
+        return None
+    if isinstance(line, bytes) and not line.isascii():
+        line.decode()  # UnicodeDecodeError: not a valid Airbyte message
+    return AirbyteMessage(
+        type=Type.RECORD,
+        record=AirbyteRecordMessage(
+            stream=body.stream,
+            data=RecordData(text, number),  # a Mapping, read when it is used
+            emitted_at=int(body.emitted_at or 0),
+            namespace=namespace,
+        ),
+    )
 
 
 def record_digest(record: AirbyteRecordMessage) -> int | None:
-    """The digest of the line ``record`` was read from (``_line_digest``); None for a record
-    that did not come as a line of its own (a host embedding the CDK class)."""
-    return getattr(record, _LINE_DIGEST, None)
+    """The digest of the data's text (``RecordData.digest``); None for a record whose data did
+    not come as text of its own (a host embedding the CDK class; a line read in full)."""
+    data = record.data
+    return data.digest if type(data) is RecordData else None
 
 
 def parse_message(raw: Any) -> AirbyteMessage:

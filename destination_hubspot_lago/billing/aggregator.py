@@ -28,7 +28,7 @@ from typing import Any, NamedTuple, Protocol
 
 from ..records import values as v
 from ..records.base import MappingSettings
-from ..records.invoices import payment_overdue
+from ..records.invoices import CustomerRef, given, invoice_fields, payment_overdue
 from ..records.streams import CUSTOMERS, INVOICES, PLANS, SUBSCRIPTIONS, WALLETS
 from .plans import (
     ACTIVE,
@@ -391,27 +391,32 @@ class BillingAggregator:
         self._facts.put(SUBSCRIPTIONS, key, fact)
 
     def add_invoice(self, record: Mapping[str, Any]) -> None:
-        lago_id = _text(record.get("lago_id"))
+        # the fields it reads, without reading the rest of an invoice that came as text
+        invoice = invoice_fields(record)
+        lago_id = _text(given(invoice.lago_id))
         key = self._key(lago_id)
         invoice_id = lago_id or "(no lago_id)"
-        nested = record.get("customer")
-        owner_id = nested.get("lago_id") if isinstance(nested, Mapping) else None
-        owner = _text(owner_id or record.get("lago_customer_id"))
-        if (_text(record.get("status")) or "").lower() != "finalized":
+        nested = invoice.customer
+        if type(nested) is CustomerRef:
+            owner_id = nested.lago_id
+        else:
+            owner_id = nested.get("lago_id") if isinstance(nested, Mapping) else None
+        owner = _text(owner_id or given(invoice.lago_customer_id))
+        if (_text(given(invoice.status)) or "").lower() != "finalized":
             self._facts.put(INVOICES, key, InvoiceFact(owner, NOTHING))
             return
         try:
-            issued = v.utc_date(record.get("issuing_date"), "issuing_date")
-            currency = _text(record.get("currency")) or _text(record.get("total_amount_currency"))
-            due = v.cents(record.get("total_due_amount_cents"), "total_due_amount_cents")
+            issued = v.utc_date(given(invoice.issuing_date), "issuing_date")
+            currency = _text(given(invoice.currency)) or _text(given(invoice.total_amount_currency))
+            due = v.cents(given(invoice.total_due_amount_cents), "total_due_amount_cents")
             if due is None:
-                due = v.cents(record.get("total_amount_cents"), "total_amount_cents")
-            overdue = payment_overdue(record, self.settings)
+                due = v.cents(given(invoice.total_amount_cents), "total_amount_cents")
+            overdue = payment_overdue(invoice, self.settings)
         except v.InvalidValue as error:
             problem = f"invoice {invoice_id}: {error}"
             self._facts.put(INVOICES, key, InvoiceFact(owner, INVOICE_PROBLEM, problem=problem))
             return
-        paid = (_text(record.get("payment_status")) or "").lower() == "succeeded"
+        paid = (_text(given(invoice.payment_status)) or "").lower() == "succeeded"
         fact = InvoiceFact(
             owner,
             INVOICE,

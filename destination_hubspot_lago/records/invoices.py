@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
+import msgspec
+from msgspec import UNSET, UnsetType
+
+from ..airbyte.incoming import RecordData
 from . import values as v
 from .base import InvalidRecord, MappingSettings, RecordUpsert, synced_identity
 
@@ -25,11 +29,84 @@ def map_invoice(invoice: Mapping[str, Any], settings: MappingSettings) -> Record
         raise InvalidRecord(str(exc)) from None
 
 
+class CustomerRef(msgspec.Struct):
+    """An invoice's nested customer, of which only its id is read."""
+
+    lago_id: Any = None
+
+
+class InvoiceFields(msgspec.Struct):
+    """The fields of an invoice that a sync reads of every invoice, changed or not: its
+    customer, §6's roll-ups (``billing/aggregator.py``) and the fields ``input_checks`` watches
+    (a test holds the two lists together). UNSET: the record has no such field (``given``).
+    Read from an input line's text (``RecordData.view``), the rest of the invoice skipped;
+    mapping an invoice reads all of it."""
+
+    lago_id: Any = UNSET
+    status: Any = UNSET
+    customer: CustomerRef | Any = UNSET  # CustomerRef when read from text; else as it came
+    lago_customer_id: Any = UNSET
+    payment_status: Any = UNSET
+    payment_overdue: Any = UNSET
+    payment_due_date: Any = UNSET
+    issuing_date: Any = UNSET
+    currency: Any = UNSET
+    total_amount_currency: Any = UNSET
+    total_due_amount_cents: Any = UNSET
+    total_amount_cents: Any = UNSET
+    sub_total_excluding_taxes_amount_cents: Any = UNSET
+    number: Any = UNSET
+    invoice_type: Any = UNSET
+    file_url: Any = UNSET
+
+
+class _TextFields(InvoiceFields):
+    customer: CustomerRef | None | UnsetType = UNSET  # a customer that is not an object: fails
+
+
+_FROM_TEXT = msgspec.json.Decoder(_TextFields)
+_WHOLE: msgspec.json.Decoder[dict[str, Any]] = msgspec.json.Decoder(dict[str, Any])
+INVOICE_FIELD_NAMES = frozenset(InvoiceFields.__struct_fields__)
+
+
+def invoice_fields(invoice: Mapping[str, Any]) -> InvoiceFields:
+    """``InvoiceFields`` of an invoice: from a line's text without reading the rest, when it
+    has the usual shape; else from the whole record (the same values)."""
+    if type(invoice) is RecordData:
+        try:
+            fields: InvoiceFields = invoice.view(_FROM_TEXT)
+            return fields
+        except msgspec.ValidationError:  # e.g. a customer that is not an object
+            invoice = invoice.view(_WHOLE)  # as the first reading took it (mapping may refuse)
+    return InvoiceFields(**{name: invoice[name] for name in INVOICE_FIELD_NAMES & invoice.keys()})
+
+
+def absent_fields(fields: InvoiceFields, names: Iterable[str]) -> list[str]:
+    """Which of ``names`` (fields ``InvoiceFields`` declares) the invoice lacks."""
+    return [name for name in names if getattr(fields, name) is UNSET]
+
+
+def given(value: Any) -> Any:
+    """A field of ``InvoiceFields`` as ``invoice.get`` would answer it (UNSET: None)."""
+    return None if value is UNSET else value
+
+
 def invoice_customer_id(invoice: Mapping[str, Any]) -> str | None:
     """The Lago customer an invoice belongs to: its nested customer's, else its own field."""
-    customer = invoice.get("customer")
-    customer_id = v.text(customer.get("lago_id")) if isinstance(customer, Mapping) else None
-    return customer_id or v.text(invoice.get("lago_customer_id"))
+    if type(invoice) is RecordData:
+        return customer_of(invoice_fields(invoice))
+    return _nested_id(invoice.get("customer")) or v.text(invoice.get("lago_customer_id"))
+
+
+def customer_of(fields: InvoiceFields) -> str | None:
+    """``invoice_customer_id`` of the invoice these fields are of."""
+    return _nested_id(fields.customer) or v.text(given(fields.lago_customer_id))
+
+
+def _nested_id(customer: Any) -> str | None:
+    if type(customer) is CustomerRef:
+        return v.text(customer.lago_id)
+    return v.text(customer.get("lago_id")) if isinstance(customer, Mapping) else None
 
 
 def _map(
@@ -45,7 +122,13 @@ def _map(
         "lago_invoice_number": v.text(invoice.get("number")),
         "lago_invoice_issuing_date": v.utc_date(invoice.get("issuing_date"), "issuing_date"),
         "lago_invoice_payment_due_date": due_date,
-        "lago_invoice_payment_overdue": _overdue(invoice, status, due_date, settings),
+        "lago_invoice_payment_overdue": _overdue(
+            invoice.get("payment_overdue"),
+            invoice.get("payment_status"),
+            status,
+            due_date,
+            settings,
+        ),
         "lago_invoice_type": v.text(invoice.get("invoice_type")),
         "lago_invoice_status": status,
         "lago_invoice_payment_status": v.text(invoice.get("payment_status")),
@@ -69,20 +152,25 @@ def _map(
 
 
 def _overdue(
-    invoice: Mapping[str, Any], status: str, due_date: str | None, settings: MappingSettings
+    lago_flag: Any,
+    payment_status: Any,
+    status: str,
+    due_date: str | None,
+    settings: MappingSettings,
 ) -> str | None:
     """Lago's ``payment_overdue`` when present; else finalized, unpaid and past due."""
-    given = v.boolean(invoice.get("payment_overdue"))
-    if given is not None:
-        return given
-    paid = (v.text(invoice.get("payment_status")) or "").lower() == "succeeded"
+    flag = v.boolean(lago_flag)
+    if flag is not None:
+        return flag
+    paid = (v.text(payment_status) or "").lower() == "succeeded"
     if status != "finalized" or paid or due_date is None:
         return "false"
     return "true" if due_date < settings.today.isoformat() else "false"
 
 
-def payment_overdue(invoice: Mapping[str, Any], settings: MappingSettings) -> bool:
+def payment_overdue(invoice: InvoiceFields, settings: MappingSettings) -> bool:
     """The §2 overdue rule for any invoice record. Raises ``InvalidValue`` on a bad date/flag."""
-    status = (v.text(invoice.get("status")) or "").lower()
-    due_date = v.utc_date(invoice.get("payment_due_date"), "payment_due_date")
-    return _overdue(invoice, status, due_date, settings) == "true"
+    status = (v.text(given(invoice.status)) or "").lower()
+    due_date = v.utc_date(given(invoice.payment_due_date), "payment_due_date")
+    flag, payment_status = given(invoice.payment_overdue), given(invoice.payment_status)
+    return _overdue(flag, payment_status, status, due_date, settings) == "true"

@@ -28,7 +28,9 @@ from typing import Any
 
 from airbyte_protocol_dataclasses.models import ConfiguredAirbyteCatalog
 
-from ..records.streams import stream_kind
+from ..airbyte.incoming import RecordData
+from ..records.invoices import absent_fields, invoice_fields
+from ..records.streams import INVOICES, stream_kind
 
 # Per stream kind: each top-level field the mapping (destination_hubspot_lago/mapping/) reads
 # and what the sync does without it. Fields read only as a fallback of another (an invoice's
@@ -136,14 +138,20 @@ class FieldWatch:
         if seen is None:
             seen = self._seen[kind] = _Seen()
         seen.records += 1
-        keys = data.keys()
-        if watched <= keys:
-            return
-        for name in watched - keys:
+        if type(data) is RecordData and kind == INVOICES:  # its fields, the rest not read
+            lacking: Iterable[str] = absent_fields(invoice_fields(data), watched)
+            if not lacking:
+                return
+        else:
+            keys = data.keys()
+            if watched <= keys:
+                return
+            lacking = watched - keys
+        for name in lacking:
             seen.missing[name] = seen.missing.get(name, 0) + 1
         if (
             kind == "customers"
-            and "integration_customers" not in keys
+            and "integration_customers" not in data
             and str(data.get("customer_type") or "").lower() not in CUSTOMER_TYPES
         ):
             self._customers_by_default += 1

@@ -110,6 +110,7 @@ class WritePipeline:
         self.parts = tuple(context.parts)  # the sinks tell them of records and writes too
         self.outbox = outbox if outbox is not None else Outbox()
         self.bad_input_lines = bad_input_lines if bad_input_lines is not None else []
+        context.unreadable_lines = self.bad_input_lines  # a record's text may be one (sinks)
         self._messages = 0  # readable input messages (all input unreadable fails the sync)
         self._sinks: dict[StreamKey, Sink | None] = {}  # None: a stream this sync skips
         self._flush_interval = flush_interval

@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from ..airbyte.incoming import RecordData, unreadable_line
 from ..changes.ledger import RECORD, Ledger, Previous
 from ..config import DestinationConfig
 from ..hubspot.batches import Item, Outcome, Rejected, Writer
@@ -24,7 +25,7 @@ from ..hubspot.errors import refusal_code
 from ..portal.model import MODEL
 from ..records.base import CustomerUpsert, InvalidRecord, MappingSettings, RecordUpsert, Skipped
 from ..records.customers import map_customer
-from ..records.invoices import invoice_customer_id, map_invoice
+from ..records.invoices import given, invoice_customer_id, invoice_fields, map_invoice
 from ..records.streams import KINDS
 from ..records.subscriptions import map_subscription, subscription_customer_id
 from .associations import Associations
@@ -57,6 +58,9 @@ class SinkContext:
     plan_values: Callable[[Mapping[str, Any]], Mapping[str, str]] | None = None
     store: S3RejectedRecords | None = None  # where rejected records go, when configured
     field_watch: FieldWatch = field(default_factory=FieldWatch)
+    # Input lines that were not messages (the loop's list): also a record whose text the
+    # reader's first reading let by and orjson refuses (``Sink._unreadable``).
+    unreadable_lines: list[int] = field(default_factory=list)
     # docs/product.md §10: the previous sync's confirmed writes, when change tracking is on
     ledger: Ledger | None = None
     # The epoch of the records being handled now (how many STATEs came before them): set by
@@ -99,7 +103,13 @@ class Sink:
         digest of the input line it came in, when it came in one of its own (§10)."""
         self.report.received[self.kind] += 1
         self.tally.records += 1
-        if type(data) is not dict and not isinstance(data, Mapping):  # dict: no ABC check
+        if type(data) is RecordData and not self.reads_text:
+            try:
+                data = data.whole()
+            except ValueError as error:  # text the reader's first reading let by
+                self._unreadable(data, error)
+                return NO_JOBS
+        elif type(data) is not dict and not isinstance(data, Mapping):  # dict: no ABC check
             problem = "record data is not a JSON object"
             self.reject(self.invalid_object, Rejected("?", "INVALID_RECORD", problem))
             return NO_JOBS
@@ -112,15 +122,34 @@ class Sink:
             self._unmapped(data, problem)
         return NO_JOBS
 
+    # A sink that reads a RecordData's fields it needs (``RecordData.view``) instead of the
+    # whole record, for a record it does not map: the loop hands it the data as it came.
+    reads_text = False
+
     def _unmapped(self, data: Mapping[str, Any], problem: Skipped | InvalidRecord) -> None:
         """A record the mapping skips (the status rules) or cannot map (rejected)."""
-        if isinstance(problem, Skipped):
+        if isinstance(problem, _Unreadable):
+            assert type(data) is RecordData
+            self._unreadable(data, problem.error)
+        elif isinstance(problem, Skipped):
             self.report.skipped[self.kind] += 1
-            self._not_synced(str(data.get("lago_id")))
+            self._not_synced(str(self.given_lago_id(data)))
             self.tally.records -= 1
         else:
-            lago_id = str(data.get("lago_id") or "?")
+            lago_id = str(self.given_lago_id(data) or "?")
             self.reject(self.invalid_object, Rejected(lago_id, "INVALID_RECORD", str(problem)))
+
+    def given_lago_id(self, data: Mapping[str, Any]) -> Any:
+        """The record's ``lago_id`` field as it came (None: none)."""
+        return data.get("lago_id")
+
+    def _unreadable(self, data: RecordData, error: ValueError) -> None:
+        """A record whose text orjson refuses is an unreadable input line, as it was when lines
+        were read whole: not a record of this stream; the sync fails at its end, and §8 holds
+        back (it may have been a subscription)."""
+        unreadable_line(data.number, error, self.ctx.unreadable_lines)
+        self.report.received[self.kind] -= 1
+        self.tally.records -= 1
 
     def reject(
         self, obj: str, rejected: Rejected, properties: Mapping[str, Any] | None = None
@@ -323,7 +352,7 @@ class RecordSink(Sink):
         """The waiting records' ledger entries in one query, then each record buffered."""
         waiting, self._waiting = self._waiting, []
         assert self.ctx.ledger is not None
-        lago_ids = filter(None, [_lago_id(data) for data, _, _ in waiting])
+        lago_ids = filter(None, [_lago_id(self.given_lago_id(data)) for data, _, _ in waiting])
         found = self.ctx.ledger.previous_of(self.kind, lago_ids)
         jobs: list[Job] = []
         for data, line, extra in waiting:
@@ -345,7 +374,7 @@ class RecordSink(Sink):
         ``extra``: what ``arrival`` took."""
         ledger = self.ctx.ledger
         previous, raw = None, None
-        lago_id = _lago_id(data) if ledger is not None else None
+        lago_id = _lago_id(self.given_lago_id(data)) if ledger is not None else None
         if ledger is not None and lago_id and lago_id not in self._buffer.items:
             previous = ledger.previous(self.kind, lago_id) if found is None else found.get(lago_id)
             if self.maps_alone:
@@ -395,7 +424,7 @@ class RecordSink(Sink):
 
     def map(self, data: Mapping[str, Any], extra: Mapping[str, str] | None) -> RecordUpsert:
         """The record as sent; ``extra``: what ``arrival`` took when it came."""
-        return type(self).mapper(data, self.ctx.settings)
+        return type(self).mapper(whole(data), self.ctx.settings)
 
     def drain(self) -> Sequence[Job]:
         jobs = list(self._look_up()) if self._waiting else []
@@ -467,17 +496,38 @@ class InvoiceSink(RecordSink):
     mapper = staticmethod(map_invoice)
     id_property = MODEL.invoices.id_property
     maps_alone = True
+    reads_text = True  # an unchanged invoice is compared, counted and rolled up by its fields
 
     def customer_of(self, data: Mapping[str, Any]) -> str | None:
         return invoice_customer_id(data)
+
+    def given_lago_id(self, data: Mapping[str, Any]) -> Any:
+        return given(invoice_fields(data).lago_id)
 
     @classmethod
     def enabled(cls, config: DestinationConfig) -> bool:
         return config.sync_invoices
 
 
-def _lago_id(data: Mapping[str, Any]) -> str | None:
-    lago_id = data.get("lago_id")
+class _Unreadable(InvalidRecord):
+    """A RecordData whose text orjson refuses (``Sink._unreadable``)."""
+
+    def __init__(self, error: ValueError) -> None:
+        super().__init__(f"the record's data is not valid JSON ({type(error).__name__})")
+        self.error = error
+
+
+def whole(data: Mapping[str, Any]) -> Mapping[str, Any]:
+    """``data`` as a mapping read whole (a RecordData's text orjson refuses: ``_Unreadable``)."""
+    if type(data) is not RecordData:
+        return data
+    try:
+        return data.whole()
+    except ValueError as error:
+        raise _Unreadable(error) from None
+
+
+def _lago_id(lago_id: Any) -> str | None:
     return (lago_id.strip() or None) if isinstance(lago_id, str) else None
 
 

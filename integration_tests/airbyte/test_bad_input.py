@@ -126,3 +126,36 @@ def test_a_full_or_unwritable_temporary_directory_fails_with_what_to_do_not_a_tr
     assert "temporary file" in run.errors[0]["message"]
     assert "set TMPDIR" in run.errors[0]["message"]
     assert "Traceback" not in run.stderr and "set TMPDIR" not in run.stderr
+
+
+def test_a_record_only_a_whole_reading_refuses_is_an_unreadable_line_as_before():
+    """A RECORD's data is read when it is used, and of an unchanged invoice only the fields it
+    needs (docs/product.md §10): the first reading skips the rest without judging every
+    number. A number beyond a double's range deep in a record (orjson refuses it, as it refused
+    the whole line before) still makes its line unreadable: reported by number, not a record,
+    and §8 holds back, since it may have been a subscription. No traceback."""
+
+    def beyond(stream: str, data: dict) -> str:
+        return record(stream, data).replace('"deep": 0', '"deep": 1e400')
+
+    lines = [
+        record("customers", GOOD_CUSTOMER),
+        beyond("customers", {**GOOD_CUSTOMER, "lago_id": "huge", "metadata": [{"deep": 0}]}),
+        beyond("invoices", {**GOOD_INVOICE, "lago_id": "inv-huge", "customer": {"deep": 0}}),
+        record("invoices", GOOD_INVOICE),
+        beyond("subscriptions", {"lago_id": "sub-huge", "status": "active", "deep": 0}),
+        stream_state("invoices", 1),
+    ]
+    with make_emulator() as emu:
+        run = run_connector("write", private_app_config(emu.url), lines)
+        assert run.returncode == 0, run.stdout[-3000:]
+        logs = "\n".join(run.logs)
+        for number in (2, 3, 5):
+            assert f"Input line {number} is not a valid Airbyte message" in logs, logs
+        message = next(line for line in run.logs if line.startswith("Sync summary"))
+        assert "unreadable input lines" in message and "(lines 2, 3, 5)" in message
+        assert "3 input line(s) could not be read" in logs  # §8 held back
+        state = hubspot_state(emu)
+        assert ("companies", "good") in state and ("LagoInvoices", "inv-good") in state
+        assert ("companies", "huge") not in state and ("LagoInvoices", "inv-huge") not in state
+        assert "Traceback" not in run.stdout + run.stderr

@@ -1,7 +1,8 @@
 """docs/product.md §10: an unchanged Lago record is compared as received, with what its mapping
 takes besides it — the day among them: an invoice that fell overdue overnight is written again
 although Lago sent the very same record; and a subscription whose plan changed in the plans
-stream is written again with its new plan values."""
+stream is written again with its new plan values. And what an unchanged invoice needs (its
+customer, its roll-up fields) is read without the rest of its line."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import json
 from dataclasses import replace
 from datetime import date
 
-from destination_hubspot_lago.airbyte.incoming import parse_lines, to_json
+from destination_hubspot_lago.airbyte.incoming import RecordData, parse_lines, to_json
 from destination_hubspot_lago.changes import tracking as change_tracking
 from destination_hubspot_lago.changes.store import LocalLedgerStore
 from destination_hubspot_lago.config import DestinationConfig
@@ -114,3 +115,45 @@ def _mrr(emu):
     schemas = {s["name"]: s["objectTypeId"] for s in emu.store.schemas()}
     found = lago_ids(emu, schemas["LagoSubscriptions"], "lago_subscription_id")
     return {k: r["properties"].get("lago_subscription_mrr") for k, r in found.items()}
+
+
+def test_an_unchanged_invoice_is_not_read_whole(emulator, tmp_path, monkeypatch):
+    """The reader keeps a record's data as text: an unchanged invoice is compared, associated
+    and rolled up from the fields it needs, and not read whole (an invoice's line holds its
+    whole customer) — but for the few the drift sample takes (a reservoir of 100, whose
+    properties are kept to be read back); a changed one is read whole and written. (The
+    roll-ups of invoices read this way: integration_tests/billing, whose input is lines too.)"""
+    read_whole: list[int] = []  # the input line numbers of the records read whole
+    whole = RecordData.whole
+
+    def counted(data: RecordData) -> dict:
+        if data._whole is None:
+            read_whole.append(data.number)
+        return whole(data)
+
+    monkeypatch.setattr(RecordData, "whole", counted)
+    nested = {"lago_id": "c1", "name": "Acme", "billing_configuration": {"sync": False}}
+    count = 2_000  # invoices, lines 3 to 2002
+
+    def lines(due_cents: int) -> list[str]:
+        pending = invoice(2, "c1", payment_status="pending", total_due_amount_cents=due_cents)
+        invoices = [{**invoice(n, "c1"), "customer": nested} for n in range(1, count + 1)]
+        invoices[1] = {**pending, "customer": nested}  # line 4
+        return [
+            record("customers", customer(1)),  # line 1: a customer is mapped every sync
+            stream_state("customers", 1),
+            *(record("invoices", one) for one in invoices),
+            stream_state("invoices", 2),
+        ]
+
+    ledger_dir, day = tmp_path / "ledger", date(2026, 12, 9)
+    sync_on(emu := emulator, ledger_dir, day, lines(500))
+    assert len(read_whole) == 1 + count
+    read_whole.clear()
+    sync_on(emu, ledger_dir, day, lines(500))
+    assert upserted(emu) == [] and read_whole[0] == 1
+    # the drift sample takes some 100 × (1 + ln 20) ≈ 400 of them, each read whole once
+    assert len(read_whole) - 1 < count / 2
+    read_whole.clear()
+    sync_on(emu, ledger_dir, day, lines(700))
+    assert upserted(emu) == ["i2"] and 4 in read_whole and len(read_whole) - 2 < count / 2

@@ -1,12 +1,18 @@
-"""The digest of a RECORD's input line (docs/product.md §10): the same record in another
-sync's line (another ``emitted_at``) has the same digest; any other difference gives another
-one; a line it cannot be sure of gives none (the record is then serialised to be compared)."""
+"""A RECORD's data as the text it came in (``RecordData``, docs/product.md §10): its digest is
+the same for the same record in another sync's line (another ``emitted_at``, however the line
+spells it) and differs for any other record; used as a mapping it is the whole record; its
+declared fields are read without the rest."""
 
 from __future__ import annotations
 
 import json
 
-from destination_hubspot_lago.airbyte.incoming import parse_lines, record_digest
+import msgspec
+import pytest
+from airbyte_protocol_dataclasses.models import AirbyteRecordMessage
+
+from destination_hubspot_lago.airbyte import incoming
+from destination_hubspot_lago.airbyte.incoming import RecordData, parse_lines, record_digest
 
 
 def line(data, emitted_at=1_733_000_000_000, stream="invoices", first=False, **options):
@@ -16,10 +22,14 @@ def line(data, emitted_at=1_733_000_000_000, stream="invoices", first=False, **o
     return (json.dumps({"type": "RECORD", "record": body}, **options) + "\n").encode()
 
 
-def digest(raw: bytes | str):
+def record(raw: bytes | str) -> AirbyteRecordMessage:
     (message,) = parse_lines([raw])
     assert message.record is not None
-    return record_digest(message.record)
+    return message.record
+
+
+def digest(raw: bytes | str):
+    return record_digest(record(raw))
 
 
 INVOICE = {"lago_id": "i1", "total_amount_cents": 1000, "customer": {"lago_id": "c1"}}
@@ -30,70 +40,90 @@ def test_the_same_record_emitted_at_another_time_has_the_same_digest():
     assert one is not None
     assert digest(line(INVOICE, 1_733_000_900_123)) == one
     assert digest(line(INVOICE, 7)) == one
-    assert digest(line(INVOICE, 1, first=True)) == digest(line(INVOICE, 2, first=True))
+    assert digest(line(INVOICE, 1, first=True)) == one  # where emitted_at is: no matter
+    assert digest(line(INVOICE, -5)) == one
+    assert digest(line(INVOICE, 1.5)) == one
+    assert digest(line(INVOICE, None)) == one
+    no_time = json.dumps({"type": "RECORD", "record": {"stream": "invoices", "data": INVOICE}})
+    assert digest(no_time.encode()) == one
+    assert digest(no_time) == one  # a text line as the bytes of the same text
+    # every spelling of the key and its value
+    spellings = [b'"emitted_at":%d', b'"emitted_at" : %d', b'"emitted_at":\t %d', b"%d.0"]
+    for spelling in spellings:
+        for first in (False, True):
+            base = line(INVOICE, 17, first=first)
+            if spelling == b"%d.0":
+                spelled = base.replace(b": 17", b": 17.0")
+            else:
+                spelled = base.replace(b'"emitted_at": 17', spelling % 99)
+            assert digest(spelled) == one, (spelling, first)
 
 
-def test_any_other_difference_gives_another_digest():
+def test_any_other_record_gives_another_digest():
     one = digest(line(INVOICE))
     others = [
         line({**INVOICE, "total_amount_cents": 1001}),
         line({**INVOICE, "customer": {"lago_id": "c2"}}),
+        line({**INVOICE, "emitted_at": 5}),  # a data field of that name is data
         line({"customer": {"lago_id": "c1"}, "lago_id": "i1", "total_amount_cents": 1000}),
-        line(INVOICE, stream="other_invoices"),
-        line(INVOICE, first=True),  # the same record, another shape of line
-        line(INVOICE, separators=(",", ":")),
+        line(INVOICE, separators=(",", ":")),  # the same record spelled otherwise: another
     ]
     digests = [digest(other) for other in others]
     assert None not in digests
     assert len({one, *digests}) == len(others) + 1
+    # the digest is of the record (what is mapped), not of its stream's name
+    assert digest(line(INVOICE, stream="other_invoices")) == one
 
 
-def test_a_data_key_named_emitted_at_never_hides_a_change():
-    """The search finds the last ``"emitted_at"`` key: with the record's own first, that is
-    one in the data. Its value must be the record's to be masked, and then the record's own
-    is in the digest."""
-    # the data's value differs from the record's: no digest, the record is serialised
-    assert digest(line({**INVOICE, "emitted_at": 5}, 9, first=True)) is None
-    assert digest(line({**INVOICE, "emitted_at": 95}, 9, first=True)) is None  # begins alike
-    # the same value: masked, and the record's own value (and the rest) still count
-    same = digest(line({**INVOICE, "emitted_at": 9}, 9, first=True))
-    assert same is not None
-    assert digest(line({**INVOICE, "emitted_at": 8}, 8, first=True)) != same
-    changed = {**INVOICE, "total_amount_cents": 1, "emitted_at": 9}
-    assert digest(line(changed, 9, first=True)) != same
-    assert digest(line({**INVOICE, "emitted_at": 9}, 9, first=True)) == same
+def test_the_data_is_the_whole_record_and_read_only_when_used():
+    read = record(line({**INVOICE, "metadata": [{"key": "k", "value": "v"}]}))
+    data = read.data
+    assert type(data) is RecordData
+    assert data._whole is None  # nothing read yet
+    assert data == {**INVOICE, "metadata": [{"key": "k", "value": "v"}]}
+    assert data["customer"] == {"lago_id": "c1"} and data.get("absent", 3) == 3
+    assert "metadata" in data and len(data) == 4 and list(data) == [*INVOICE, "metadata"]
+    assert incoming.as_dict(data) is data.whole()
 
 
-def test_a_line_it_cannot_be_sure_of_has_no_digest():
-    assert digest(line(INVOICE, 1.5)) is None  # not an integer
-    assert digest(line(INVOICE, "1733000000000")) is None
-    assert digest(line(INVOICE, None)) is None
-    no_time = json.dumps({"type": "RECORD", "record": {"stream": "invoices", "data": INVOICE}})
-    assert digest(no_time.encode()) is None
-    assert digest(line(INVOICE).decode()) is None  # text, not the bytes read from stdin
-    # a value written with an exponent is not masked by its digits alone
-    exponent = line(INVOICE, 17).replace(b'"emitted_at": 17', b'"emitted_at": 17e0')
-    assert digest(exponent) is None
+def test_a_view_reads_the_fields_it_declares_and_skips_the_rest():
+    class Fields(msgspec.Struct):
+        lago_id: str | None = None
+
+    decoder = msgspec.json.Decoder(Fields)
+    data = record(line(INVOICE)).data
+    assert type(data) is RecordData
+    assert data.view(decoder) == Fields("i1")
+    assert data.view(decoder) is data.view(decoder)  # read once
+    assert data._whole is None  # the rest was not read
 
 
-def test_every_spelling_of_the_key_and_value_masks_the_value_alone():
-    """Sources write ``"emitted_at": 17`` or ``"emitted_at":17`` (read directly), or space it
-    otherwise (found by the pattern): each way, only the value's digits are masked."""
-    spellings = [
-        b'"emitted_at": %d',
-        b'"emitted_at":%d',
-        b'"emitted_at" : %d',
-        b'"emitted_at":\t %d',
-        b'"emitted_at":  %d',
-    ]
-    seen = set()
-    for spelling in spellings:
-        for first in (False, True):
-            base = line(INVOICE, 17, first=first).replace(b'"emitted_at": 17', spelling % 17)
-            again = line(INVOICE, 17, first=first).replace(b'"emitted_at": 17', spelling % 99999)
-            one = digest(base)
-            assert one is not None and digest(again) == one, (spelling, first)
-            seen.add(one)
-    assert len(seen) == 2 * len(spellings)  # another spelling is another line
-    negative = line(INVOICE, -5)
-    assert digest(negative) is not None and digest(negative) == digest(line(INVOICE, -12))
+def test_a_record_whose_data_came_whole_has_no_digest():
+    embedded = AirbyteRecordMessage(stream="invoices", data=dict(INVOICE), emitted_at=1)
+    assert record_digest(embedded) is None
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        line(INVOICE).replace(b'"i1"', b'"\xff"'),  # not UTF-8
+        line(INVOICE).replace(b'"i1"', b'"\xc3"'),  # cut in the middle of a character
+        line([1, 2]),  # data is not an object
+        line(INVOICE).replace(b'"stream": "invoices"', b'"stream": 5'),
+        line(INVOICE).replace(b"}}", b"}"),  # cut short
+        line(INVOICE, "soon"),  # emitted_at is not a number
+    ],
+)
+def test_a_line_that_is_not_a_valid_record_is_a_bad_line_as_before(bad):
+    bad_lines: list[int] = []
+    assert list(parse_lines([bad], bad_lines)) == []
+    assert bad_lines == [1]
+
+
+def test_a_record_in_another_alphabet_is_read_as_it_came():
+    accented = {**INVOICE, "customer": {"lago_id": "c1", "name": "Zoë Ødegård 東京"}}
+    data = record(line(accented, ensure_ascii=False)).data
+    assert data == accented
+    assert record_digest(record(line(accented, 5, ensure_ascii=False))) == record_digest(
+        record(line(accented, 6, ensure_ascii=False))
+    )

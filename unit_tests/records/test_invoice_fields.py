@@ -1,0 +1,88 @@
+"""The fields an unchanged invoice is read by (``InvoiceFields``, docs/product.md §10): read
+from its line's text, the rest skipped, they are what the whole record holds, for every shape
+an invoice comes in; and they cover every invoice field the input checks watch."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+import pytest
+
+from destination_hubspot_lago.airbyte.incoming import RecordData, parse_lines
+from destination_hubspot_lago.records.base import MappingSettings
+from destination_hubspot_lago.records.invoices import (
+    INVOICE_FIELD_NAMES,
+    InvoiceFields,
+    absent_fields,
+    customer_of,
+    given,
+    invoice_customer_id,
+    invoice_fields,
+    payment_overdue,
+)
+from destination_hubspot_lago.sync.input_checks import WATCHED
+
+FULL = {
+    "lago_id": "i1",
+    "number": "N-1",
+    "status": "finalized",
+    "payment_status": "pending",
+    "payment_overdue": None,
+    "payment_due_date": "2026-12-01",
+    "issuing_date": "2026-11-01T10:00:00Z",
+    "currency": "eur",
+    "total_due_amount_cents": 1200,
+    "total_amount_cents": 1500,
+    "sub_total_excluding_taxes_amount_cents": 1250,
+    "invoice_type": "subscription",
+    "file_url": "https://example.com/i1.pdf",
+    "customer": {"lago_id": "c1", "name": "Acme", "metadata": [{"key": "k"}]},
+    "fees": [{"lago_id": "f1", "amount_cents": 100}],  # not declared: skipped
+}
+SHAPES = [
+    FULL,
+    {**FULL, "customer": None, "lago_customer_id": "c2"},
+    {**FULL, "customer": "c3"},  # not an object: read whole instead
+    {**FULL, "customer": ["c4"], "lago_customer_id": 7},
+    {**FULL, "customer": {"name": "no id"}, "lago_customer_id": " c5 "},
+    {**FULL, "customer": {"lago_id": 42}},
+    {**FULL, "payment_overdue": True, "total_due_amount_cents": "12"},
+    {"lago_id": "bare"},
+    {},
+    {k: v for k, v in FULL.items() if k not in ("customer", "status", "currency")},
+]
+SETTINGS = MappingSettings(today=date(2026, 12, 7))
+
+
+def from_text(invoice: dict) -> RecordData:
+    line = json.dumps({"type": "RECORD", "record": {"stream": "invoices", "data": invoice}})
+    (message,) = parse_lines([line.encode()])
+    assert message.record is not None and type(message.record.data) is RecordData
+    return message.record.data
+
+
+@pytest.mark.parametrize("invoice", SHAPES)
+def test_read_from_text_they_are_what_the_whole_record_holds(invoice):
+    text, whole = invoice_fields(from_text(invoice)), invoice_fields(invoice)
+    assert isinstance(text, InvoiceFields)
+    for name in INVOICE_FIELD_NAMES - {"customer"}:
+        assert given(getattr(text, name)) == invoice.get(name), name
+        assert given(getattr(whole, name)) == invoice.get(name), name
+    assert customer_of(text) == customer_of(whole) == invoice_customer_id(invoice)
+    assert invoice_customer_id(from_text(invoice)) == invoice_customer_id(invoice)
+    names = sorted(INVOICE_FIELD_NAMES)
+    assert absent_fields(text, names) == absent_fields(whole, names)
+    assert absent_fields(text, names) == [n for n in names if n not in invoice]
+    assert payment_overdue(text, SETTINGS) == payment_overdue(whole, SETTINGS)
+
+
+def test_the_rest_of_the_record_is_not_read():
+    data = from_text(FULL)
+    assert customer_of(invoice_fields(data)) == "c1"
+    assert data._whole is None
+    assert data == FULL  # used as a mapping, it is all of it
+
+
+def test_they_cover_every_invoice_field_the_input_checks_watch():
+    assert WATCHED["invoices"] <= INVOICE_FIELD_NAMES
