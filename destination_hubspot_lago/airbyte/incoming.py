@@ -138,14 +138,15 @@ class RecordData(Mapping[str, Any]):
     the message.
     """
 
-    __slots__ = ("text", "number", "digest", "_whole", "_views")
+    __slots__ = ("text", "number", "digest", "_whole", "_view", "_view_of")
 
     def __init__(self, text: msgspec.Raw, number: int = 0) -> None:
         self.text = text
         self.number = number
         self.digest: int = _xxh3(text)
         self._whole: dict[str, Any] | None = None
-        self._views: dict[Any, Any] = {}
+        self._view: Any = None  # the last view read, and its decoder's
+        self._view_of: msgspec.json.Decoder[Any] | None = None
 
     def whole(self) -> dict[str, Any]:
         """All of it, as a dict (read once). Raises ``ValueError`` for text orjson refuses
@@ -156,12 +157,12 @@ class RecordData(Mapping[str, Any]):
         return whole
 
     def view(self, decoder: msgspec.json.Decoder[Any]) -> Any:
-        """The fields ``decoder``'s struct declares (read once per decoder). Raises
-        ``msgspec.ValidationError`` when one does not have the declared shape."""
-        view = self._views.get(decoder)
-        if view is None:
-            view = self._views[decoder] = decoder.decode(self.text)
-        return view
+        """The fields ``decoder``'s struct declares (read once, for the decoder last asked).
+        Raises ``msgspec.ValidationError`` when one does not have the declared shape."""
+        if self._view_of is not decoder:
+            self._view = decoder.decode(self.text)
+            self._view_of = decoder
+        return self._view
 
     def __getitem__(self, key: str) -> Any:
         return self.whole()[key]

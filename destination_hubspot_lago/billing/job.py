@@ -354,6 +354,7 @@ class BillingValues(SyncPart):
         digests: dict[tuple[str, str], tuple[str, int]] = {}
         ledger = self.ledger
         rejected = planned = 0
+        writes: list[tuple[str, str, str, Mapping[str, str], int]] = []  # obj, id, Lago id …
         for billing in result.customers:
             if not billing.properties:
                 continue
@@ -365,13 +366,20 @@ class BillingValues(SyncPart):
             if hubspot_id is None:
                 planned += 1  # dry run: the record would be created with this sync
                 continue
+            digest = ledger.digest(billing.properties) if ledger is not None else 0
+            writes.append((obj, hubspot_id, billing.lago_id, billing.properties, digest))
+        same = (
+            ledger.unchanged_all(ROLLUP, ((w[0], w[2], w[4], w[1]) for w in writes))
+            if ledger is not None
+            else set()
+        )
+        for obj, hubspot_id, lago_id, properties, digest in writes:
+            if (obj, lago_id) in same:
+                self.unchanged += 1
+                continue
             if ledger is not None:
-                digest = ledger.digest(billing.properties)
-                if ledger.unchanged(obj, billing.lago_id, ROLLUP, digest, hubspot_id) is not None:
-                    self.unchanged += 1
-                    continue
-                digests[(obj, hubspot_id)] = (billing.lago_id, digest)
-            by_object.setdefault(obj, []).append(Item(hubspot_id, billing.properties))
+                digests[(obj, hubspot_id)] = (lago_id, digest)
+            by_object.setdefault(obj, []).append(Item(hubspot_id, properties))
         if rejected:
             self._lines.append(f"{rejected} customers rejected in this sync: no roll-ups written")
         self.rollups_planned += planned

@@ -40,7 +40,7 @@ import math
 import random
 import shutil
 import sqlite3
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -59,6 +59,7 @@ SUBSCRIPTION_SET = 5
 
 WITNESSES = 100  # per object: what the drift guard reads back (one batch/read)
 FLUSH_ROWS = 2000  # inserts batched this many at a time
+MANY = 500  # keys looked up in one query by ``unchanged_all``
 
 # key: entry_key(); target: the HubSpot id written to; digest: of what was sent. A record's
 # properties facet also keeps the digest of the Lago record it was mapped from (``raw``, with
@@ -239,20 +240,43 @@ class Ledger:
             key = entry_key(obj, lago_id, facet)
             if key not in distrusted:
                 ids_of[key] = lago_id
-        keys = list(ids_of)
+        return {ids_of[key]: entry for key, entry in self._entries(list(ids_of))}
+
+    def unchanged_all(
+        self, facet: int, entries: Iterable[tuple[str, str, int, str | None]]
+    ) -> set[tuple[str, str]]:
+        """``unchanged`` of many (object, Lago id, digest, target) at once, MANY to a query:
+        the (object, Lago id) of those whose entry is unchanged (for a sync's end, where each
+        customer's roll-ups or subscriptions would cost a query of their own)."""
+        if self._old is None:
+            return set()
+        distrusted, same = self._distrusted, set()
+        wanted = list(entries)
+        for start in range(0, len(wanted), MANY):
+            of_key: dict[int, tuple[str, str, int, str | None]] = {}
+            for entry in wanted[start : start + MANY]:
+                key = entry_key(entry[0], entry[1], facet)
+                if key not in distrusted:
+                    of_key[key] = entry
+            for key, previous in self._entries(list(of_key)):
+                obj, lago_id, digest, target = of_key[key]
+                if previous.digest == digest and (target is None or previous.target == target):
+                    same.add((obj, lago_id))
+        return same
+
+    def _entries(self, keys: list[int]) -> Iterator[tuple[int, Previous]]:
+        """(key, entry) of the previous ledger's entries of ``keys`` that hold a target."""
         if not keys:
-            return {}
+            return
         query = _LOOKUPS.get(len(keys))
         if query is None:
             marks = ", ".join("?" * len(keys))
             query = _LOOKUPS[len(keys)] = (
                 f"SELECT key, target, digest, raw, assoc FROM entries WHERE key IN ({marks})"
             )
-        found: dict[str, Previous] = {}
         for key, *entry in self._cursor.execute(query, keys):
             if entry[0] is not None:
-                found[ids_of[key]] = _tuple_new(Previous, entry)
-        return found
+                yield key, _tuple_new(Previous, entry)
 
     def unchanged(
         self, obj: str, lago_id: str, facet: int, digest: int, target: str | None = None

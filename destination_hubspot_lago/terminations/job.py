@@ -195,16 +195,15 @@ class Terminations:
         ledger, seen = self.ledger, self.seen
         if ledger is None:
             return customers
-        rest = set()
+        known = []
         for customer in customers | seen.new:
             digest = self._sets[customer] = ledger.digest(seen.subscription_sets.get(customer, 0))
-            if customer in seen.new:
-                continue
-            if ledger.unchanged("customers", customer, SUBSCRIPTION_SET, digest) is None:
-                rest.add(customer)
-            else:
-                self._not_read_active += seen.active_by_customer.get(customer, 0)
-        return frozenset(rest)
+            if customer not in seen.new:
+                known.append(("customers", customer, digest, None))
+        same = {lago_id for _, lago_id in ledger.unchanged_all(SUBSCRIPTION_SET, known)}
+        for customer in same:
+            self._not_read_active += seen.active_by_customer.get(customer, 0)
+        return frozenset(customer for _, customer, _, _ in known if customer not in same)
 
     def _customers_found(self, obj: str, found: Mapping[str, str]) -> list[Job]:
         """Customers' records (HubSpot id -> lago id): read their associations."""

@@ -153,6 +153,37 @@ def test_a_dry_run_confirms_nothing_but_still_finds_unchanged(tmp_path):
     assert dry.entries == 0
 
 
+def test_many_unchanged_at_once_are_those_of_one_each(tmp_path):
+    """unchanged_all: the (object, Lago id) that unchanged finds unchanged one by one — with
+    or without a target, for any number asked (more than MANY: several queries)."""
+
+    def fill(ledger):
+        for n in range(1200):
+            obj = "companies" if n % 2 else "contacts"
+            ledger.confirm(obj, f"c{n}", ROLLUP, str(n), n)
+        ledger.forget("contacts", "c8", ROLLUP)
+
+    ledger = reopened(tmp_path, saved(tmp_path, fill))
+    ledger.distrust([("companies", "c5", ROLLUP)])
+    asked = []
+    for n in range(1250):
+        obj = "companies" if n % 2 else "contacts"
+        digest = n + (n % 7 == 0)  # every 7th changed
+        target = None if n % 3 else (str(n) if n % 5 else "elsewhere")  # every 15th moved
+        asked.append((obj, f"c{n}", digest, target))
+    one_each = {
+        (obj, lago_id)
+        for obj, lago_id, digest, target in asked
+        if ledger.unchanged(obj, lago_id, ROLLUP, digest, target) is not None
+    }
+    assert ("companies", "c5") not in one_each and ("contacts", "c8") not in one_each
+    assert 700 < len(one_each) < 1000
+    assert ledger.unchanged_all(ROLLUP, asked) == one_each
+    assert ledger.unchanged_all(ROLLUP, iter(asked)) == one_each
+    assert ledger.unchanged_all(RECORD, asked) == set()
+    assert Ledger(None, tmp_path, VERSION).unchanged_all(ROLLUP, asked) == set()
+
+
 def test_distrusted_entries_are_written_again(tmp_path):
     def fill(ledger):
         ledger.confirm("invoices", "i1", RECORD, "1", ledger.digest({"a": "1"}))
