@@ -78,7 +78,11 @@ def invoice_fields(invoice: Mapping[str, Any]) -> InvoiceFields:
             return fields
         except msgspec.ValidationError:  # e.g. a customer that is not an object
             invoice = invoice.view(_WHOLE)  # as the first reading took it (mapping may refuse)
-    return InvoiceFields(**{name: invoice[name] for name in INVOICE_FIELD_NAMES & invoice.keys()})
+    # in C, the other keys ignored; every field is Any, so no value is refused or changed
+    converted: InvoiceFields = msgspec.convert(
+        invoice if type(invoice) is dict else dict(invoice), InvoiceFields
+    )
+    return converted
 
 
 def absent_fields(fields: InvoiceFields, names: Iterable[str]) -> list[str]:

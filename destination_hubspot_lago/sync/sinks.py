@@ -103,7 +103,7 @@ class Sink:
         digest of the input line it came in, when it came in one of its own (§10)."""
         self.report.received[self.kind] += 1
         self.tally.records += 1
-        if type(data) is RecordData and not self.reads_text:
+        if type(data) is RecordData and not (self.reads_text and self._compares_text()):
             try:
                 data = data.whole()
             except ValueError as error:  # text the reader's first reading let by
@@ -123,8 +123,13 @@ class Sink:
         return NO_JOBS
 
     # A sink that reads a RecordData's fields it needs (``RecordData.view``) instead of the
-    # whole record, for a record it does not map: the loop hands it the data as it came.
+    # whole record, for a record it does not map: it gets the data as it came when a ledger
+    # may show records unchanged (else every record is mapped: read whole at once, once).
     reads_text = False
+
+    def _compares_text(self) -> bool:
+        ledger = self.ctx.ledger
+        return ledger is not None and ledger.has_previous
 
     def _unmapped(self, data: Mapping[str, Any], problem: Skipped | InvalidRecord) -> None:
         """A record the mapping skips (the status rules) or cannot map (rejected)."""

@@ -121,7 +121,8 @@ def test_an_unchanged_invoice_is_not_read_whole(emulator, tmp_path, monkeypatch)
     """The reader keeps a record's data as text: an unchanged invoice is compared, associated
     and rolled up from the fields it needs, and not read whole (an invoice's line holds its
     whole customer) — but for the few the drift sample takes (a reservoir of 100, whose
-    properties are kept to be read back); a changed one is read whole and written. (The
+    properties are kept to be read back); a changed one is read whole and written. Without a
+    ledger to compare with, every record is read whole at once, and by nothing else. (The
     roll-ups of invoices read this way: integration_tests/billing, whose input is lines too.)"""
     read_whole: list[int] = []  # the input line numbers of the records read whole
     whole = RecordData.whole
@@ -132,6 +133,14 @@ def test_an_unchanged_invoice_is_not_read_whole(emulator, tmp_path, monkeypatch)
         return whole(data)
 
     monkeypatch.setattr(RecordData, "whole", counted)
+    views: list[int] = []  # the records read by the fields they are compared by
+    view = RecordData.view
+
+    def counted_view(data: RecordData, decoder) -> object:
+        views.append(data.number)
+        return view(data, decoder)
+
+    monkeypatch.setattr(RecordData, "view", counted_view)
     nested = {"lago_id": "c1", "name": "Acme", "billing_configuration": {"sync": False}}
     count = 2_000  # invoices, lines 3 to 2002
 
@@ -148,10 +157,11 @@ def test_an_unchanged_invoice_is_not_read_whole(emulator, tmp_path, monkeypatch)
 
     ledger_dir, day = tmp_path / "ledger", date(2026, 12, 9)
     sync_on(emu := emulator, ledger_dir, day, lines(500))
-    assert len(read_whole) == 1 + count
+    # no ledger yet: every record is mapped, so each is read whole at once, and only so
+    assert len(read_whole) == 1 + count and views == []
     read_whole.clear()
     sync_on(emu, ledger_dir, day, lines(500))
-    assert upserted(emu) == [] and read_whole[0] == 1
+    assert upserted(emu) == [] and read_whole[0] == 1 and len(set(views)) == count
     # the drift sample takes some 100 × (1 + ln 20) ≈ 400 of them, each read whole once
     assert len(read_whole) - 1 < count / 2
     read_whole.clear()
