@@ -17,7 +17,9 @@ benchmarks/run.py) and one ledger directory, in this order:
    CPU must not grow with the ledger.
 
 Reported: API calls, records written, wall time, CPU time per record and peak RSS of the
-connector process, and before each step this machine's speed: the CPU time one invoice line
+connector process; of that CPU, the part an empty sync costs (the input's STATE lines alone,
+run just before the step on a copy of its ledger: what a sync costs before any record); and
+before each step this machine's speed: the CPU time one invoice line
 of the input takes to parse (``orjson.loads``, 500 lines at a time, best of three over
 20,000). A shared machine's speed drifts (by 40 % within an hour, seen here): compare CPU
 figures of steps or runs taken at the same speed. Writes benchmarks/changes.json and
@@ -38,6 +40,7 @@ import argparse
 import json
 import os
 import random
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -82,6 +85,9 @@ class Step:
     peak_rss_mb: float
     ledger_entries: int
     parse_us_per_invoice: float  # this machine's speed just before the step (see the text)
+    # CPU of an empty sync (the input's STATE lines alone) just before the step, on a copy of
+    # the step's ledger, per record of the step: the part of its CPU no record costs
+    empty_sync_us_per_record: float = 0.0
 
 
 def invoice_lines(input_path: Path, lines: int = 20_000) -> list[bytes]:
@@ -230,6 +236,35 @@ def unchanged_of(out: str) -> int:
     return 0
 
 
+def states_only(input_path: Path, target: Path) -> Path:
+    """The STATE lines of ``input_path``: an empty sync's input (what a sync costs without a
+    record: start-up, the preflight and model check, the drift sample, the ledger)."""
+    with input_path.open("rb") as source, target.open("wb") as out:
+        for line in source:
+            if line.startswith(b'{"type": "STATE"'):
+                out.write(line)
+    return target
+
+
+def empty_sync(
+    port: int, workdir: Path, states: Path, ledger_dir: Path | None, records: int
+) -> float:
+    """CPU µs per record (of ``records``) of an empty sync, on a copy of ``ledger_dir`` (which
+    an empty sync would leave without witnesses for the next sync's drift sample)."""
+    copy = None
+    if ledger_dir is not None and ledger_dir.exists():
+        copy = workdir / "ledger-of-empty-sync"
+        shutil.rmtree(copy, ignore_errors=True)
+        shutil.copytree(ledger_dir, copy)
+    try:
+        empty = workdir / "empty"
+        empty.mkdir(exist_ok=True)
+        return run_write(port, empty, states, copy, records)[2]
+    finally:
+        if copy is not None:
+            shutil.rmtree(copy, ignore_errors=True)
+
+
 def base_input(size: str, path: Path) -> int:
     """The benchmark's input of ``size`` written to ``path``; its number of records."""
     customers, subs, invoices = SIZES[size]
@@ -245,6 +280,7 @@ def run_size(size: str, latency: float, rate_limit: int, pad: int | None) -> lis
         records = base_input(size, base)
         changed_copy(base, changed, CHANGED_SHARE)
         sample = invoice_lines(base)
+        states = states_only(base, workdir / "states.jsonl")
         ledger_dir = workdir / "ledger"
         port = free_port()
         emulator = start_emulator(port, latency, rate_limit)
@@ -264,6 +300,7 @@ def run_size(size: str, latency: float, rate_limit: int, pad: int | None) -> lis
                 if name.endswith("-entry ledger"):
                     pad_ledger(ledger_dir, pad or 0)
                 entries_before = ledger_entries(ledger_dir) if ledger else 0
+                fixed = empty_sync(port, workdir, states, ledger, records)
                 speed = machine_speed(sample)
                 figures, wall, cpu, rss, out = run_write(port, workdir, input_path, ledger, records)
                 written = sum(
@@ -282,6 +319,7 @@ def run_size(size: str, latency: float, rate_limit: int, pad: int | None) -> lis
                     peak_rss_mb=round(rss, 1),
                     ledger_entries=entries_before,
                     parse_us_per_invoice=speed,
+                    empty_sync_us_per_record=round(fixed, 1),
                 )
                 print(step, flush=True)
                 steps.append(step)
@@ -355,18 +393,22 @@ def report(steps: list[Step], latency: float, rate_limit: int) -> str:
         "in a local directory. Steps in order, on one portal: the first sync (no ledger yet), "
         "the same input again, 1 % of the records changed, that input with change tracking "
         "off (what every sync costs without a ledger), and with `--ledger-entries` the "
-        "unchanged input against a ledger padded to that many entries. The last column is the "
+        "unchanged input against a ledger padded to that many entries. Of each step's CPU per "
+        "record, the part an empty sync costs (the input's STATE lines alone, just before the "
+        "step, on a copy of its ledger: start-up, the preflight and model check, the drift "
+        "sample, the ledger read and saved), per record of the step. The last column is the "
         "machine's speed just before the step: CPU µs to parse one invoice line of the input.",
         "",
         "| size | step | records | ledger entries before | written | unchanged | API calls | "
-        "wall s | CPU µs/record | peak RSS MB | speed: µs/invoice parse |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "wall s | CPU µs/record | of which an empty sync | peak RSS MB | "
+        "speed: µs/invoice parse |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for s in steps:
         lines.append(
             f"| {s.size} | {s.step} | {s.records} | {s.ledger_entries} | {s.written} | "
             f"{s.unchanged} | {s.api_calls} | {s.wall_seconds} | {s.cpu_us_per_record} | "
-            f"{s.peak_rss_mb} | {s.parse_us_per_invoice} |"
+            f"{s.empty_sync_us_per_record} | {s.peak_rss_mb} | {s.parse_us_per_invoice} |"
         )
     return "\n".join(lines) + "\n"
 
