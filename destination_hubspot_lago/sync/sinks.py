@@ -507,7 +507,9 @@ class InvoiceSink(RecordSink):
         return invoice_customer_id(data)
 
     def given_lago_id(self, data: Mapping[str, Any]) -> Any:
-        return given(invoice_fields(data).lago_id)
+        if type(data) is RecordData:  # by its fields, the rest not read
+            return given(invoice_fields(data).lago_id)
+        return data.get("lago_id")
 
     @classmethod
     def enabled(cls, config: DestinationConfig) -> bool:
