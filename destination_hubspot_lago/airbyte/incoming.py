@@ -186,11 +186,6 @@ class RecordData(Mapping[str, Any]):
             return f"RecordData(<line {self.number}: {len(self.text)} bytes orjson refuses>)"
 
 
-def as_dict(data: Mapping[str, Any]) -> Mapping[str, Any]:
-    """``data`` itself, or a :class:`RecordData`'s whole dict."""
-    return data.whole() if type(data) is RecordData else data
-
-
 # A RECORD line, its data kept as text: what parse_lines reads first.
 class _Body(msgspec.Struct):
     stream: Any = None

@@ -28,7 +28,7 @@ from typing import Any, NamedTuple, Protocol
 
 from ..records import values as v
 from ..records.base import MappingSettings
-from ..records.invoices import CustomerRef, given, invoice_fields, payment_overdue
+from ..records.invoices import given, invoice_fields, nested_lago_id, payment_overdue
 from ..records.streams import CUSTOMERS, INVOICES, PLANS, SUBSCRIPTIONS, WALLETS
 from .plans import (
     ACTIVE,
@@ -396,12 +396,7 @@ class BillingAggregator:
         lago_id = _text(given(invoice.lago_id))
         key = self._key(lago_id)
         invoice_id = lago_id or "(no lago_id)"
-        nested = invoice.customer
-        if type(nested) is CustomerRef:
-            owner_id = nested.lago_id
-        else:
-            owner_id = nested.get("lago_id") if isinstance(nested, Mapping) else None
-        owner = _text(owner_id or given(invoice.lago_customer_id))
+        owner = _text(nested_lago_id(invoice.customer) or given(invoice.lago_customer_id))
         if (_text(given(invoice.status)) or "").lower() != "finalized":
             self._facts.put(INVOICES, key, InvoiceFact(owner, NOTHING))
             return

@@ -108,9 +108,15 @@ def customer_of(fields: InvoiceFields) -> str | None:
 
 
 def _nested_id(customer: Any) -> str | None:
+    return v.text(nested_lago_id(customer))
+
+
+def nested_lago_id(customer: Any) -> Any:
+    """The ``lago_id`` of an invoice's nested customer as it came (read from text: a
+    ``CustomerRef``; read whole: a mapping), None when it has none."""
     if type(customer) is CustomerRef:
-        return v.text(customer.lago_id)
-    return v.text(customer.get("lago_id")) if isinstance(customer, Mapping) else None
+        return customer.lago_id
+    return customer.get("lago_id") if isinstance(customer, Mapping) else None
 
 
 def _map(
