@@ -61,10 +61,17 @@ def synced_identity(
     Raises :class:`InvalidRecord` without a lago_id, :class:`Skipped` for a status that
     stays out of the CRM (as in Lago's own integration).
     """
-    lago_id = record.get("lago_id")
+    return synced_identity_of(record.get("lago_id"), record.get("status"), kind, synced_statuses)
+
+
+def synced_identity_of(
+    lago_id: Any, status: Any, kind: str, synced_statuses: frozenset[str]
+) -> tuple[str, str]:
+    """``synced_identity`` of a record whose ``lago_id`` and ``status`` fields are these
+    (None: the record has no such field)."""
     if lago_id is None or not str(lago_id).strip():
         raise InvalidRecord(f"{kind} has no lago_id")
-    status = str(record.get("status") or "").strip().lower()
+    status = str(status or "").strip().lower()
     if status not in synced_statuses:
         raise Skipped(f"status {status or 'missing'}")
     return str(lago_id).strip(), status

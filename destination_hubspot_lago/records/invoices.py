@@ -10,7 +10,13 @@ from msgspec import UNSET, UnsetType
 
 from ..airbyte.incoming import RecordData
 from . import values as v
-from .base import InvalidRecord, MappingSettings, RecordUpsert, synced_identity
+from .base import (
+    InvalidRecord,
+    MappingSettings,
+    RecordUpsert,
+    synced_identity,
+    synced_identity_of,
+)
 
 SYNCED_STATUSES = frozenset({"finalized", "voided"})  # drafts and unfinished stay out
 
@@ -83,6 +89,14 @@ def invoice_fields(invoice: Mapping[str, Any]) -> InvoiceFields:
         invoice if type(invoice) is dict else dict(invoice), InvoiceFields
     )
     return converted
+
+
+def synced_invoice_identity(fields: InvoiceFields) -> tuple[str, str]:
+    """``map_invoice``'s first check by the invoice's fields: (lago_id, status) of an invoice
+    that belongs in the CRM; ``Skipped`` for a draft (so it is skipped before the rest of it
+    is read), ``InvalidRecord`` without a lago_id."""
+    lago_id, status = given(fields.lago_id), given(fields.status)
+    return synced_identity_of(lago_id, status, "invoice", SYNCED_STATUSES)
 
 
 def absent_fields(fields: InvoiceFields, names: Iterable[str]) -> list[str]:

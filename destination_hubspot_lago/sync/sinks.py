@@ -25,7 +25,13 @@ from ..hubspot.errors import refusal_code
 from ..portal.model import MODEL
 from ..records.base import CustomerUpsert, InvalidRecord, MappingSettings, RecordUpsert, Skipped
 from ..records.customers import map_customer
-from ..records.invoices import given, invoice_customer_id, invoice_fields, map_invoice
+from ..records.invoices import (
+    given,
+    invoice_customer_id,
+    invoice_fields,
+    map_invoice,
+    synced_invoice_identity,
+)
 from ..records.streams import KINDS
 from ..records.subscriptions import map_subscription, subscription_customer_id
 from .associations import Associations
@@ -314,7 +320,6 @@ class CustomerSink(Sink):
 class RecordSink(Sink):
     """Lago records that become records of one of our custom objects."""
 
-    mapper: Callable[[Mapping[str, Any], MappingSettings], RecordUpsert]
     id_property: str
 
     def __init__(self, stream: StreamKey, ctx: SinkContext) -> None:
@@ -429,7 +434,7 @@ class RecordSink(Sink):
 
     def map(self, data: Mapping[str, Any], extra: Mapping[str, str] | None) -> RecordUpsert:
         """The record as sent; ``extra``: what ``arrival`` took when it came."""
-        return type(self).mapper(whole(data), self.ctx.settings)
+        raise NotImplementedError
 
     def drain(self) -> Sequence[Job]:
         jobs = list(self._look_up()) if self._waiting else []
@@ -498,13 +503,17 @@ class SubscriptionSink(RecordSink):
 
 class InvoiceSink(RecordSink):
     kind = "invoices"
-    mapper = staticmethod(map_invoice)
     id_property = MODEL.invoices.id_property
     maps_alone = True
     reads_text = True  # an unchanged invoice is compared, counted and rolled up by its fields
 
     def customer_of(self, data: Mapping[str, Any]) -> str | None:
         return invoice_customer_id(data)
+
+    def map(self, data: Mapping[str, Any], extra: Mapping[str, str] | None) -> RecordUpsert:
+        if type(data) is RecordData:  # a draft is skipped by its fields, the rest not read
+            synced_invoice_identity(invoice_fields(data))
+        return map_invoice(whole(data), self.ctx.settings)
 
     def given_lago_id(self, data: Mapping[str, Any]) -> Any:
         if type(data) is RecordData:  # by its fields, the rest not read

@@ -19,7 +19,9 @@ from destination_hubspot_lago.records.invoices import (
     given,
     invoice_customer_id,
     invoice_fields,
+    map_invoice,
     payment_overdue,
+    synced_invoice_identity,
 )
 from destination_hubspot_lago.sync.input_checks import WATCHED
 
@@ -51,6 +53,9 @@ SHAPES = [
     {"lago_id": "bare"},
     {},
     {k: v for k, v in FULL.items() if k not in ("customer", "status", "currency")},
+    {**FULL, "status": " Draft "},
+    {**FULL, "status": "voided", "lago_id": 17},
+    {**FULL, "lago_id": "  "},
 ]
 SETTINGS = MappingSettings(today=date(2026, 12, 7))
 
@@ -75,6 +80,26 @@ def test_read_from_text_they_are_what_the_whole_record_holds(invoice):
     assert absent_fields(text, names) == absent_fields(whole, names)
     assert absent_fields(text, names) == [n for n in names if n not in invoice]
     assert payment_overdue(text, SETTINGS) == payment_overdue(whole, SETTINGS)
+
+
+@pytest.mark.parametrize("invoice", SHAPES)
+def test_its_fields_skip_or_refuse_an_invoice_as_its_mapping_does(invoice):
+    """A draft is skipped by its fields before the rest of it is read (``InvoiceSink.map``):
+    the same outcome, and the same message, as mapping the whole invoice."""
+
+    def outcome(check):
+        try:
+            check()
+        except Exception as error:  # Skipped, InvalidRecord
+            return type(error).__name__, str(error)
+        return "mapped"
+
+    mapped = outcome(lambda: map_invoice(invoice, SETTINGS))
+    by_fields = outcome(lambda: synced_invoice_identity(invoice_fields(from_text(invoice))))
+    if by_fields == "mapped":  # it belongs in the CRM: mapping may still refuse a value
+        assert mapped == "mapped" or mapped[0] == "InvalidRecord"
+    else:
+        assert by_fields == mapped
 
 
 def test_the_rest_of_the_record_is_not_read():
