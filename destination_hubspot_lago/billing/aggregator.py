@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any, NamedTuple, Protocol
 
+from msgspec import UNSET
+
 from ..records import values as v
 from ..records.base import MappingSettings
 from ..records.invoices import given, invoice_fields, nested_lago_id, payment_overdue
@@ -58,7 +60,7 @@ ROLLUP_PROPERTIES = tuple(ROLLUP_STREAMS)
 # -- one customer's roll-ups ----------------------------------------------------------------
 
 
-@dataclass
+@dataclass(slots=True)
 class _Currency:
     """Per currency: what a customer's records add up to (minor units)."""
 
@@ -70,7 +72,7 @@ class _Currency:
     finalized_invoices: int = 0
 
 
-@dataclass
+@dataclass(slots=True)
 class _Pending:
     """Active subscriptions of one plan code whose plan was not nested (resolved at the end)."""
 
@@ -78,7 +80,7 @@ class _Pending:
     first: tuple[str, str] | None = None  # (start, lago_id) of the earliest of them
 
 
-@dataclass
+@dataclass(slots=True)
 class _Customer:
     seen: bool = False  # in the customers stream of this sync
     currency: str | None = None
@@ -269,6 +271,7 @@ FACT_SHAPES: dict[str, type[SubscriptionFact] | type[InvoiceFact] | type[WalletF
 FACT_WIDTH = max(len(shape._fields) for shape in FACT_SHAPES.values())
 _tuple_new = tuple.__new__
 _fromhex = bytes.fromhex
+_ADDS_NOTHING = InvoiceFact(None, NOTHING)[1:]  # an invoice fact adding nothing, past its owner
 
 
 INVOICE_PROPERTIES = (
@@ -393,16 +396,17 @@ class BillingAggregator:
     def add_invoice(self, record: Mapping[str, Any]) -> None:
         # the fields it reads, without reading the rest of an invoice that came as text
         invoice = invoice_fields(record)
-        lago_id = _text(given(invoice.lago_id))
+        lago_id = _given_text(invoice.lago_id)
         key = self._key(lago_id)
         invoice_id = lago_id or "(no lago_id)"
         owner = _text(nested_lago_id(invoice.customer) or given(invoice.lago_customer_id))
-        if (_text(given(invoice.status)) or "").lower() != "finalized":
-            self._facts.put(INVOICES, key, InvoiceFact(owner, NOTHING))
+        status = _given_text(invoice.status)
+        if status is None or status.lower() != "finalized":
+            self._facts.put(INVOICES, key, _tuple_new(InvoiceFact, (owner, *_ADDS_NOTHING)))
             return
         try:
             issued = v.utc_date(given(invoice.issuing_date), "issuing_date")
-            currency = _text(given(invoice.currency)) or _text(given(invoice.total_amount_currency))
+            currency = _given_text(invoice.currency) or _given_text(invoice.total_amount_currency)
             due = v.cents(given(invoice.total_due_amount_cents), "total_due_amount_cents")
             if due is None:
                 due = v.cents(given(invoice.total_amount_cents), "total_amount_cents")
@@ -411,18 +415,10 @@ class BillingAggregator:
             problem = f"invoice {invoice_id}: {error}"
             self._facts.put(INVOICES, key, InvoiceFact(owner, INVOICE_PROBLEM, problem=problem))
             return
-        paid = (_text(given(invoice.payment_status)) or "").lower() == "succeeded"
-        fact = InvoiceFact(
-            owner,
-            INVOICE,
-            issued,
-            currency.upper() if currency else None,
-            due,
-            paid,
-            overdue,
-            invoice_id,
-        )
-        self._facts.put(INVOICES, key, fact)
+        paid = (_given_text(invoice.payment_status) or "").lower() == "succeeded"
+        # the NamedTuple's fields in order, without its Python-level __new__
+        fact = (owner, INVOICE, issued, currency.upper() if currency else None, due, paid, overdue)
+        self._facts.put(INVOICES, key, _tuple_new(InvoiceFact, (*fact, invoice_id, None)))
 
     def add_wallet(self, record: Mapping[str, Any]) -> None:
         lago_id = _text(record.get("lago_id"))
@@ -459,6 +455,7 @@ class BillingAggregator:
             INVOICES: self._fold_invoice,
             WALLETS: self._fold_wallet,
         }
+        customers = self._customers
         for stream, values in self._facts.items():
             # A store may hand back plain (padded) values: the fact again, by its stream's shape.
             shape = FACT_SHAPES[stream]
@@ -468,12 +465,16 @@ class BillingAggregator:
                 fact = _tuple_new(shape, values)
             else:
                 fact = shape._make(values[: len(shape._fields)])
-            if fact.adds == NOTHING:
+            owner, adds = fact[0], fact[1]
+            if adds == NOTHING:
                 continue
-            if fact.customer is None:
+            if owner is None:
                 self._orphans += 1
                 continue
-            folders[stream](self._customer(fact.customer), fact)  # type: ignore[operator]
+            customer = customers.get(owner)
+            if customer is None:
+                customer = self._customer(owner)
+            folders[stream](customer, fact)  # type: ignore[operator]
 
     @staticmethod
     def _fold_subscription(customer: _Customer, fact: SubscriptionFact) -> None:
@@ -500,30 +501,29 @@ class BillingAggregator:
 
     @staticmethod
     def _fold_invoice(customer: _Customer, fact: InvoiceFact) -> None:
-        if fact.adds == INVOICE_PROBLEM:
-            customer.invoice_problem = customer.invoice_problem or fact.problem
+        _, adds, issued, currency, due_cents, paid, overdue, invoice_id, problem = fact
+        if adds == INVOICE_PROBLEM:
+            customer.invoice_problem = customer.invoice_problem or problem
             return
-        issued = fact.issued
         if issued and (customer.last_invoice_date is None or issued > customer.last_invoice_date):
             customer.last_invoice_date = issued
-        if fact.currency is None:
+        if currency is None:
             customer.invoice_problem = customer.invoice_problem or (
-                f"invoice {fact.invoice_id} has no currency"
+                f"invoice {invoice_id} has no currency"
             )
             return
-        slot = customer.currency_slot(fact.currency)
+        slot = customer.by_currency.get(currency) or customer.currency_slot(currency)
         slot.finalized_invoices += 1
-        if fact.paid:
+        if paid:
             return
-        if fact.due_cents is None:
+        if due_cents is None:
             customer.invoice_problem = customer.invoice_problem or (
-                f"invoice {fact.invoice_id} has neither total_due_amount_cents nor "
-                "total_amount_cents"
+                f"invoice {invoice_id} has neither total_due_amount_cents nor total_amount_cents"
             )
             return
-        slot.outstanding_cents += fact.due_cents
-        if fact.overdue:
-            slot.overdue_cents += fact.due_cents
+        slot.outstanding_cents += due_cents
+        if overdue:
+            slot.overdue_cents += due_cents
             slot.overdue_invoices += 1
 
     @staticmethod
@@ -736,6 +736,13 @@ def _problem_kind(reason: str) -> str:
     if reason.startswith("currency"):
         return "the billing currency is not an ISO 4217 currency"
     return reason
+
+
+def _given_text(value: Any) -> str | None:
+    """``text_or_none(given(value))`` of a field of ``InvoiceFields``, in one call."""
+    if type(value) is str:  # nearly every value
+        return value.strip() or None
+    return None if value is UNSET else _text(value)
 
 
 def _start(record: Mapping[str, Any]) -> str:
