@@ -191,7 +191,13 @@ class Facts(Protocol):
 
     @property
     def repeated(self) -> int:
-        """How many puts replaced an earlier version (known once ``items`` was read)."""
+        """How many puts replaced an earlier version (known once ``items`` or ``distinct``
+        was read)."""
+        ...
+
+    def distinct(self) -> bool:
+        """True when no key was put twice: ``items`` would give every fact as it was put, in
+        that order (so a caller that folded each fact as it put it holds the fold already)."""
         ...
 
     def close(self) -> None: ...
@@ -211,6 +217,9 @@ class MemoryFacts:
     def items(self) -> Iterator[tuple[str, Sequence[Any]]]:
         for (stream, _), fact in self._facts.items():
             yield stream, fact
+
+    def distinct(self) -> bool:
+        return self.repeated == 0
 
     def close(self) -> None:
         self._facts.clear()
@@ -327,7 +336,9 @@ class BillingAggregator:
     once paid is no longer outstanding). So each subscription, invoice and wallet is kept as
     a small fact until the end (:class:`Facts`: in memory by default, on disk in the
     pipeline); customers and plans are a few values each, the roll-ups a few numbers per
-    customer and currency.
+    customer and currency. Each fact is also folded as it comes: when no record came twice
+    (``Facts.distinct``, nearly every sync), that fold is the result and the facts are never
+    read back.
     """
 
     def __init__(self, settings: MappingSettings | None = None, facts: Facts | None = None) -> None:
@@ -337,6 +348,15 @@ class BillingAggregator:
         self._plans: dict[str, PlanTerms] = {}
         self._anonymous = 0  # records without a lago_id: each one its own key
         self._orphans = 0
+        # Each fact folded as it comes, into customers of their own (their order is that of
+        # their first fact); ``_fold`` takes them when no record came twice.
+        self._folded: dict[str, _Customer] = {}
+        self._orphans_now = 0
+        self._folders: dict[str, Callable[[_Customer, Any], None]] = {
+            SUBSCRIPTIONS: self._fold_subscription,
+            INVOICES: self._fold_invoice,
+            WALLETS: self._fold_wallet,
+        }
         self._finalized = False
         self._adders: dict[str, Callable[[Mapping[str, Any]], None]] = {
             CUSTOMERS: self.add_customer,
@@ -376,7 +396,7 @@ class BillingAggregator:
         owner = _text(record.get("lago_customer_id"))
         if (_text(record.get("status")) or "").lower() != ACTIVE:
             # terminated: MRR 0; pending/canceled: not synced
-            self._facts.put(SUBSCRIPTIONS, key, SubscriptionFact(owner, NOTHING))
+            self._put(SUBSCRIPTIONS, key, SubscriptionFact(owner, NOTHING))
             return
         start, first = _start(record), lago_id or ""
         nested = record.get("plan")
@@ -391,7 +411,7 @@ class BillingAggregator:
         else:
             code = _text(record.get("plan_code")) or ""
             fact = SubscriptionFact(owner, MRR_PENDING, start, first, plan_code=code)
-        self._facts.put(SUBSCRIPTIONS, key, fact)
+        self._put(SUBSCRIPTIONS, key, fact)
 
     def add_invoice(self, record: Mapping[str, Any]) -> None:
         # the fields it reads, without reading the rest of an invoice that came as text
@@ -402,7 +422,7 @@ class BillingAggregator:
         owner = _text(nested_lago_id(invoice.customer) or given(invoice.lago_customer_id))
         status = _given_text(invoice.status)
         if status is None or status.lower() != "finalized":
-            self._facts.put(INVOICES, key, _tuple_new(InvoiceFact, (owner, *_ADDS_NOTHING)))
+            self._put(INVOICES, key, _tuple_new(InvoiceFact, (owner, *_ADDS_NOTHING)))
             return
         try:
             issued = v.utc_date(given(invoice.issuing_date), "issuing_date")
@@ -413,23 +433,23 @@ class BillingAggregator:
             overdue = payment_overdue(invoice, self.settings)
         except v.InvalidValue as error:
             problem = f"invoice {invoice_id}: {error}"
-            self._facts.put(INVOICES, key, InvoiceFact(owner, INVOICE_PROBLEM, problem=problem))
+            self._put(INVOICES, key, InvoiceFact(owner, INVOICE_PROBLEM, problem=problem))
             return
         paid = (_given_text(invoice.payment_status) or "").lower() == "succeeded"
         # the NamedTuple's fields in order, without its Python-level __new__
         fact = (owner, INVOICE, issued, currency.upper() if currency else None, due, paid, overdue)
-        self._facts.put(INVOICES, key, _tuple_new(InvoiceFact, (*fact, invoice_id, None)))
+        self._put(INVOICES, key, _tuple_new(InvoiceFact, (*fact, invoice_id, None)))
 
     def add_wallet(self, record: Mapping[str, Any]) -> None:
         lago_id = _text(record.get("lago_id"))
         key = self._key(lago_id)
         owner = _text(record.get("lago_customer_id"))
         if (_text(record.get("status")) or "").lower() != ACTIVE:
-            self._facts.put(WALLETS, key, WalletFact(owner, NOTHING))
+            self._put(WALLETS, key, WalletFact(owner, NOTHING))
             return
         raw = record.get("credits_balance")
         if v.blank(raw):
-            self._facts.put(WALLETS, key, WalletFact(owner, WALLET))  # an empty wallet
+            self._put(WALLETS, key, WalletFact(owner, WALLET))  # an empty wallet
             return
         try:
             credits = Decimal(str(raw).strip())
@@ -439,23 +459,37 @@ class BillingAggregator:
             problem = (
                 f"wallet {lago_id or '(no lago_id)'} has credits_balance {raw!r}, not a decimal"
             )
-            self._facts.put(WALLETS, key, WalletFact(owner, WALLET_PROBLEM, problem=problem))
+            self._put(WALLETS, key, WalletFact(owner, WALLET_PROBLEM, problem=problem))
             return
-        self._facts.put(WALLETS, key, WalletFact(owner, WALLET, str(credits)))
+        self._put(WALLETS, key, WalletFact(owner, WALLET, str(credits)))
 
     def close(self) -> None:
         """Drop the facts (idempotent); ``finalize`` does it too."""
         self._facts.close()
+        self._folded.clear()
 
     # -- the facts, folded once the input is over -------------------------------------------
 
+    def _put(self, stream: str, key: bytes | str, fact: Fact) -> None:
+        """Keep the fact, and fold it into ``_folded`` now: when no record came twice (nearly
+        every sync), that is the fold ``finalize`` needs, without reading the facts back."""
+        self._facts.put(stream, key, fact)
+        if fact[1] != NOTHING:  # adds
+            self._orphans_now += self._fold_one(self._folded, stream, fact)
+
     def _fold(self) -> None:
-        folders = {
-            SUBSCRIPTIONS: self._fold_subscription,
-            INVOICES: self._fold_invoice,
-            WALLETS: self._fold_wallet,
-        }
+        """The facts' last versions folded into the customers (``finalize``): the folds made
+        as they came, when every fact was its record's only version; else read back."""
         customers = self._customers
+        if self._facts.distinct():
+            for owner, folded in self._folded.items():
+                customer = customers.get(owner)
+                if customer is not None:  # the customers stream's fields, then its folds
+                    folded.seen, folded.currency = customer.seen, customer.currency
+                    customers[owner] = folded
+            self._orphans = self._orphans_now
+            return
+        self._folded.clear()
         for stream, values in self._facts.items():
             # A store may hand back plain (padded) values: the fact again, by its stream's shape.
             shape = FACT_SHAPES[stream]
@@ -465,16 +499,20 @@ class BillingAggregator:
                 fact = _tuple_new(shape, values)
             else:
                 fact = shape._make(values[: len(shape._fields)])
-            owner, adds = fact[0], fact[1]
-            if adds == NOTHING:
-                continue
-            if owner is None:
-                self._orphans += 1
-                continue
-            customer = customers.get(owner)
-            if customer is None:
-                customer = self._customer(owner)
-            folders[stream](customer, fact)  # type: ignore[operator]
+            if fact[1] != NOTHING:
+                self._orphans += self._fold_one(customers, stream, fact)
+
+    def _fold_one(self, customers: dict[str, _Customer], stream: str, fact: Fact) -> int:
+        """Fold a fact that adds something into its customer in ``customers``; 1 for a fact
+        of no customer (an orphan), else 0."""
+        owner = fact[0]
+        if owner is None:
+            return 1
+        customer = customers.get(owner)
+        if customer is None:
+            customer = customers[owner] = _Customer()
+        self._folders[stream](customer, fact)
+        return 0
 
     @staticmethod
     def _fold_subscription(customer: _Customer, fact: SubscriptionFact) -> None:

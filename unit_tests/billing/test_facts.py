@@ -76,6 +76,67 @@ def test_keys_that_only_look_repeated_come_back_once_each(way):
     assert facts.repeated == 0
 
 
+@pytest.mark.parametrize("repeat", [False, True])
+def test_distinct_says_whether_some_key_was_put_twice(way, repeat):
+    """``distinct``: no key put twice (then the facts need not be read back), told apart from
+    a repeat whichever way suspects are found — also when every key is one."""
+    facts = DiskFacts()
+    count = FLUSH_ROWS + 5
+    for n in range(count):
+        facts.put("invoices", uuid.UUID(int=n).bytes, (f"c{n}", n))
+    facts.put("wallets", uuid.UUID(int=1).bytes, ("c1", 0))  # same key, other stream
+    if repeat:
+        facts.put("invoices", uuid.UUID(int=count - 1).bytes, ("c0", -1))  # in the unflushed batch
+    assert facts.distinct() is not repeat
+    if not repeat:
+        assert facts.repeated == 0  # known without reading the facts back
+    got = [fact for stream, fact in facts.items() if stream == "invoices"]
+    assert len(got) == count and facts.repeated == int(repeat)
+    assert got[-1] == (("c0", -1) if repeat else (f"c{count - 1}", count - 1))
+    facts.close()
+    assert not facts.distinct()  # closed: nothing to tell
+
+
+@pytest.mark.parametrize("repeat", [False, True])
+def test_without_a_repeat_the_aggregator_never_reads_its_facts_back(way, monkeypatch, repeat):
+    """The aggregator folds each fact as it comes; when no record came twice, those folds are
+    the result and the facts stay unread; when one did, they are read back and folded again,
+    its last version in its first one's place."""
+    reads = []
+    every_fact = DiskFacts._all
+
+    def counted(self):
+        reads.append(1)
+        return every_fact(self)
+
+    monkeypatch.setattr(DiskFacts, "_all", counted)
+    settings = MappingSettings(today=date(2025, 6, 15))
+    aggregator = BillingAggregator(settings, DiskFacts())
+    aggregator.add("customers", {"lago_id": "c1", "currency": "EUR"})
+    for n in range(300):
+        aggregator.add("invoices", _invoice(str(uuid.UUID(int=n)), 100))
+    if repeat:  # sent again, paid
+        aggregator.add("invoices", _invoice(str(uuid.UUID(int=7)), 100, "succeeded"))
+    result = aggregator.finalize(BILLING_STREAMS)
+    (c1,) = result.customers
+    assert c1.properties["lago_outstanding_amount"] == ("299.00" if repeat else "300.00")
+    assert result.summary.duplicates == int(repeat)
+    assert bool(reads) is repeat
+
+
+def _invoice(lago_id: str, cents: int, payment_status: str = "pending") -> dict[str, object]:
+    return {
+        "lago_id": lago_id,
+        "status": "finalized",
+        "payment_status": payment_status,
+        "currency": "EUR",
+        "issuing_date": "2025-05-01",
+        "payment_due_date": "2025-07-01",
+        "total_amount_cents": cents,
+        "customer": {"lago_id": "c1"},
+    }
+
+
 def test_memory_stays_flat_with_the_number_of_records():
     """100,000 finalized invoices of 1,000 customers through the aggregator: what Python holds
     is one batch of facts and the per-customer numbers, not the invoices (in a dict, over
