@@ -550,7 +550,7 @@ class BillingAggregator:
                 f"invoice {invoice_id} has no currency"
             )
             return
-        slot = customer.by_currency.get(currency) or customer.currency_slot(currency)
+        slot = customer.currency_slot(currency)
         slot.finalized_invoices += 1
         if paid:
             return
