@@ -225,15 +225,30 @@ def _light_record(line: str | bytes, number: int) -> AirbyteMessage | None:
         return None
     if isinstance(line, bytes) and not line.isascii():
         line.decode()  # UnicodeDecodeError: not a valid Airbyte message
-    return AirbyteMessage(
-        type=Type.RECORD,
-        record=AirbyteRecordMessage(
-            stream=body.stream,
-            data=RecordData(text, number),  # a Mapping, read when it is used
-            emitted_at=int(body.emitted_at or 0),
-            namespace=namespace,
-        ),
-    )
+    # AirbyteMessage(type=RECORD, record=AirbyteRecordMessage(...)), the same objects, built
+    # from their fields' defaults without the dataclasses' keyword __init__ (half the cost)
+    fields = _RECORD_DEFAULTS.copy()
+    fields["stream"] = body.stream
+    fields["data"] = RecordData(text, number)  # a Mapping, read when it is used
+    fields["emitted_at"] = int(body.emitted_at or 0)
+    fields["namespace"] = namespace
+    record = _new(AirbyteRecordMessage)
+    record.__dict__ = fields
+    fields = _RECORD_MESSAGE_DEFAULTS.copy()
+    fields["record"] = record
+    message = _new(AirbyteMessage)
+    message.__dict__ = fields
+    return message
+
+
+_new = object.__new__
+# every field of each as its __init__ sets it (the defaults: None, no mutable one)
+_RECORD_DEFAULTS = vars(AirbyteRecordMessage(stream="", data={}, emitted_at=0))
+_RECORD_MESSAGE_DEFAULTS = vars(AirbyteMessage(type=Type.RECORD))
+assert all(
+    value is None or key in {"stream", "data", "emitted_at", "type"}
+    for key, value in (_RECORD_DEFAULTS | _RECORD_MESSAGE_DEFAULTS).items()
+)
 
 
 def record_digest(record: AirbyteRecordMessage) -> int | None:

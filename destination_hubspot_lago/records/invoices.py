@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -100,8 +101,24 @@ def synced_invoice_identity(fields: InvoiceFields) -> tuple[str, str]:
 
 
 def absent_fields(fields: InvoiceFields, names: Iterable[str]) -> list[str]:
-    """Which of ``names`` (fields ``InvoiceFields`` declares) the invoice lacks."""
-    return [name for name in names if getattr(fields, name) is UNSET]
+    """Which of ``names`` (fields ``InvoiceFields`` declares) the invoice lacks, in the
+    order of ``names``. Names given as a frozenset or tuple (``FieldWatch``'s, for every
+    invoice) are read in one C call, which usually says "none"."""
+    reader = _READERS.get(names) if isinstance(names, (frozenset, tuple)) else None
+    if reader is None:
+        if not isinstance(names, (frozenset, tuple)) or len(names) < 2:
+            return [name for name in names if getattr(fields, name) is UNSET]
+        ordered = tuple(names)
+        reader = _READERS[names] = (ordered, operator.attrgetter(*ordered))
+    ordered, read = reader
+    values = read(fields)
+    if UNSET not in values:
+        return []
+    return [name for name, value in zip(ordered, values, strict=True) if value is UNSET]
+
+
+# absent_fields' readers by the names they read: the names in order, and a getter of them
+_READERS: dict[frozenset[str] | tuple[str, ...], tuple[tuple[str, ...], Any]] = {}
 
 
 def given(value: Any) -> Any:

@@ -332,7 +332,10 @@ class RecordSink(Sink):
         # §10, a stream that maps alone: records received, waiting for their ledger entries
         # (looked up LOOKUP_BATCH at a time, then buffered in the order they came), each with
         # the digest of its input line and what ``arrival`` took
-        self._waiting: list[tuple[Mapping[str, Any], int | None, Mapping[str, str] | None]] = []
+        # (data, line, extra, its Lago id) of each record waiting for its ledger entry
+        self._waiting: list[
+            tuple[Mapping[str, Any], int | None, Mapping[str, str] | None, str | None]
+        ] = []
 
     # A stream whose records map from themselves, the settings and what ``arrival`` takes
     # from other records when they come (invoices: nothing; subscriptions: their plan values
@@ -353,7 +356,7 @@ class RecordSink(Sink):
         extra = self.arrival(data)
         if not self.maps_alone or ledger is None or not ledger.has_previous:
             return self._buffer_one(data, None, line, extra)
-        self._waiting.append((data, line, extra))
+        self._waiting.append((data, line, extra, _lago_id(self.given_lago_id(data))))
         if len(self._waiting) < LOOKUP_BATCH:
             return NO_JOBS
         return self._look_up()
@@ -362,12 +365,11 @@ class RecordSink(Sink):
         """The waiting records' ledger entries in one query, then each record buffered."""
         waiting, self._waiting = self._waiting, []
         assert self.ctx.ledger is not None
-        lago_ids = filter(None, [_lago_id(self.given_lago_id(data)) for data, _, _ in waiting])
-        found = self.ctx.ledger.previous_of(self.kind, lago_ids)
+        found = self.ctx.ledger.previous_of(self.kind, [w[3] for w in waiting if w[3]])
         jobs: list[Job] = []
-        for data, line, extra in waiting:
+        for data, line, extra, lago_id in waiting:
             try:
-                jobs.extend(self._buffer_one(data, found, line, extra))
+                jobs.extend(self._buffer_one(data, found, line, extra, lago_id))
             except (Skipped, InvalidRecord) as problem:
                 self._unmapped(data, problem)
         return jobs
@@ -378,13 +380,15 @@ class RecordSink(Sink):
         found: Mapping[str, Previous] | None,
         line: int | None,
         extra: Mapping[str, str] | None,
+        lago_id: str | None = None,
     ) -> Sequence[Job]:
         """``found``: the ledger entries looked up already (by Lago id), or None: look up;
         ``line``: the digest of the record's input line (None: serialise ``data``);
-        ``extra``: what ``arrival`` took."""
+        ``extra``: what ``arrival`` took; ``lago_id``: the record's, with ``found``."""
         ledger = self.ctx.ledger
         previous, raw = None, None
-        lago_id = _lago_id(self.given_lago_id(data)) if ledger is not None else None
+        if found is None:
+            lago_id = _lago_id(self.given_lago_id(data)) if ledger is not None else None
         if ledger is not None and lago_id and lago_id not in self._buffer.items:
             previous = ledger.previous(self.kind, lago_id) if found is None else found.get(lago_id)
             if self.maps_alone:

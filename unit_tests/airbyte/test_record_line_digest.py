@@ -9,7 +9,7 @@ import json
 
 import msgspec
 import pytest
-from airbyte_protocol_dataclasses.models import AirbyteRecordMessage
+from airbyte_protocol_dataclasses.models import AirbyteMessage, AirbyteRecordMessage, Type
 
 from destination_hubspot_lago.airbyte.incoming import RecordData, parse_lines, record_digest
 
@@ -83,6 +83,25 @@ def test_the_data_is_the_whole_record_and_read_only_when_used():
     assert data["customer"] == {"lago_id": "c1"} and data.get("absent", 3) == 3
     assert "metadata" in data and len(data) == 4 and list(data) == [*INVOICE, "metadata"]
     assert data.whole() is data.whole()  # read once
+
+
+def test_a_record_line_is_the_message_the_protocols_classes_build():
+    for raw in (line(INVOICE), line(INVOICE, first=True)):
+        (message,) = parse_lines([raw])
+        read = message.record
+        assert type(message) is AirbyteMessage and type(read) is AirbyteRecordMessage
+        assert type(read.data) is RecordData
+        built = AirbyteMessage(
+            type=Type.RECORD,
+            record=AirbyteRecordMessage(
+                stream="invoices", data=read.data, emitted_at=1_733_000_000_000
+            ),
+        )
+        assert message == built and vars(message) == vars(built)
+        assert vars(read) == vars(built.record)
+    (first, second) = parse_lines([line(INVOICE), line(INVOICE)])  # nothing shared
+    assert first.record is not second.record and vars(first) is not vars(second)
+    assert vars(first.record) is not vars(second.record)
 
 
 def test_a_view_reads_the_fields_it_declares_and_skips_the_rest():
