@@ -154,7 +154,8 @@ class Terminations:
         self.ledger = ledger
         self.seen = seen
         self._not_read_active = seen.new_active  # in the mass-change share, not read
-        self._sets: dict[str, int] = {}  # customer -> digest of its subscriptions (§10)
+        # customer -> digest of its subscriptions, where it is not the ledger's already (§10)
+        self._sets: dict[str, int] = {}
         self.mode = mode
         self.properties = terminated_properties(zero_mrr)
         self.plan: TerminationPlan | None = None
@@ -203,6 +204,7 @@ class Terminations:
         same = {lago_id for _, lago_id in ledger.unchanged_all(SUBSCRIPTION_SET, known)}
         for customer in same:
             self._not_read_active += seen.active_by_customer.get(customer, 0)
+            del self._sets[customer]  # its entry stays as it is: nothing to confirm again
         return frozenset(customer for _, customer, _, _ in known if customer not in same)
 
     def _customers_found(self, obj: str, found: Mapping[str, str]) -> list[Job]:

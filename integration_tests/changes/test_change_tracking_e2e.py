@@ -120,6 +120,20 @@ def test_an_unchanged_input_makes_no_write_and_few_calls(ledger_dir):
         assert hubspot_state(emu) == full_rewrite(lines())
 
 
+def test_an_unchanged_sync_keeps_the_ledger_for_the_next(ledger_dir):
+    """What an unchanged sync confirms nothing about (§8's reconciled sets, every record)
+    stays in its ledger: a third sync is as cheap as the second."""
+    with make_emulator() as emu:
+        sync(emu, ledger_dir, lines())
+        sync(emu, ledger_dir, lines())
+        second = sorted(e["path"] for e in emu.requests)
+        third = sync(emu, ledger_dir, lines())
+        assert emu.mutating_requests() == []
+        assert sorted(e["path"] for e in emu.requests) == second
+        assert "unchanged since the last sync (not written): 800 records" in summary(third)
+        assert hubspot_state(emu) == full_rewrite(lines())
+
+
 def test_only_what_changed_is_written(ledger_dir):
     changed = {
         "c7": {"name": "Renamed 7"},
