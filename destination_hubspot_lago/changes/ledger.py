@@ -114,7 +114,7 @@ class Previous(NamedTuple):
 _tuple_new = tuple.__new__
 
 
-def _confirms(previous: Previous, digest: int, target: str | None) -> bool:
+def confirms(previous: Previous, digest: int, target: str | None) -> bool:
     """The previous sync confirmed this digest (and this target, when one is given)."""
     return previous.digest == digest and (target is None or previous.target == target)
 
@@ -265,7 +265,7 @@ class Ledger:
                     of_key[key] = entry
             for key, previous in self._entries(list(of_key)):
                 obj, lago_id, digest, target = of_key[key]
-                if _confirms(previous, digest, target):
+                if confirms(previous, digest, target):
                     same.add((obj, lago_id))
         return same
 
@@ -290,7 +290,7 @@ class Ledger:
         same ``digest`` (and ``target``, when given): the caller skips the write; the entry
         stays (the new ledger starts as a copy of the previous). None: write it."""
         row = self.previous(obj, lago_id, facet)
-        return row.target if row is not None and _confirms(row, digest, target) else None
+        return row.target if row is not None and confirms(row, digest, target) else None
 
     def confirm(
         self,

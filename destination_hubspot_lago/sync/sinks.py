@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..airbyte.incoming import RecordData, unreadable_line
-from ..changes.ledger import RECORD, Ledger, Previous
+from ..changes.ledger import RECORD, Ledger, Previous, confirms
 from ..config import DestinationConfig
 from ..hubspot.batches import Item, Outcome, Rejected, Writer
 from ..hubspot.errors import refusal_code
@@ -43,7 +43,8 @@ from .rejected_records import S3RejectedRecords
 from .report import StreamTally, SyncReport
 
 MAX_BATCH_BYTES = 2_000_000  # keep request bodies well under any proxy's limit
-LOOKUP_BATCH = 128  # records of a stream that maps alone looked up in the ledger at once (§10)
+# records looked up in the ledger at once (§10): of a stream that maps alone, and customers
+LOOKUP_BATCH = 128
 
 
 @dataclass
@@ -218,26 +219,57 @@ class CustomerSink(Sink):
         # (object key, linked) -> buffer of CustomerUpsert
         self._buffers: dict[tuple[str, bool], Buffer] = {}
         self._digests: dict[str, int] = {}  # Lago id -> digest of the buffered version (§10)
+        # §10: customers mapped (and their claims made) as they came, waiting for their
+        # ledger entries, looked up LOOKUP_BATCH at a time; then each is placed in the order
+        # they came: (customer, digest of it as it would be sent)
+        self._waiting: list[tuple[CustomerUpsert, int]] = []
 
     def buffer(self, data: Mapping[str, Any], line: int | None) -> Sequence[Job]:
         customer = map_customer(data, self.ctx.settings)
-        linked = bool(customer.hubspot_id)
-        if linked:
+        if customer.hubspot_id:
             self.claims.reserve_link(customer)
-        where = (customer.object_key, linked)
+        ledger = self.ctx.ledger
+        if ledger is None:
+            return self._place(customer, None, None)
+        if customer.object_key == "contacts":
+            customer = self.claims.claim_email(customer)  # as it would be sent
+        digest = ledger.digest((customer.object_key, customer.hubspot_id, customer.properties))
+        if not ledger.has_previous:
+            return self._place(customer, digest, None)
+        self._waiting.append((customer, digest))
+        if len(self._waiting) < LOOKUP_BATCH:
+            return NO_JOBS
+        return self._look_up()
+
+    def _look_up(self) -> Sequence[Job]:
+        """The waiting customers' ledger entries, one query per HubSpot object; then each
+        customer placed as if looked up alone."""
+        waiting, self._waiting = self._waiting, []
+        ledger = self.ctx.ledger
+        assert ledger is not None
+        found = {
+            obj: ledger.previous_of(obj, [c.lago_id for c, _ in waiting if c.object_key == obj])
+            for obj in {c.object_key for c, _ in waiting}
+        }
+        jobs: list[Job] = []
+        for customer, digest in waiting:
+            jobs.extend(self._place(customer, digest, found[customer.object_key]))
+        return jobs
+
+    def _place(
+        self, customer: CustomerUpsert, digest: int | None, found: Mapping[str, Previous] | None
+    ) -> Sequence[Job]:
+        """Unchanged since the ledger's entry (``found``, by Lago id): no call; else buffered.
+        ``digest``: of the customer as it would be sent (None: no ledger)."""
+        where = (customer.object_key, bool(customer.hubspot_id))
         buffer = self._buffers.get(where)
         if buffer is None:
             buffer = self._buffers[where] = Buffer(self.ctx.batch_size)
-        ledger = self.ctx.ledger
-        if ledger is not None:
-            if customer.object_key == "contacts":
-                customer = self.claims.claim_email(customer)  # as it would be sent
-            digest = ledger.digest((customer.object_key, customer.hubspot_id, customer.properties))
-            if customer.lago_id not in buffer.items:
-                obj, lago_id, link = customer.object_key, customer.lago_id, customer.hubspot_id
-                target = ledger.unchanged(obj, lago_id, RECORD, digest, link)
-                if target is not None:
-                    return self._unchanged(customer, target)
+        if digest is not None:
+            if found is not None and customer.lago_id not in buffer.items:
+                previous = found.get(customer.lago_id)
+                if previous is not None and confirms(previous, digest, customer.hubspot_id):
+                    return self._unchanged(customer, previous.target)
             self._digests[customer.lago_id] = digest
         if buffer.add(customer.lago_id, customer, customer.properties):
             return (self._batch(*where, buffer.drain()),)
@@ -256,11 +288,13 @@ class CustomerSink(Sink):
         return self.ctx.associations.full_batches()
 
     def drain(self) -> Sequence[Job]:
-        return [
+        jobs = list(self._look_up()) if self._waiting else []
+        jobs += [
             self._batch(obj, linked, buffer.drain())
             for (obj, linked), buffer in self._buffers.items()
             if buffer.items
         ]
+        return jobs
 
     def _batch(self, obj: str, linked: bool, customers: list[CustomerUpsert]) -> Job:
         keys = [("customers", c.lago_id) for c in customers]

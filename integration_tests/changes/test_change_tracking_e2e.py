@@ -183,6 +183,39 @@ def test_invoices_looked_up_many_at_a_time_come_out_as_one_at_a_time(ledger_dir)
         assert stats[2].get("rejectedRecordCount") == 1.0
 
 
+def test_customers_looked_up_many_at_a_time_come_out_as_one_at_a_time(ledger_dir):
+    """Customers, mapped and claimed as they come, wait for their ledger entries LOOKUP_BATCH
+    at a time (companies and contacts in one batch). Every customer comes twice, so the first
+    batch is full and holds c20 twice, its second version changed; the last batch waits for
+    the STATE. Each comes out as if looked up alone: only the changed versions are sent, the
+    last version of c20 wins, and HubSpot holds what a full rewrite of the input holds."""
+    from destination_hubspot_lago.sync.sinks import LOOKUP_BATCH
+
+    def twice(input_lines, renamed=None):
+        customers = input_lines[:N_CUSTOMERS]  # the records, then their STATE
+        assert all('"stream": "customers"' in line for line in customers)
+        again = list(customers)
+        if renamed is not None:
+            again[20] = record("customers", {**customer(20), "name": renamed})
+        return customers + again + input_lines[N_CUSTOMERS:]
+
+    assert N_CUSTOMERS < LOOKUP_BATCH < 2 * N_CUSTOMERS
+    c5 = {"c5": {"name": "Renamed 5"}}
+    with make_emulator() as emu:
+        sync(emu, ledger_dir, twice(lines()))
+        second = twice(lines(c5), renamed="Renamed 20")
+        run = sync(emu, ledger_dir, second)
+        upserts = [i for i in written_inputs(emu) if i["path"].endswith("/batch/upsert")]
+        assert sorted(i["id"] for i in upserts) == ["c20", "c5"]  # once each: one buffer
+        names = {i["id"]: i["properties"]["name"] for i in upserts if i["id"] == "c20"}
+        assert names == {"c20": "Renamed 20"}
+        assert not [i for i in written_inputs(emu) if "/associations/" in i["path"]]
+        # every record but the three changed versions (c5 twice, c20's second) was compared
+        assert "unchanged since the last sync (not written): 897 records" in summary(run)
+        assert [s["destinationStats"]["recordCount"] for s in run.states] == [200.0, 200.0, 500.0]
+        assert hubspot_state(emu) == full_rewrite(second)
+
+
 def test_a_failed_sync_leaves_the_previous_ledger_and_the_next_sends_the_rest(ledger_dir):
     changed = {f"i{i}": {"payment_status": "failed"} for i in range(0, 500, 5)}
     with make_emulator() as emu:
