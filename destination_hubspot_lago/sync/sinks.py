@@ -364,9 +364,8 @@ class RecordSink(Sink):
         # buffered, for the ledger once HubSpot confirms it
         self._pending: dict[str, tuple[int, int | None, int | None]] = {}
         # §10, a stream that maps alone: records received, waiting for their ledger entries
-        # (looked up LOOKUP_BATCH at a time, then buffered in the order they came), each with
-        # the digest of its input line and what ``arrival`` took
-        # (data, line, extra, its Lago id) of each record waiting for its ledger entry
+        # (looked up LOOKUP_BATCH at a time, then buffered in the order they came): its data,
+        # the digest of its input line, what ``arrival`` took and its Lago id
         self._waiting: list[
             tuple[Mapping[str, Any], int | None, Mapping[str, str] | None, str | None]
         ] = []
