@@ -139,7 +139,8 @@ class DiskFacts:
 
     @property
     def repeated(self) -> int:
-        """Puts that replaced an earlier version (known once ``items`` was read)."""
+        """Puts that replaced an earlier version (known once ``items`` was read, or
+        ``distinct`` said True: then none)."""
         return self._puts - self._stored if self._stored else 0
 
     def close(self) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import operator
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import msgspec
@@ -104,10 +104,10 @@ def absent_fields(fields: InvoiceFields, names: Iterable[str]) -> list[str]:
     """Which of ``names`` (fields ``InvoiceFields`` declares) the invoice lacks, in the
     order of ``names``. Names given as a frozenset or tuple (``FieldWatch``'s, for every
     invoice) are read in one C call, which usually says "none"."""
-    reader = _READERS.get(names) if isinstance(names, (frozenset, tuple)) else None
+    if not isinstance(names, (frozenset, tuple)) or len(names) < 2:
+        return [name for name in names if getattr(fields, name) is UNSET]
+    reader = _READERS.get(names)
     if reader is None:
-        if not isinstance(names, (frozenset, tuple)) or len(names) < 2:
-            return [name for name in names if getattr(fields, name) is UNSET]
         ordered = tuple(names)
         reader = _READERS[names] = (ordered, operator.attrgetter(*ordered))
     ordered, read = reader
@@ -118,7 +118,9 @@ def absent_fields(fields: InvoiceFields, names: Iterable[str]) -> list[str]:
 
 
 # absent_fields' readers by the names they read: the names in order, and a getter of them
-_READERS: dict[frozenset[str] | tuple[str, ...], tuple[tuple[str, ...], Any]] = {}
+_READERS: dict[
+    frozenset[str] | tuple[str, ...], tuple[tuple[str, ...], Callable[[InvoiceFields], Any]]
+] = {}
 
 
 def given(value: Any) -> Any:

@@ -15,6 +15,7 @@ from destination_hubspot_lago.billing import facts as facts_module
 from destination_hubspot_lago.billing.aggregator import BILLING_STREAMS, BillingAggregator
 from destination_hubspot_lago.billing.facts import FLUSH_ROWS, DiskFacts
 from destination_hubspot_lago.records.base import MappingSettings
+from unit_tests.billing.test_billing import invoice
 
 
 @pytest.fixture(params=["bitmap", "every key a suspect", "replaced by SQLite"])
@@ -117,9 +118,11 @@ def test_without_a_repeat_the_aggregator_never_reads_its_facts_back(way, monkeyp
     aggregator = BillingAggregator(settings, DiskFacts())
     aggregator.add("customers", {"lago_id": "c1", "currency": "EUR"})
     for n in range(300):
-        aggregator.add("invoices", _invoice(str(uuid.UUID(int=n)), 100))
+        aggregator.add("invoices", invoice(str(uuid.UUID(int=n)), total=100))
     if repeat:  # sent again, paid
-        aggregator.add("invoices", _invoice(str(uuid.UUID(int=7)), 100, "succeeded"))
+        aggregator.add(
+            "invoices", invoice(str(uuid.UUID(int=7)), total=100, payment_status="succeeded")
+        )
     result = aggregator.finalize(BILLING_STREAMS)
     (c1,) = result.customers
     assert c1.properties["lago_outstanding_amount"] == ("299.00" if repeat else "300.00")
@@ -132,19 +135,6 @@ def _overflow_at_once(way, monkeypatch):
     seed: every key a suspect makes the store give them to SQLite at its second put."""
     if way == "replaced by SQLite":
         monkeypatch.setattr(facts_module, "SEEN_BITS", 8)
-
-
-def _invoice(lago_id: str, cents: int, payment_status: str = "pending") -> dict[str, object]:
-    return {
-        "lago_id": lago_id,
-        "status": "finalized",
-        "payment_status": payment_status,
-        "currency": "EUR",
-        "issuing_date": "2025-05-01",
-        "payment_due_date": "2025-07-01",
-        "total_amount_cents": cents,
-        "customer": {"lago_id": "c1"},
-    }
 
 
 def test_memory_stays_flat_with_the_number_of_records():
